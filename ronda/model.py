@@ -1,0 +1,215 @@
+"""The desk's vocabulary: priorities, impacts, statuses, sources, failure classes, tickets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 0, "medium": 1, "high": 2}[self.value]
+
+
+class Impact(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 0, "medium": 1, "high": 2}[self.value]
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING_CUSTOMER = "pending_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+    @property
+    def is_open(self) -> bool:
+        """Open means still in the queue: someone owes the customer something."""
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.REOPENED})
+
+# Status changes an agent (or a probe) may make. Reopen is allowed from resolved and closed.
+ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED}),
+    Status.OPEN: frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED}),
+    Status.PENDING_CUSTOMER: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
+    Status.REOPENED: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
+    Status.CLOSED: frozenset({Status.REOPENED}),
+}
+
+
+class Source(StrEnum):
+    PROBE = "probe"
+    EMAIL = "email"
+    PHONE = "phone"
+    MANUAL = "manual"
+
+
+class SlaState(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # past the target
+    BREACHED = "breached"  # past the limit, no first response yet
+    MET = "met"  # first response within the limit
+    MISSED = "missed"  # first response after the limit
+    PAUSED = "paused"  # pending customer: the clock is stopped
+
+
+class FailureClass(StrEnum):
+    """What a probe saw, in the contract's words. `OK` is not a failure."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    DNS = "dns"
+    TIMEOUT = "timeout"
+    HTTP_500 = "http_500"
+    HTTP_502 = "http_502"
+    HTTP_503 = "http_503"
+    WP_DB_CONNECTION = "wp_db_connection"
+    PHP_FATAL = "php_fatal"
+    PHP_FATAL_TIMEOUT = "php_fatal_timeout"
+    PHP_SYNTAX_ERROR = "php_syntax_error"
+    WHITE_SCREEN = "white_screen"
+    HTTP_403 = "http_403"
+    HTTP_404 = "http_404"
+    REDIRECT_LOOP = "redirect_loop"
+    SSL_EXPIRED = "ssl_expired"
+    SSL_UNTRUSTED = "ssl_untrusted"
+    SSL_HOSTNAME = "ssl_hostname"
+    WP_MAINTENANCE = "wp_maintenance"
+    SLOW = "slow"
+    CONTENT_MISSING = "content_missing"
+    SSL_EXPIRING = "ssl_expiring"
+    RSS_INVALID = "rss_invalid"
+    INTERMITTENT = "intermittent"
+    SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
+
+
+# Default priority of each class (DESIGN.md); the config may override any of them.
+DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
+    FailureClass.REFUSED: Priority.HIGH,
+    FailureClass.DNS: Priority.HIGH,
+    FailureClass.TIMEOUT: Priority.HIGH,
+    FailureClass.HTTP_500: Priority.HIGH,
+    FailureClass.HTTP_502: Priority.HIGH,
+    FailureClass.HTTP_503: Priority.HIGH,
+    FailureClass.WP_DB_CONNECTION: Priority.HIGH,
+    FailureClass.PHP_FATAL: Priority.HIGH,
+    FailureClass.PHP_FATAL_TIMEOUT: Priority.HIGH,
+    FailureClass.PHP_SYNTAX_ERROR: Priority.HIGH,
+    FailureClass.WHITE_SCREEN: Priority.HIGH,
+    FailureClass.HTTP_403: Priority.HIGH,
+    FailureClass.HTTP_404: Priority.HIGH,
+    FailureClass.REDIRECT_LOOP: Priority.HIGH,
+    FailureClass.SSL_EXPIRED: Priority.HIGH,
+    FailureClass.SSL_UNTRUSTED: Priority.HIGH,
+    FailureClass.SSL_HOSTNAME: Priority.HIGH,
+    FailureClass.WP_MAINTENANCE: Priority.LOW,
+    FailureClass.SLOW: Priority.MEDIUM,
+    FailureClass.CONTENT_MISSING: Priority.MEDIUM,
+    FailureClass.SSL_EXPIRING: Priority.LOW,
+    FailureClass.RSS_INVALID: Priority.LOW,
+    FailureClass.INTERMITTENT: Priority.HIGH,
+    FailureClass.SERVER_OUTAGE: Priority.HIGH,
+}
+
+# A probe opens at most one open ticket per site and family: a site that goes from
+# 500 to 502 to refused is one outage, not three cases.
+FAILURE_FAMILY: dict[FailureClass, str] = {
+    **{
+        c: "down"
+        for c in (
+            FailureClass.REFUSED,
+            FailureClass.DNS,
+            FailureClass.TIMEOUT,
+            FailureClass.HTTP_500,
+            FailureClass.HTTP_502,
+            FailureClass.HTTP_503,
+            FailureClass.WP_DB_CONNECTION,
+            FailureClass.PHP_FATAL,
+            FailureClass.PHP_FATAL_TIMEOUT,
+            FailureClass.PHP_SYNTAX_ERROR,
+            FailureClass.WHITE_SCREEN,
+            FailureClass.HTTP_403,
+            FailureClass.HTTP_404,
+            FailureClass.REDIRECT_LOOP,
+            FailureClass.SLOW,  # slow -> down on one ticket, priority raised
+            FailureClass.WP_MAINTENANCE,
+            FailureClass.INTERMITTENT,
+        )
+    },
+    FailureClass.SSL_EXPIRED: "tls",
+    FailureClass.SSL_UNTRUSTED: "tls",
+    FailureClass.SSL_HOSTNAME: "tls",
+    FailureClass.SSL_EXPIRING: "tls",
+    FailureClass.CONTENT_MISSING: "content",
+    FailureClass.RSS_INVALID: "feed",
+    FailureClass.SERVER_OUTAGE: "server",
+}
+
+
+def family_of(failure_class: FailureClass | str) -> str:
+    return FAILURE_FAMILY.get(FailureClass(failure_class), "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One case as stored. `version` is the optimistic-concurrency token."""
+
+    id: int
+    case_number: str
+    source: Source
+    subject: str
+    priority: Priority
+    impact: Impact
+    status: Status
+    opened_at: datetime
+    version: int
+    category: str | None = None
+    failure_class: FailureClass | None = None
+    site: str | None = None
+    customer: str | None = None
+    assignee: str | None = None
+    sla_target_at: datetime | None = None
+    sla_limit_at: datetime | None = None
+    first_response_at: datetime | None = None
+    paused_at: datetime | None = None
+    paused_seconds: float = 0.0
+    resolved_at: datetime | None = None
+    billable: bool = False
+    dedupe_key: str | None = None
+    parent_id: int | None = None
+    evidence: dict = field(default_factory=dict)
+    requester: str | None = None
+    touched_by_agent: bool = False
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """One line of a ticket's append-only history."""
+
+    id: int
+    ticket_id: int
+    at: datetime
+    actor: str
+    kind: str
+    field: str | None = None
+    old: str | None = None
+    new: str | None = None
+    body: str | None = None

@@ -1,0 +1,90 @@
+"""The SQLite file: permissions, migrations, and several processes writing at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ronda.model import Impact, Priority, Source
+from ronda.store import MIGRATIONS, Store, StoreError
+from ronda.tickets import Desk
+
+WRITERS = 4
+TICKETS_PER_WRITER = 25
+
+
+def test_new_file_is_owner_only_and_in_wal(tmp_path: Path) -> None:
+    store = Store(tmp_path / "sub" / "ronda.db")
+    mode = stat.S_IMODE(os.stat(store.path).st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(os.stat(store.path.parent).st_mode) == 0o700
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version() == len(MIGRATIONS)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ronda.db")
+    store.db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    store.close()
+    with pytest.raises(StoreError, match="newer than this Ronda knows"):
+        Store(tmp_path / "ronda.db")
+
+
+def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
+    desk = Desk(Store(tmp_path / "ronda.db"))
+    desk.open_ticket(
+        source=Source.MANUAL, subject="x", priority=Priority.LOW, impact=Impact.LOW, actor="a"
+    )
+    desk.store.close()
+    again = Store(tmp_path / "ronda.db")
+    assert again.schema_version() == len(MIGRATIONS)
+    assert again.query("SELECT COUNT(*) AS n FROM tickets")[0]["n"] == 1
+
+
+def _writer(path: str, writer: int, barrier) -> None:
+    desk = Desk(Store(path))
+    barrier.wait()
+    for n in range(TICKETS_PER_WRITER):
+        ticket = desk.open_ticket(
+            source=Source.MANUAL,
+            subject=f"writer {writer} ticket {n}",
+            priority=Priority.MEDIUM,
+            impact=Impact.LOW,
+            actor=f"agent{writer}",
+        )
+        desk.note(ticket.id, f"agent{writer}", "first note")
+        # Everyone also notes on the shared first ticket: contention on one row.
+        desk.note(1, f"agent{writer}", f"shared note {n}")
+
+
+def test_parallel_writer_processes_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "ronda.db"
+    desk = Desk(Store(path))
+    desk.open_ticket(
+        source=Source.MANUAL, subject="shared", priority=Priority.LOW, impact=Impact.LOW, actor="a"
+    )
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(WRITERS)
+    workers = [
+        context.Process(target=_writer, args=(str(path), w, barrier)) for w in range(WRITERS)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0] * WRITERS
+    total = 1 + WRITERS * TICKETS_PER_WRITER
+    assert desk.store.query("SELECT COUNT(*) AS n FROM tickets")[0]["n"] == total
+    case_numbers = desk.store.query("SELECT COUNT(DISTINCT case_number) AS n FROM tickets")
+    assert case_numbers[0]["n"] == total
+    shared = desk.events(1)
+    assert len([e for e in shared if e.kind == "note"]) == WRITERS * TICKETS_PER_WRITER
+    # opened + first note for every writer's ticket, plus the shared ticket's events.
+    events = desk.store.query("SELECT COUNT(*) AS n FROM ticket_events")[0]["n"]
+    assert events == 1 + WRITERS * TICKETS_PER_WRITER * 3
+    # Every note bumped the shared ticket's version exactly once.
+    assert desk.get(1).version == 1 + WRITERS * TICKETS_PER_WRITER
