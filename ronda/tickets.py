@@ -231,7 +231,7 @@ class Desk:
         sql = "SELECT * FROM tickets"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY sla_limit_at IS NULL, sla_limit_at, id LIMIT ?"
+        sql += " ORDER BY sla_limit_at LIMIT ?"
         params.append(int(flt.limit))
         return [_row_to_ticket(r) for r in self.store.query(sql, tuple(params))]
 
