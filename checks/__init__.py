@@ -1,0 +1,1 @@
+"""Probes, the failure classifier, scheduling and incident rules (the desk's eyes)."""
