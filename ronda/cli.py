@@ -282,6 +282,33 @@ def cmd_sites_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- the parts loaded lazily ---------------------------------------------------------
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from checks.cli import probe_once
+
+    return probe_once(
+        _config(args.config),
+        _store(args),
+        site_name=args.site,
+        as_json=args.json,
+        dry_run=args.dry_run,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ronda.daemon import run_daemon
+
+    return run_daemon(Path(args.config), args.db, args.listen)
+
+
+def cmd_exporter(args: argparse.Namespace) -> int:
+    from exporter.server import run
+
+    return run(_store(args), args.listen)
+
+
 # ---- the parser ---------------------------------------------------------------------
 
 
@@ -366,6 +393,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = s_sub.add_parser("list", parents=[common, as_json])
     p.add_argument("--config", help="sync sites from this config first")
     p.set_defaults(func=cmd_sites_list)
+
+    p = sub.add_parser("probe", parents=[common, as_json], help="probe sites now")
+    p.add_argument("--config", required=True)
+    p.add_argument("--site", help="only this site")
+    p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
+    p.add_argument("--dry-run", action="store_true", help="print only; open no tickets")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("run", parents=[common], help="the daemon: rounds and exporter")
+    p.add_argument("--config", required=True)
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:9464",
+        help="exporter address, or 'off' (default %(default)s)",
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("exporter", parents=[common], help="Prometheus metrics from the store")
+    p.add_argument("--listen", default="127.0.0.1:9464", help="address (default %(default)s)")
+    p.set_defaults(func=cmd_exporter)
 
     return parser
 
