@@ -40,6 +40,17 @@ RECURRENCE_EVERY_ROUNDS = 60
 _SLOW_MOVING = frozenset({FailureClass.SSL_EXPIRING, FailureClass.RSS_INVALID})
 
 DOWN = "down"
+# Failures a whole server causes (its web server, proxy or database down). A PHP fatal or a
+# 404 is one site's own code: three of them on one server are three cases, not an outage.
+SERVER_LEVEL_CLASSES = frozenset(
+    {
+        FailureClass.REFUSED,
+        FailureClass.TIMEOUT,
+        FailureClass.HTTP_502,
+        FailureClass.HTTP_503,
+        FailureClass.WP_DB_CONNECTION,
+    }
+)
 SERVER = "server"
 
 # Failures after which the other checks of a round say nothing: the prober skips the
@@ -195,12 +206,14 @@ class SiteState:
         return [fs.ticket_id for fs in self.families.values() if fs.ticket_id is not None]
 
     def down_failing_since(self, now: float, window: float) -> bool:
-        """Confirmed down and seen failing within `window` seconds (server correlation)."""
+        """Confirmed down with a server-level class and seen failing within `window`
+        seconds (server correlation)."""
         fs = self.families.get(DOWN)
         return bool(
             fs is not None
             and fs.confirmed
             and fs.failing
+            and fs.failure_class in SERVER_LEVEL_CLASSES
             and fs.last_failure_at is not None
             and now - fs.last_failure_at <= window
         )

@@ -309,6 +309,19 @@ def cmd_exporter(args: argparse.Namespace) -> int:
     return run(_store(args), args.listen)
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    if not args.config:
+        raise CliError("ronda mail needs --config FILE (customers and the SMTP relay)")
+    config = _config(args.config)
+    if args.mail_command == "import":
+        from intake.maildir import run_import
+
+        return run_import(config, args.path, args.db, ack=args.ack)
+    from intake.server import run
+
+    return run(config, args.db, listen=args.listen)
+
+
 # ---- the parser ---------------------------------------------------------------------
 
 
@@ -413,6 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exporter", parents=[common], help="Prometheus metrics from the store")
     p.add_argument("--listen", default="127.0.0.1:9464", help="address (default %(default)s)")
     p.set_defaults(func=cmd_exporter)
+
+    p = sub.add_parser("mail", parents=[common], help="tickets by e-mail (SMTP server)")
+    p.add_argument("--config")
+    p.add_argument("--listen", help="SMTP address (default: [mail] listen, 127.0.0.1:2525)")
+    p.set_defaults(func=cmd_mail, mail_command="serve")
+    m_sub = p.add_subparsers(dest="mail_command", required=False)
+    m = m_sub.add_parser("import", parents=[common], help="import a Maildir folder")
+    m.add_argument("path", help="the Maildir (with cur/ and new/)")
+    m.add_argument("--config", required=True)
+    m.add_argument("--ack", action="store_true", help="acknowledge imported messages")
+    m.set_defaults(func=cmd_mail)
 
     return parser
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ronda.model import FailureClass, Impact, Priority
+from ronda.model import CATEGORIES, SCOPES, FailureClass, Impact, Priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +131,9 @@ class MailSettings:
     desk_address: str = "soporte@localhost"
     relay: str | None = None  # host:port of the SMTP relay for acknowledgements and replies
     max_message_bytes: int = 10 * 1024 * 1024
+    # [[mail.rules]] tables as read (dicts: match, name, category, priority, scope); the
+    # mail intake checks and compiles them (intake.triage.compile_rules).
+    rules: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,8 +509,12 @@ class _Loader:
         ):
             incidents = replace(incidents, **self.settings(raw, ("incidents",), _INCIDENT_KINDS))
         mail = MailSettings()
-        if "mail" in doc and (raw := self.table(doc["mail"], ("mail",), tuple(_MAIL_KINDS))):
-            mail = replace(mail, **self.settings(raw, ("mail",), _MAIL_KINDS))
+        if "mail" in doc and (raw := self.table(doc["mail"], ("mail",), (*_MAIL_KINDS, "rules"))):
+            mail = replace(
+                mail,
+                **self.settings(raw, ("mail",), _MAIL_KINDS),
+                rules=self.mail_rules(raw.get("rules", [])),
+            )
         class_priority = self.priorities(doc.get("priorities", {}))
         tls = self.tls(doc.get("tls", {}))
 
@@ -791,6 +798,43 @@ class _Loader:
                 return None
         # ronda.calendar reads an end of 00:00 as the close of the day (24:00).
         return tuple((_clock(start), _clock(end % (24 * 60))) for start, end in minutes)
+
+    def mail_rules(self, raw: object) -> tuple[dict, ...]:
+        """`[[mail.rules]]`: triage rules the agency tunes (match words -> category,
+        priority, scope). Kept as checked dicts; the mail intake compiles them."""
+        out: list[dict] = []
+        for i, entry in self.array_of_tables(raw, ("mail", "rules")):
+            path: KeyPath = ("mail", "rules", i)
+            self.table(entry, path, ("name", "match", "category", "priority", "scope"))
+            rule: dict[str, Any] = {}
+            match = entry.get("match")
+            if (
+                not isinstance(match, list)
+                or not match
+                or not all(isinstance(m, str) and m.strip() for m in match)
+            ):
+                self.add(
+                    path + ("match",),
+                    f"{_describe(match)} is not a list of words "
+                    '(expected e.g. ["migración", "re:migra(r|tion)"])',
+                )
+            else:
+                rule["match"] = [m.strip() for m in match]
+            if "name" in entry and (name := self.string(entry["name"], path + ("name",))):
+                rule["name"] = name
+            for key, options in (
+                ("category", CATEGORIES),
+                ("priority", tuple(p.value for p in Priority)),
+                ("scope", SCOPES),
+            ):
+                if key in entry:
+                    value = self.choice(entry[key], path + (key,), options)
+                    if value is not _BAD:
+                        rule[key] = value
+            if not any(k in entry for k in ("category", "priority", "scope")):
+                self.add(path, "sets none of category, priority, scope (expected at least one)")
+            out.append(rule)
+        return tuple(out)
 
     def customers(self, raw: object) -> tuple[Customer, ...]:
         out: list[Customer] = []

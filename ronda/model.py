@@ -61,6 +61,21 @@ class Source(StrEnum):
     MANUAL = "manual"
 
 
+# What a case is about, in the contract's catalogue (seed/README.md).
+CATEGORIES = (
+    "wordpress",
+    "woocommerce",
+    "elementor",
+    "email",
+    "hosting",
+    "domain",
+    "branding_marketing",
+)
+# covered: the contract's support; billable: billed by the hour; unsupported: refused or
+# best effort; general: branding and marketing questions (no technical support).
+SCOPES = ("covered", "billable", "unsupported", "general")
+
+
 class SlaState(StrEnum):
     OK = "ok"
     WARNING = "warning"  # past the target

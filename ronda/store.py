@@ -179,13 +179,34 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+def _m2_mail_messages(db: sqlite_utils.Database) -> None:
+    """Every message the desk received or sent, by Message-ID: dedupe of duplicated
+    deliveries, threading of replies, and loop protection (see `intake`)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE mail_messages (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL UNIQUE,
+            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            -- in: pending (being stored), opened, followup, dropped; out: ack, reply
+            kind TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets(id),
+            from_addr TEXT,
+            to_addr TEXT,
+            subject TEXT,
+            received_at REAL NOT NULL,
+            size INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_mail_ticket ON mail_messages(ticket_id, id);
+        -- Loop protection counts acknowledgements per recipient and hour.
+        CREATE INDEX ix_mail_out_to ON mail_messages(to_addr, received_at)
+            WHERE direction = 'out';
+        """,
+    )
 
 
-def register_migration(step: Callable[[sqlite_utils.Database], None]) -> None:
-    """Append a migration from another core module (kept in import order, once)."""
-    if step not in MIGRATIONS:
-        MIGRATIONS.append(step)
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_mail_messages]
 
 
 class Store:

@@ -210,7 +210,7 @@ def test_kinds_cover_every_settings_field() -> None:
     """A field added to a settings dataclass must become configurable, not silently fixed."""
     assert set(config_module._PROBE_KINDS) == {f.name for f in fields(ProbeSettings)}
     assert set(config_module._INCIDENT_KINDS) == {f.name for f in fields(IncidentSettings)}
-    assert set(config_module._MAIL_KINDS) == {f.name for f in fields(MailSettings)}
+    assert set(config_module._MAIL_KINDS) | {"rules"} == {f.name for f in fields(MailSettings)}
     calendar_keys = {"timezone", "hours", "holidays", "holidays_subdiv", "extra_holidays"}
     assert set(config_module._CALENDAR_KEYS) == calendar_keys
     assert {f.name for f in fields(CalendarConfig)} == calendar_keys - {"holidays"} | {
@@ -628,3 +628,35 @@ def test_wrong_types_anywhere_in_the_example_never_crash() -> None:
                     on_line = [p for p in exc.problems if p.startswith(f"{EXAMPLE}:{n + 1}: ")]
                     assert on_line, exc.problems
     assert refused > 300  # nearly every replacement is a type error somewhere
+
+
+def test_mail_rules_are_read_and_checked(tmp_path: Path) -> None:
+    good = parse_config(
+        """
+[[mail.rules]]
+name = "migraciones"
+match = ["migración", "re:migra(r|tion)"]
+category = "hosting"
+scope = "billable"
+"""
+    )
+    assert good.mail.rules == (
+        {
+            "match": ["migración", "re:migra(r|tion)"],
+            "name": "migraciones",
+            "category": "hosting",
+            "scope": "billable",
+        },
+    )
+    with pytest.raises(ConfigError) as error:
+        parse_config(
+            """
+[[mail.rules]]
+match = "migración"
+category = "hostng"
+""",
+            tmp_path / "ronda.toml",
+        )
+    problems = error.value.problems
+    assert any("mail.rules[0].match" in p and ":3:" in p for p in problems), problems
+    assert any("mail.rules[0].category: 'hostng' is not one of" in p for p in problems), problems

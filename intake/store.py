@@ -1,0 +1,185 @@
+"""The mail log: every message the desk received or sent, by Message-ID.
+
+One table serves three purposes: dedupe (a duplicated delivery finds its Message-ID taken),
+threading (a reply's In-Reply-To / References name a message of a case, incoming or one of
+the desk's own acknowledgements and replies) and loop protection (acknowledgements sent to
+one address in the last hour).
+
+The table itself is made by the core's schema migrations (`ronda/store.py`), so that every
+process — the TUI too — knows the whole schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+
+    from ronda.store import Store
+
+# A claim older than this belongs to a process that died mid-message: it may be taken over.
+STALE_CLAIM_SECONDS = 120.0
+
+Claim = Literal["claimed", "reclaimed", "duplicate", "busy", "own"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    message_id: str
+    direction: str
+    kind: str
+    ticket_id: int | None
+    from_addr: str | None
+    to_addr: str | None
+    subject: str | None
+    received_at: float
+    size: int
+
+
+class MailLog:
+    """Reads and writes `mail_messages`; every write is one short transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def claim(
+        self,
+        message_id: str,
+        *,
+        now: float,
+        from_addr: str | None,
+        to_addr: str | None,
+        subject: str,
+        size: int,
+    ) -> Claim:
+        """Reserve an incoming Message-ID before storing it, so that two deliveries of one
+        message (even from two processes) make one ticket.
+
+        `duplicate`: already stored. `busy`: another worker is storing it right now (the
+        caller answers 451 and the sending MTA retries). `own`: one of the desk's own
+        messages came back. `reclaimed`: a stale claim of a crashed worker was taken over
+        (the ticket may exist already: look for it before opening one).
+        """
+        with self.store.write() as db:
+            row = db.execute(
+                "SELECT direction, kind, received_at FROM mail_messages WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO mail_messages (message_id, direction, kind, from_addr, "
+                    "to_addr, subject, received_at, size) VALUES (?, 'in', 'pending', ?, ?, ?, "
+                    "?, ?)",
+                    (message_id, from_addr, to_addr, subject, now, size),
+                )
+                return "claimed"
+            direction, kind, claimed_at = row
+            if direction == "out":
+                return "own"
+            if kind != "pending":
+                return "duplicate"
+            if now - claimed_at < STALE_CLAIM_SECONDS:
+                return "busy"
+            db.execute(
+                "UPDATE mail_messages SET received_at = ? "
+                "WHERE message_id = ? AND kind = 'pending'",
+                (now, message_id),
+            )
+            return "reclaimed"
+
+    def finish(self, message_id: str, kind: str, ticket_id: int | None) -> None:
+        with self.store.write() as db:
+            db.execute(
+                "UPDATE mail_messages SET kind = ?, ticket_id = ? WHERE message_id = ?",
+                (kind, ticket_id, message_id),
+            )
+
+    def release(self, message_id: str) -> None:
+        """Give a claim back after a failure, so the sender's retry is not taken for a
+        duplicate."""
+        with self.store.write() as db:
+            db.execute(
+                "DELETE FROM mail_messages WHERE message_id = ? AND kind = 'pending'",
+                (message_id,),
+            )
+
+    def record_dropped(
+        self, message_id: str, *, now: float, from_addr: str | None, subject: str, size: int
+    ) -> None:
+        with self.store.write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO mail_messages (message_id, direction, kind, from_addr, "
+                "subject, received_at, size) VALUES (?, 'in', 'dropped', ?, ?, ?, ?)",
+                (message_id, from_addr, subject, now, size),
+            )
+
+    def record_outgoing(
+        self,
+        message_id: str,
+        *,
+        ticket_id: int,
+        kind: str,
+        from_addr: str,
+        to_addr: str,
+        subject: str,
+        now: float,
+        size: int = 0,
+    ) -> None:
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO mail_messages (message_id, direction, kind, ticket_id, from_addr, "
+                "to_addr, subject, received_at, size) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, kind, ticket_id, from_addr, to_addr, subject, now, size),
+            )
+
+    def ticket_for(self, message_ids: list[str]) -> int | None:
+        """The case of the first of `message_ids` the desk knows (in the order given)."""
+        for message_id in message_ids:
+            rows = self.store.query(
+                "SELECT ticket_id FROM mail_messages WHERE message_id = ? "
+                "AND ticket_id IS NOT NULL",
+                (message_id,),
+            )
+            if rows:
+                return rows[0]["ticket_id"]
+        return None
+
+    def is_outgoing(self, message_id: str) -> bool:
+        rows = self.store.query(
+            "SELECT 1 FROM mail_messages WHERE message_id = ? AND direction = 'out'",
+            (message_id,),
+        )
+        return bool(rows)
+
+    def acks_since(self, to_addr: str, since: float) -> int:
+        rows = self.store.query(
+            "SELECT COUNT(*) AS n FROM mail_messages WHERE direction = 'out' AND kind = 'ack' "
+            "AND to_addr = ? AND received_at >= ?",
+            (to_addr, since),
+        )
+        return int(rows[0]["n"])
+
+    def thread(self, ticket_id: int) -> list[LoggedMessage]:
+        """The case's messages, oldest first (for References of a reply)."""
+        rows = self.store.query(
+            "SELECT message_id, direction, kind, ticket_id, from_addr, to_addr, subject, "
+            "received_at, size FROM mail_messages WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        )
+        return [LoggedMessage(**row) for row in rows]
+
+    def get(self, message_id: str) -> LoggedMessage | None:
+        rows = self.store.query(
+            "SELECT message_id, direction, kind, ticket_id, from_addr, to_addr, subject, "
+            "received_at, size FROM mail_messages WHERE message_id = ?",
+            (message_id,),
+        )
+        return LoggedMessage(**rows[0]) if rows else None
+
+
+__all__ = [
+    "LoggedMessage",
+    "MailLog",
+    "STALE_CLAIM_SECONDS",
+]
