@@ -322,6 +322,27 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return run(config, args.db, listen=args.listen)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from demo.app import DemoSettings, run_demo
+
+    return run_demo(
+        headless=args.headless,
+        duration=args.duration,
+        workdir=args.dir,
+        agent=args.agent,
+        lang=args.lang,
+        settings=DemoSettings(listen=args.listen, round_seconds=args.round),
+    )
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_tui
+
+    config = _config(args.config) if args.config else None
+    run_tui(args.db, args.agent, args.lang, config=config)
+    return EXIT_OK
+
+
 # ---- the parser ---------------------------------------------------------------------
 
 
@@ -437,6 +458,20 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--config", required=True)
     m.add_argument("--ack", action="store_true", help="acknowledge imported messages")
     m.set_defaults(func=cmd_mail)
+
+    p = sub.add_parser("demo", parents=[agent], help="the whole desk on a local fleet")
+    p.add_argument("--headless", action="store_true", help="no TUI; print a summary at the end")
+    p.add_argument("--duration", type=float, default=60.0, help="headless run time, seconds")
+    p.add_argument("--dir", type=Path, help="keep the demo's config and database here")
+    p.add_argument("--listen", default="127.0.0.1:9464", help="exporter address")
+    p.add_argument("--round", type=float, default=5.0, help="seconds between rounds")
+    p.add_argument("--lang", default="en", choices=["en", "es"])
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
+    p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")
+    p.add_argument("--config", help="config file (SLA matrix, language)")
+    p.set_defaults(func=cmd_tui)
 
     return parser
 
