@@ -358,6 +358,22 @@ def test_a_server_outage_opens_one_parent_with_the_site_tickets_under_it(store, 
     assert all(c.status == Status.RESOLVED for c in desk.children(parent.id))
 
 
+def test_sites_failing_in_their_own_code_are_not_a_server_outage(store, clock) -> None:
+    """A PHP fatal, a 404 and a white screen on one server are three cases: only failures a
+    server causes (refused, timeout, 502, 503, database) make an outage."""
+    runner = runner_for(store)
+    own = {"tienda-ana": FC.PHP_FATAL, "shop-b": FC.HTTP_404, "shop-c": FC.WHITE_SCREEN}
+    round_(
+        runner,
+        clock,
+        0,
+        *(RoundItem(result(n, at(0), c), result(n, at(0), c)) for n, c in own.items()),
+        RoundItem(result("blog-ana", at(0))),
+    )
+    assert Desk(store).find_open("server:web-04:down") is None
+    assert sorted(r["site"] for r in probe_tickets(store)) == sorted(own)
+
+
 def test_after_a_restart_the_open_parent_is_found_and_resolved_on_recovery(store, clock) -> None:
     down = ("tienda-ana", "shop-b", "shop-c")
     runner = runner_for(store)
