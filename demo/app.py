@@ -35,7 +35,8 @@ class DemoSettings:
     round_seconds: float = 5.0  # probe interval, and one step of the timeline
     slow_delay: float = 2.5  # the slow site's first byte
     deadline: float = 4.0  # one probe's overall deadline (the hanging site costs this)
-    flap_rounds: int = 8
+    flap_rounds: int = 8  # state changes of the flapping site...
+    flap_phase_rounds: int = 2  # ...each lasting this many rounds
     listen: str = DEFAULT_LISTEN  # exporter; a taken port falls back to a free one
 
     def config_extra(self) -> str:
@@ -46,7 +47,7 @@ class DemoSettings:
             f"deadline = {self.deadline}\n"
             "[incidents]\n"
             # Windows scaled to the demo's rounds, so the script plays out in minutes.
-            f"flap_window = {12 * r}\n"
+            f"flap_window = {20 * r}\n"
             f"outage_window = {3 * r}\n"
         )
 
@@ -94,7 +95,10 @@ class DemoDesk:
         self._rounds = threading.Thread(target=self._run_rounds, name="ronda-rounds", daemon=True)
         self._rounds.start()
         timeline = default_timeline(
-            self.fleet.sites, round_seconds=s.round_seconds, flap_rounds=s.flap_rounds
+            self.fleet.sites,
+            round_seconds=s.round_seconds,
+            flap_rounds=s.flap_rounds,
+            flap_phase_rounds=s.flap_phase_rounds,
         )
         self.driver = TimelineDriver(timeline, self.fleet, on_step=self._on_step)
         self.driver.start()

@@ -76,12 +76,16 @@ def default_timeline(
     *,
     round_seconds: float = 60.0,
     flap_rounds: int = 8,
+    flap_phase_rounds: int = 1,
     flapping: str = FLAPPING_SITE,
     degrading: str = DEGRADING_SITE,
     recovering: str = RECOVERING_SITE,
     outage_server: str = OUTAGE_SERVER,
 ) -> Timeline:
-    """The demo's script for these sites (the default fleet's, unless names are given)."""
+    """The demo's script for these sites (the default fleet's, unless names are given).
+
+    The flapping site changes `flap_rounds` times, each state lasting `flap_phase_rounds`
+    rounds (two rounds per state keep a probe from missing one when rounds jitter)."""
     names = {s.name for s in sites}
     for name in (flapping, degrading, recovering):
         if name not in names:
@@ -98,12 +102,12 @@ def default_timeline(
         return (rounds + 0.5) * r  # mid-round
 
     steps: list[Step] = []
+    phase = flap_phase_rounds
     for k in range(flap_rounds):
         down = k % 2 == 0
-        steps.append(
-            Step(at(k), flapping, "http_500" if down else "ok", "flaps" if down else "flaps back")
-        )
-    steps.append(Step(at(flap_rounds), flapping, "ok", "stops flapping"))
+        behaviour, note = ("http_500", "flaps") if down else ("ok", "flaps back")
+        steps.append(Step(at(k * phase), flapping, behaviour, note))
+    steps.append(Step(at(flap_rounds * phase), flapping, "ok", "stops flapping"))
     steps += [
         Step(at(2), degrading, "slow", "gets slow"),
         Step(at(5), degrading, "wp_db_connection", "database gives out"),
