@@ -411,8 +411,11 @@ GROUP BY 1, 2, 3, 4, 5
 
 # One chunk of the history: one rowid-range read of at most CHUNK tickets, folded in Python
 # (cheaper than a GROUP BY over so few rows, and it feeds both the totals and the windows).
+# Counters use the labels frozen when counted (class at opening, the cell a first response
+# was judged in), so reclassifying or reprioritizing never moves a count.
 CHUNK_SQL = """
-SELECT source, failure_class, priority, impact, sla_outcome, first_response_seconds,
+SELECT source, COALESCE(opened_class, failure_class), COALESCE(outcome_priority, priority),
+    COALESCE(outcome_impact, impact), sla_outcome, first_response_seconds,
     customer, sla_limit_at, first_response_at, status, paused_at
 FROM tickets WHERE id >= :lo AND id < :hi
 """

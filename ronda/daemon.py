@@ -22,28 +22,46 @@ WATCH_INTERVAL = 2.0  # seconds between two looks at the config file's modificat
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    """One format for every line on stderr: Ronda's own events at `level`, and warnings and
+    errors from anywhere else (`checks.scheduler` when a batch cannot be stored, asyncio,
+    ...), which would otherwise reach stderr bare, without time or level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger("ronda")
+    root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    root.setLevel(logging.WARNING)
+    own = logging.getLogger("ronda")
+    own.handlers[:] = []
+    own.setLevel(level)
+    own.propagate = True
 
 
-def watch_file(path: Path, changed: threading.Event, stop: threading.Event) -> threading.Thread:
-    """Set `changed` whenever the file's modification time or size moves."""
+def file_signature(path: Path) -> tuple[int, int] | None:
+    """What `watch_file` compares: modification time (ns) and size, None when unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
-    def signature() -> tuple[float, int] | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return (st.st_mtime, st.st_size)
+
+def watch_file(
+    path: Path,
+    changed: threading.Event,
+    stop: threading.Event,
+    seen: tuple[int, int] | None = None,
+) -> threading.Thread:
+    """Set `changed` whenever the file's modification time or size moves. `seen` is the
+    signature of the version already loaded (taken before loading it, so an edit made
+    while the daemon starts is not missed); by default the file as it is now."""
+
+    if seen is None:
+        seen = file_signature(path)
 
     def loop() -> None:
-        seen = signature()
+        nonlocal seen
         while not stop.wait(WATCH_INTERVAL):
-            now = signature()
+            now = file_signature(path)
             if now != seen:
                 seen = now
                 changed.set()
@@ -53,12 +71,22 @@ def watch_file(path: Path, changed: threading.Event, stop: threading.Event) -> t
     return thread
 
 
+def log_event(event: object) -> None:
+    """A round event as log lines: errors at ERROR level, and a message of several lines
+    (a refused config lists one problem per line) as several lines, so every line of the
+    log starts with its time and level."""
+    level = logging.ERROR if getattr(event, "kind", None) == "error" else logging.INFO
+    for line in str(event).splitlines() or [""]:
+        log.log(level, "%s", line)
+
+
 def run_daemon(config_path: Path, db_path: Path | None, listen: str | None) -> int:
     """Rounds and exporter until SIGTERM/SIGINT. Returns the process exit code."""
     from checks.cli import run_rounds
     from exporter.server import ExporterError, serve
 
     configure_logging()
+    loaded = file_signature(Path(config_path))  # before reading: a later edit is a change
     try:
         config = load_config(config_path)
     except ConfigError as error:
@@ -95,13 +123,13 @@ def run_daemon(config_path: Path, db_path: Path | None, listen: str | None) -> i
             (signal.SIGHUP, on_hup),
         )
     }
-    watch_file(Path(config_path), reload, stop)
+    watch_file(Path(config_path), reload, stop, loaded)
     try:
         run_rounds(
             config_path,
             store,
             stop,
-            on_event=lambda event: log.info("%s", event),
+            on_event=log_event,
             reload_event=reload,
         )
     finally:

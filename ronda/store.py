@@ -206,7 +206,29 @@ def _m2_mail_messages(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_mail_messages]
+def _m3_counter_cells(db: sqlite_utils.Database) -> None:
+    """Freeze the labels a ticket is counted under: the class it was opened with, and the
+    priority x impact cell its first response was judged in. A later reclassification or
+    reprioritization then never moves a count between label sets (exported counters stay
+    monotonic)."""
+    run_script(
+        db,
+        """
+        ALTER TABLE tickets ADD COLUMN opened_class TEXT;
+        ALTER TABLE tickets ADD COLUMN outcome_priority TEXT;
+        ALTER TABLE tickets ADD COLUMN outcome_impact TEXT;
+        UPDATE tickets SET opened_class = failure_class;
+        UPDATE tickets SET outcome_priority = priority, outcome_impact = impact
+            WHERE sla_outcome IS NOT NULL;
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_mail_messages,
+    _m3_counter_cells,
+]
 
 
 class Store:

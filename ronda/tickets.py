@@ -299,8 +299,8 @@ class Desk:
                 """INSERT INTO tickets (id, case_number, source, subject, category,
                 failure_class, site, customer, requester, priority, impact, status, opened_at,
                 sla_target_at, sla_limit_at, billable, dedupe_key, parent_id, evidence,
-                touched_by_agent, version, updated_at)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)""",
+                touched_by_agent, version, updated_at, opened_class)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)""",
                 (
                     next_id,
                     case_number_for(next_id),
@@ -323,6 +323,7 @@ class Desk:
                     json.dumps(evidence or {}, default=str),
                     int(actor not in SYSTEM_ACTORS and source != Source.PROBE),
                     now.timestamp(),
+                    str(failure_class) if failure_class else None,
                 ),
             )
             self._event(db, next_id, now, actor, "opened", body=body or subject)
@@ -626,6 +627,8 @@ class Desk:
             "first_response_at": now.timestamp(),
             "first_response_seconds": max(0.0, elapsed),
             "sla_outcome": outcome,
+            "outcome_priority": row["priority"],
+            "outcome_impact": row["impact"],
         }
 
     def _status(
@@ -676,6 +679,8 @@ class Desk:
             ):
                 # Resolved by a probe after the limit with no answer: the promise was missed.
                 updates["sla_outcome"] = "missed"
+                updates["outcome_priority"] = row["priority"]
+                updates["outcome_impact"] = row["impact"]
         if status == Status.REOPENED:
             updates["resolved_at"] = None
         return updates

@@ -411,18 +411,35 @@ def test_counter_series_never_go_down_within_the_process(desk, store, clock, col
     met_high = {"priority": "high", "impact": "high", "outcome": "met"}
     assert value(scrape(collector), "ronda_first_responses_total", **met_high) == 1
 
-    # Moved to another cell after its answer: the stored count of high/high drops to 0.
+    # Moved to another cell after its answer: the response stays counted in the cell it
+    # was judged in, in this process and in a new one (counters never go down).
     desk.reprioritize(ticket.id, "ana", priority=Priority.LOW, reason="no era urgente")
     samples = scrape(collector)
-    assert value(samples, "ronda_first_responses_total", **met_high) == 1  # not a reset
-    assert (
-        value(samples, "ronda_first_responses_total", priority="low", impact="high", outcome="met")
-        == 1
-    )
-    # A new process reports the stored truth.
+    assert value(samples, "ronda_first_responses_total", **met_high) == 1
+    low_high = {"priority": "low", "impact": "high", "outcome": "met"}
+    assert not any(matching(samples, "ronda_first_responses_total", **low_high).values())
     restarted = RondaCollector(store, clock)
-    assert value(scrape(restarted), "ronda_first_responses_total", **met_high) == 0
+    assert value(scrape(restarted), "ronda_first_responses_total", **met_high) == 1
     restarted.close()
+
+
+def test_tickets_opened_stay_counted_under_their_opening_class(desk, store, clock) -> None:
+    ticket = desk.open_ticket(
+        source=Source.PROBE,
+        subject="tienda-ana: slow",
+        priority=Priority.MEDIUM,
+        impact=Impact.HIGH,
+        actor="probe",
+        failure_class=FailureClass.SLOW,
+        dedupe_key="tienda-ana:down",
+    )
+    desk.record(ticket.id, "probe", "recurrence", "now down", failure_class=FailureClass.HTTP_500)
+    collector = RondaCollector(store, clock)
+    samples = scrape(collector)
+    assert value(samples, "ronda_tickets_opened_total", source="probe", failure_class="slow") == 1
+    moved = matching(samples, "ronda_tickets_opened_total", failure_class="http_500")
+    assert not any(moved.values())
+    collector.close()
 
 
 def test_changes_are_folded_in_without_rereading_the_history(desk, store, clock, collector) -> None:

@@ -88,3 +88,24 @@ def test_parallel_writer_processes_lose_nothing(tmp_path: Path) -> None:
     assert events == 1 + WRITERS * TICKETS_PER_WRITER * 3
     # Every note bumped the shared ticket's version exactly once.
     assert desk.get(1).version == 1 + WRITERS * TICKETS_PER_WRITER
+
+
+def test_forward_migration_keeps_old_rows(tmp_path: Path, monkeypatch) -> None:
+    import ronda.store as store_module
+
+    path = tmp_path / "ronda.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:2])
+    old = Store(path)
+    assert old.schema_version() == 2
+    with old.write() as db:
+        db.execute(
+            "INSERT INTO tickets (case_number, source, subject, priority, impact, status, "
+            "opened_at, failure_class, sla_outcome, updated_at) "
+            "VALUES ('R-1001', 'probe', 'x', 'high', 'low', 'resolved', 0, 'slow', 'met', 0)"
+        )
+    old.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    new = Store(path)
+    assert new.schema_version() == len(MIGRATIONS)
+    row = new.query("SELECT opened_class, outcome_priority, outcome_impact FROM tickets")[0]
+    assert row == {"opened_class": "slow", "outcome_priority": "high", "outcome_impact": "low"}
