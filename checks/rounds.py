@@ -437,6 +437,13 @@ class RoundRunner:
             existing = self.desk.find_open(action.dedupe_key)
             if existing is None:
                 raise
+            if (
+                existing.source == Source.PROBE
+                and existing.failure_class == action.failure_class
+                and not existing.touched_by_agent
+            ):
+                # The same opening redone after a batch was lost (a crash): no new fact.
+                return existing
             return self._dedupe_onto(existing, action, site, events)
         self._emit(
             events,
