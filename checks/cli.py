@@ -198,22 +198,28 @@ def run_rounds(
     runner = RoundRunner(store, config, on_event=on_event)
 
     async def main() -> None:
-        prober = None
-        probe_fn = probe
-        if probe_fn is None:
-            prober = _make_prober(config)
-            probe_fn = prober.probe_site
+        # The prober holds the SSL context built from [tls]; a reload that changes it
+        # swaps in a new prober (probes in flight finish on the old one).
+        probers = [_make_prober(config)] if probe is None else []
+
+        async def probe_fn(site: Site) -> Any:
+            return await (probe(site) if probe is not None else probers[-1].probe_site(site))
+
         scheduler = Scheduler(config, runner, probe_fn)
         stop = asyncio.Event()
 
         async def watch() -> None:
+            tls = config.tls
             while not stop.is_set():
                 if stop_event.is_set():
                     stop.set()
                     break
                 if reload_event is not None and reload_event.is_set():
                     reload_event.clear()
-                    _reload(config_path, store, scheduler, on_event)
+                    fresh = _reload(config_path, store, scheduler, on_event)
+                    if fresh is not None and fresh.tls != tls and probe is None:
+                        tls = fresh.tls
+                        probers.append(_make_prober(fresh))
                 await asyncio.sleep(0.1)
 
         watcher = asyncio.create_task(watch())
@@ -222,7 +228,7 @@ def run_rounds(
         finally:
             stop.set()
             await watcher
-            if prober is not None:
+            for prober in probers:
                 await prober.aclose()
 
     _run(main())
@@ -234,15 +240,17 @@ def _reload(
     store: Store,
     scheduler: Scheduler,
     on_event: Callable[[RoundEvent], object],
-) -> None:
+) -> Config | None:
+    """Read the config again and apply it; a broken file is reported and changes nothing."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         on_event(RoundEvent("error", f"config not reloaded, keeping the old one: {exc}"))
-        return
+        return None
     sync_config(store, config)
     scheduler.update_config(config)
     on_event(RoundEvent("config_reloaded", f"config reloaded: {len(config.sites)} sites"))
+    return config
 
 
 __all__ = ["format_table", "probe_once", "result_json", "run_rounds"]
