@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_until
 
 from demo.fleet import Fleet, SiteSpec
 from ronda.store import OPEN_STATUSES_SQL, Store
@@ -82,20 +82,19 @@ def wait_for(
     daemon: Daemon | None = None,
     poll: float = POLL,
 ) -> Any:
-    """Poll `cond` until it returns something truthy (returned) or `bound` seconds pass."""
-    end = time.monotonic() + bound
-    while True:
-        value = cond()
-        if value:
-            return value
+    """Poll `cond` until it returns something truthy (returned) or `bound` seconds pass;
+    a daemon that exits meanwhile fails the wait at once, with its log."""
+
+    def alive() -> str | None:
         if daemon is not None and daemon.proc.poll() is not None:
-            pytest.fail(
-                f"daemon exited ({daemon.proc.returncode}) waiting for {what}:\n{daemon.log()}"
-            )
-        if time.monotonic() > end:
-            tail = daemon.log()[-3000:] if daemon is not None else ""
-            pytest.fail(f"no {what} within {bound} s\n{tail}")
-        time.sleep(poll)
+            return f"daemon exited ({daemon.proc.returncode}):\n{daemon.log()}"
+        return None
+
+    try:
+        return wait_until(cond, what, bound, poll=poll, alive=alive)
+    except AssertionError as error:
+        tail = daemon.log()[-3000:] if daemon is not None else ""
+        pytest.fail(f"{error}\n{tail}")
 
 
 class Daemon:

@@ -3,12 +3,12 @@ time compressed by config (rounds of a second), not slept through."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 from demo.app import DemoDesk, DemoSettings
 from demo.timeline import DEGRADING_SITE, FLAPPING_SITE, OUTAGE_SERVER, RECOVERING_SITE
@@ -25,12 +25,7 @@ PRIORITY_EXCEPTIONS = {
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    wait_until(condition, what, timeout, poll=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from polling import wait_until
 
 from demo import pages
 from demo.fleet import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite, Fleet
@@ -69,10 +70,7 @@ def client(fleet: Fleet) -> Iterator[httpx.Client]:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)
+    wait_until(condition, "the fleet", timeout, poll=0.005)
 
 
 def tls_error(fleet: Fleet, site: DemoSite) -> ssl.SSLCertVerificationError:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import EmailMessage, Message
@@ -15,6 +14,7 @@ from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 from intake.ingest import Intake
 from intake.maildir import import_maildir, run_import
@@ -33,13 +33,7 @@ LIMIT = 256 * 1024  # the tests' max_message_bytes: big enough for attachments, 
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> None:
-    """Poll a condition with a bound (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    tick = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met within the bound")
-        tick.wait(0.005)
+    wait_until(predicate, "the mail server", timeout, poll=0.005)
 
 
 class Sink:

@@ -15,7 +15,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from polling import wait_until
 
 from exporter.collector import METRIC_NAMES, METRICS
 from exporter.server import ExporterHandle, serve
@@ -46,18 +46,8 @@ NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> object:
-    """Poll `condition` until it returns something truthy, at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = condition()
-        except (httpx.HTTPError, OSError):
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)  # polling a server, not waiting out time
+    """Poll Prometheus (or the exporter) until `condition` holds; HTTP errors mean not yet."""
+    return wait_until(condition, what, timeout, poll=0.1, ignore=(httpx.HTTPError, OSError))
 
 
 def free_port() -> int:

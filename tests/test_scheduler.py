@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from polling import wait_until
 
 from checks.classify import Finding
 from checks.cli import probe_once, run_rounds
@@ -379,15 +380,12 @@ def test_run_rounds_until_stopped(store, http_server, tmp_path) -> None:
     )
     worker.start()
     try:
-        deadline = time.monotonic() + 10
-        while not any("opened" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            time.sleep(0.02)
+        wait_until(lambda: any("opened" in line for line in lines), "a ticket opened")
         path.write_text("this is not toml [")
         reload.set()
-        while not any("config not reloaded" in line for line in lines):
-            assert time.monotonic() < deadline, lines
-            time.sleep(0.02)
+        wait_until(
+            lambda: any("config not reloaded" in line for line in lines), "the reload refused"
+        )
     finally:
         stop.set()
         worker.join(10)
