@@ -1,0 +1,200 @@
+"""The agents' TUI with 100k tickets in the store.
+
+Measures, headless (Textual's test driver, 120x36):
+- start to first painted queue: from building the app to the queue table holding its rows
+  after a refresh (includes Textual's own start-up);
+- a filter keystroke to repaint: from the search box changing to the table showing the new
+  snapshot (poller wake-up, queue query, count, table rebuild), per keystroke;
+- the same keystroke pressed through Pilot (adds Pilot's own wait-for-idle, ~60 ms);
+- the parts alone: the queue load (query + count + header counts) and the table rebuild.
+Goals: first paint < 1 s, keystroke < 100 ms.
+
+Run: python bench/tui_scale.py [--tickets 100000] [--open-share 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ronda.store import Store
+from ronda.tickets import QueueFilter, case_number_for
+from tui.app import RondaApp
+from tui.data import QUEUE_LIMIT, load_queue
+from tui.widgets.queue_table import QueueTable
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+OPEN = ["new", "open", "pending_customer", "reopened"]
+WORDS = ["home", "checkout", "panel", "correo", "dns", "ssl", "backup", "lento", "plugin"]
+
+
+def populate(store: Store, tickets: int, open_share: float) -> None:
+    """Bulk insert straight into the tables (the desk would take minutes for 100k)."""
+    rng = random.Random(11)
+    base = NOW.timestamp()
+    rows = []
+    for i in range(1, tickets + 1):
+        opened = base - rng.uniform(0, 60 * 86400)
+        status = rng.choice(OPEN) if rng.random() < open_share else "resolved"
+        answered = opened + 600 if rng.random() < 0.4 else None
+        rows.append(
+            (
+                i,
+                case_number_for(i),
+                rng.choice(["probe", "email", "manual"]),
+                f"{rng.choice(WORDS)} {rng.choice(WORDS)} caso {i}",
+                rng.choice(["low", "medium", "high"]),
+                rng.choice(["low", "medium", "high"]),
+                status,
+                rng.choice([None, "ana", "luis", "marta"]),
+                opened,
+                opened + rng.uniform(300, 86400),
+                opened + rng.uniform(900, 172800),
+                answered,
+                opened + 60 if status == "pending_customer" else None,
+                f"site-{i % 5000}",
+                f"customer-{i % 800}",
+                opened,
+            )
+        )
+    with store.write() as db:
+        db.conn.executemany(
+            "INSERT INTO tickets (id, case_number, source, subject, priority, impact, status, "
+            "assignee, opened_at, sla_target_at, sla_limit_at, first_response_at, paused_at, "
+            "site, customer, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        db.conn.executemany(
+            "INSERT INTO ticket_events (ticket_id, at, actor, kind, body) VALUES (?,?,?,?,?)",
+            ((i, base, "probe", "opened", "opened") for i in range(1, tickets + 1)),
+        )
+    store.db.execute("ANALYZE")
+
+
+def populate_file(path: str, tickets: int, open_share: float) -> None:
+    store = Store(path)
+    populate(store, tickets, open_share)
+    store.close()
+
+
+async def wait_until(pilot, condition, bound: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.perf_counter() + bound
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.004)  # coarse: a busy loop here would steal the GIL
+
+
+async def measure(path: Path, keystrokes: str) -> dict[str, object]:
+    store = Store(path)
+    started = time.perf_counter()
+    app = RondaApp(store, "ana", clock=lambda: NOW, freeze_gc=True)  # as run_tui does
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen.query(QueueTable).first(None), QueueTable)
+                and app.screen.query_one(QueueTable).row_count > 0
+            ),
+        )
+        await pilot.pause()  # one refresh: the rows are on screen
+        first_paint = time.perf_counter() - started
+        table = app.screen.query_one(QueueTable)
+        search = app.screen.query_one("#search")
+        await pilot.press("slash")
+
+        direct: list[float] = []
+        typed = ""
+        for char in keystrokes:
+            typed += char
+            t0 = time.perf_counter()
+            search.value = typed  # what a keystroke does: Input.Changed -> set_filter
+            # Repainted: the table shows the rows for this text (the total may follow).
+            await wait_until(
+                pilot,
+                lambda want=typed: (
+                    app.queue_filter.search == want
+                    and app.snapshot is not None
+                    and app.snapshot.generation == app._request[0]
+                ),
+            )
+            direct.append(time.perf_counter() - t0)
+        search.value = ""
+        await wait_until(pilot, lambda: app.settled and app.queue_filter.search is None)
+        await pilot.pause(0.2)
+
+        piloted: list[float] = []
+        for char in keystrokes:
+            t0 = time.perf_counter()
+            await pilot.press(char)
+            target = app.queue_filter.search
+            await wait_until(pilot, lambda want=target: app.snapshot.filter.search == want)
+            piloted.append(time.perf_counter() - t0)
+        shown, total = len(app.snapshot.rows), app.snapshot.total
+
+        # The parts alone.
+        loads = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            snapshot = load_queue(app.desk, QueueFilter(limit=QUEUE_LIMIT), NOW)
+            loads.append(time.perf_counter() - t0)
+        rebuilds = []
+        for flip in range(5):
+            rows = snapshot.rows[flip % 2 :]  # a different list each time: a full rebuild
+            t0 = time.perf_counter()
+            table.show(rows, NOW)  # the first screenful; the rest follows after a refresh
+            rebuilds.append(time.perf_counter() - t0)
+            await wait_until(pilot, lambda: table.complete)
+    store.close()
+    return {
+        "first_paint": first_paint,
+        "direct": direct,
+        "piloted": piloted,
+        "load": loads,
+        "rebuild": rebuilds,
+        "last": (shown, total, keystrokes),
+    }
+
+
+def ms(values: list[float]) -> str:
+    return (
+        f"median {statistics.median(values) * 1000:.0f} ms, "
+        f"max {max(values) * 1000:.0f} ms (n={len(values)}: "
+        + " ".join(f"{v * 1000:.0f}" for v in values)
+        + ")"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--open-share", type=float, default=0.3)
+    parser.add_argument("--keys", default="checkout")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        t0 = time.perf_counter()
+        # In a child process: the TUI process should not carry the populating garbage
+        # (its garbage collector would pay for it, and a real TUI never has it).
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            pool.apply(populate_file, (str(path), args.tickets, args.open_share))
+        print(f"populated {args.tickets} tickets in {time.perf_counter() - t0:.1f} s")
+        result = asyncio.run(measure(path, args.keys))
+    shown, total, keys = result["last"]
+    print(f"start to first painted queue: {result['first_paint'] * 1000:.0f} ms (goal < 1000)")
+    print(f"filter keystroke to repaint:  {ms(result['direct'])} (goal < 100)")
+    print(f"  same through Pilot.press:   {ms(result['piloted'])}")
+    print(f"queue load (query+counts):    {ms(result['load'])}")
+    print(f"table rebuild (first screen): {ms(result['rebuild'])}")
+    print(f"search {keys!r}: showing {shown} of {total}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The TUI's screens: queue, ticket, sites, help, and the small forms."""
