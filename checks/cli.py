@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -178,6 +179,19 @@ def format_table(results: list[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def probe_summary(config: Config, store: Store, site_name: str) -> str:
+    """Probe one site now, tickets updated as in a round; one line saying what was seen
+    (the TUI's "probe now")."""
+    buffer = io.StringIO()
+    probe_once(config, store, site_name=site_name, as_json=True, out=buffer)
+    rows = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    if not rows:
+        return f"{site_name}: no result"
+    row = rows[0]
+    seen = f"HTTP {row['status_code']}" if row.get("status_code") else "no answer"
+    return f"{row['class']} ({seen}, {row['elapsed_ms']:.0f} ms)"
+
+
 def run_rounds(
     config_path: str | Path,
     store: Store,
@@ -253,4 +267,4 @@ def _reload(
     return config
 
 
-__all__ = ["format_table", "probe_once", "result_json", "run_rounds"]
+__all__ = ["format_table", "probe_once", "probe_summary", "result_json", "run_rounds"]

@@ -10,8 +10,6 @@ Headless, it runs for a while and prints what the desk saw.
 from __future__ import annotations
 
 import getpass
-import io
-import json
 import sys
 import tempfile
 import threading
@@ -129,17 +127,9 @@ class DemoDesk:
 
     def probe_now(self, site: str) -> str:
         """One probe of one site, tickets updated as in a round (the TUI's "probe now")."""
-        from checks.cli import probe_once
+        from checks.cli import probe_summary
 
-        buffer = io.StringIO()
-        probe_once(self.config, self.store, site_name=site, as_json=True, out=buffer)
-        lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
-        if not lines:
-            return "no result"
-        row = lines[0]
-        code = row.get("status_code")
-        seen = f"HTTP {code}" if code else "no answer"
-        return f"{row['class']} ({seen}, {row['elapsed_ms']:.0f} ms)"
+        return probe_summary(self.config, self.store, site)
 
     def stop(self) -> None:
         self._stop.set()

@@ -339,7 +339,14 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import run_tui
 
     config = _config(args.config) if args.config else None
-    run_tui(args.db, args.agent, args.lang, config=config)
+    probe_now = None
+    if config is not None:
+        from checks.cli import probe_summary
+        from ronda.store import Store
+
+        probe_store = Store(args.db)  # "probe now" writes from the TUI's worker thread
+        probe_now = lambda site: probe_summary(config, probe_store, site)  # noqa: E731
+    run_tui(args.db, args.agent, args.lang, config=config, probe_now=probe_now)
     return EXIT_OK
 
 
@@ -470,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")
-    p.add_argument("--config", help="config file (SLA matrix, language)")
+    p.add_argument("--config", help="config file (SLA matrix, language; enables probe now)")
     p.set_defaults(func=cmd_tui)
 
     return parser

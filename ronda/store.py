@@ -224,10 +224,17 @@ def _m3_counter_cells(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m4_change_stamp(db: sqlite_utils.Database) -> None:
+    """Every agent's TUI asks once a second whether anything changed (MAX(updated_at)):
+    an index answers it without scanning the tickets."""
+    db.execute("CREATE INDEX ix_tickets_updated ON tickets(updated_at)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_mail_messages,
     _m3_counter_cells,
+    _m4_change_stamp,
 ]
 
 
