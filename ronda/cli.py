@@ -346,7 +346,24 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
         probe_store = Store(args.db)  # "probe now" writes from the TUI's worker thread
         probe_now = lambda site: probe_summary(config, probe_store, site)  # noqa: E731
-    run_tui(args.db, args.agent, args.lang, config=config, probe_now=probe_now)
+    mail_reply = None
+    if config is not None and config.mail.relay:
+        from intake.replies import send_reply
+
+        def mail_reply(desk, ticket, agent, text):
+            return send_reply(
+                desk,
+                ticket.id,
+                agent,
+                text,
+                settings=config.mail,
+                lang=config.lang,
+                version=ticket.version,
+            )
+
+    run_tui(
+        args.db, args.agent, args.lang, config=config, probe_now=probe_now, mail_reply=mail_reply
+    )
     return EXIT_OK
 
 

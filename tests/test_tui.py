@@ -862,3 +862,46 @@ def test_snapshot_queue_in_spanish(snap_compare, tmp_path: Path) -> None:
         await _ready(pilot, lambda: bool(app.snapshot))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+class RelaySink:
+    """A real SMTP server on loopback standing in for the agency's relay."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        self.received.append(envelope.original_content)
+        return "250 OK"
+
+
+async def test_reply_to_an_email_case_goes_out_by_mail_and_is_recorded(
+    store: Store, desk: Desk
+) -> None:
+    from email import message_from_bytes
+
+    from intake.replies import send_reply
+    from intake.server import SmtpThread
+    from ronda.config import MailSettings
+
+    sink = RelaySink()
+    with SmtpThread(sink, "127.0.0.1") as relay:
+        settings = MailSettings(
+            desk_address="soporte@desk.example", relay=f"127.0.0.1:{relay.port}"
+        )
+
+        def mail_reply(d: Desk, ticket, agent: str, text: str):
+            return send_reply(d, ticket.id, agent, text, settings=settings, version=ticket.version)
+
+        app = make_app(store, mail_reply=mail_reply)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_case(pilot, "R-1002")
+            await pilot.press("r")
+            await answer(pilot, "Le enviamos un enlace para restablecer la clave")
+            await settle(pilot, lambda: desk.get(2).first_response_at is not None)
+    assert len(sink.received) == 1
+    sent = message_from_bytes(sink.received[0])
+    assert sent["To"].endswith("ana.perez@gmail.com")
+    assert "[R-1002]" in sent["Subject"]
+    assert "restablecer la clave" in sent.get_payload(decode=True).decode()
+    assert desk.get(2).first_response_at == NOW

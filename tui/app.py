@@ -94,6 +94,10 @@ JUMP_COMMANDS: dict[str, str] = {
 }
 
 
+# (desk, ticket as shown, agent, text) -> the ticket after the reply was sent and recorded.
+MailReply = Callable[[Desk, Ticket, str, str], Ticket]
+
+
 class RondaApp(App[None]):
     """The desk for one agent. `clock` and `probe_now` are injected (tests, the CLI)."""
 
@@ -110,6 +114,7 @@ class RondaApp(App[None]):
         probe_now: Callable[[str], Any] | None = None,
         policy: SlaPolicy | None = None,
         *,
+        mail_reply: MailReply | None = None,
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
         freeze_gc: bool = False,
@@ -123,6 +128,9 @@ class RondaApp(App[None]):
         self.clock: Callable[[], datetime] = clock or utcnow
         self.desk = Desk(store, policy=policy, clock=self.clock)
         self.probe_now = probe_now
+        # Replies to e-mail cases go out by mail (and are recorded) through this, when the
+        # CLI wires the mail channel; otherwise a reply is recorded only.
+        self.mail_reply = mail_reply
         self.poll_interval = poll_interval
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
@@ -496,6 +504,7 @@ def run_tui(
     lang: str | None = None,
     config: Config | None = None,
     probe_now: Callable[[str], Any] | None = None,
+    mail_reply: MailReply | None = None,
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
 
@@ -510,6 +519,7 @@ def run_tui(
         lang or (config.lang if config is not None else "en"),
         probe_now=probe_now,
         policy=policy,
+        mail_reply=mail_reply,
         freeze_gc=True,
     )
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual.screen import Screen
 
-from ronda.model import Status, Ticket
+from ronda.model import Source, Status, Ticket
 from tui.actions import bindings
 from tui.data import QueueSnapshot
 from tui.i18n import Catalogue
@@ -136,7 +136,11 @@ class TicketActions(RondaScreen):
     def action_reply(self) -> None:
         self._text_action(
             "prompt.reply",
-            lambda app, tk, text: app.desk.respond(tk.id, app.agent, text, tk.version),
+            lambda app, tk, text: (
+                app.mail_reply(app.desk, tk, app.agent, text)
+                if app.mail_reply is not None and tk.source == Source.EMAIL
+                else app.desk.respond(tk.id, app.agent, text, tk.version)
+            ),
             "done.reply",
         )
 
