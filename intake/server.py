@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -209,6 +210,9 @@ def run(config: Config, db_path: Path | str | None = None, *, listen: str | None
     store = Store(db_path)
     try:
         serve(config, store, listen=listen)
+    except OSError as error:  # the address is taken or not ours: one clear line
+        print(f"ronda mail: {error}", file=sys.stderr)
+        return 1
     finally:
         store.close()
     return 0
