@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-
     from ronda.store import Store
 
 # A claim older than this belongs to a process that died mid-message: it may be taken over.
