@@ -143,6 +143,40 @@ class QueueFilter:
     limit: int = 200
 
 
+def queue_where(flt: QueueFilter, now: datetime) -> tuple[str, list[object]]:
+    """The WHERE clause (with its leading space, or empty) and parameters of a queue view;
+    shared by the queue and by whoever counts what its limit leaves out."""
+    where: list[str] = []
+    params: list[object] = []
+    if flt.view != "all":
+        where.append(f"status IN {OPEN_STATUSES_SQL}")
+    if flt.view == "mine":
+        where.append("assignee = ?")
+        params.append(flt.agent or "")
+    elif flt.view == "unassigned":
+        where.append("assignee IS NULL")
+    elif flt.view == "breached":
+        where.append("first_response_at IS NULL AND paused_at IS NULL AND sla_limit_at < ?")
+        params.append(now.timestamp())
+    for column, value in (
+        ("priority", flt.priority),
+        ("status", flt.status),
+        ("customer", flt.customer),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(str(value))
+    if flt.search:
+        like = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like += "%"
+        where.append(
+            "(case_number LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' "
+            "OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')"
+        )
+        params.extend([like] * 4)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
 class Desk:
     """The one way tickets change. `clock` is injected so tests travel in time."""
 
@@ -199,39 +233,8 @@ class Desk:
     def queue(self, flt: QueueFilter | None = None) -> list[Ticket]:
         """Tickets by SLA urgency: the nearest limit first (the queue index serves it)."""
         flt = flt or QueueFilter()
-        where: list[str] = []
-        params: list[object] = []
-        if flt.view != "all":
-            where.append(f"status IN {OPEN_STATUSES_SQL}")
-        if flt.view == "mine":
-            where.append("assignee = ?")
-            params.append(flt.agent or "")
-        elif flt.view == "unassigned":
-            where.append("assignee IS NULL")
-        elif flt.view == "breached":
-            where.append("first_response_at IS NULL AND paused_at IS NULL AND sla_limit_at < ?")
-            params.append(self.clock().timestamp())
-        if flt.priority:
-            where.append("priority = ?")
-            params.append(str(flt.priority))
-        if flt.status:
-            where.append("status = ?")
-            params.append(str(flt.status))
-        if flt.customer:
-            where.append("customer = ?")
-            params.append(flt.customer)
-        if flt.search:
-            like = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            like += "%"
-            where.append(
-                "(case_number LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' "
-                "OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')"
-            )
-            params.extend([like] * 4)
-        sql = "SELECT * FROM tickets"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY sla_limit_at LIMIT ?"
+        where, params = queue_where(flt, self.clock())
+        sql = f"SELECT * FROM tickets{where} ORDER BY sla_limit_at LIMIT ?"
         params.append(int(flt.limit))
         return [_row_to_ticket(r) for r in self.store.query(sql, tuple(params))]
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
 from ronda.store import OPEN_STATUSES_SQL, Store
-from ronda.tickets import Desk, QueueFilter, TicketNotFound
+from ronda.tickets import Desk, QueueFilter, TicketNotFound, queue_where
 
 # The queue shows the most urgent N; the header says how many more there are.
 QUEUE_LIMIT = 500
@@ -74,43 +74,9 @@ def sla_counts(store: Store, now: datetime) -> SlaCounts:
     return SlaCounts(*row)
 
 
-def _queue_where(flt: QueueFilter, now: datetime) -> tuple[str, list[object]]:
-    """The WHERE clause of `Desk.queue`, for counting the rows its LIMIT leaves out."""
-    where: list[str] = []
-    params: list[object] = []
-    if flt.view != "all":
-        where.append(f"status IN {OPEN_STATUSES_SQL}")
-    if flt.view == "mine":
-        where.append("assignee = ?")
-        params.append(flt.agent or "")
-    elif flt.view == "unassigned":
-        where.append("assignee IS NULL")
-    elif flt.view == "breached":
-        where.append("first_response_at IS NULL AND paused_at IS NULL AND sla_limit_at < ?")
-        params.append(now.timestamp())
-    if flt.priority:
-        where.append("priority = ?")
-        params.append(str(flt.priority))
-    if flt.status:
-        where.append("status = ?")
-        params.append(str(flt.status))
-    if flt.customer:
-        where.append("customer = ?")
-        params.append(flt.customer)
-    if flt.search:
-        like = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like += "%"
-        where.append(
-            "(case_number LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' "
-            "OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')"
-        )
-        params.extend([like] * 4)
-    return (" WHERE " + " AND ".join(where)) if where else "", params
-
-
 def count_queue(store: Store, flt: QueueFilter, now: datetime) -> int:
     """How many tickets match `flt`, ignoring its limit."""
-    where, params = _queue_where(flt, now)
+    where, params = queue_where(flt, now)
     # fetchall: step the statement to its end, so none stays pending (see RondaApp._poll).
     return store.db.execute(f"SELECT COUNT(*) FROM tickets{where}", params).fetchall()[0][0]
 
