@@ -214,30 +214,9 @@ class Prober:
                 der = await peer_certificate_der(current, self._insecure_context, remaining)
                 facts = facts_from_der(der)
         total = perf_counter() - start
-        if response is None:
-            assert error is not None
-            return Observation(
-                url=url,
-                path=urlsplit(url).path or "/",
-                error=error.kind,
-                error_detail=error.detail,
-                ttfb=phases.get("first_byte"),
-                total=total,
-                cert_not_after=facts.not_after,
-                redirects=redirects,
-                kind=path_kind,
-                final_url=current,
-                phases=phases,
-                cert_subject=facts.subject,
-                cert_issuer=facts.issuer,
-            )
-        return Observation(
+        seen = dict(
             url=url,
             path=urlsplit(url).path or "/",
-            status_code=response.status,
-            headers=response.headers,
-            body=response.body,
-            body_truncated=response.truncated,
             ttfb=phases.get("first_byte"),
             total=total,
             cert_not_after=facts.not_after,
@@ -247,6 +226,16 @@ class Prober:
             phases=phases,
             cert_subject=facts.subject,
             cert_issuer=facts.issuer,
+        )
+        if response is None:
+            assert error is not None
+            return Observation(**seen, error=error.kind, error_detail=error.detail)
+        return Observation(
+            **seen,
+            status_code=response.status,
+            headers=response.headers,
+            body=response.body,
+            body_truncated=response.truncated,
         )
 
     async def probe_site(self, site: Site, now: datetime | None = None) -> ProbeResult:
