@@ -3,22 +3,26 @@
 The metric names below are the contract with `grafana/dashboards/*.json` and
 `grafana/rules.yml`.
 
-How a scrape stays cheap at agency scale (100k tickets, 1M events, 5,000 sites):
+How a scrape stays cheap at agency scale (100k tickets, 1M events, 5,000 sites): every part
+keeps what it made last time and redoes only what changed since.
 
 - The open queue is one aggregate over the open tickets (open-status indexes).
 - All-time counters (first-response outcomes, the first-response histogram, tickets opened)
   are totals stored in the database, so they survive restarts. They are aggregated per
-  chunk of 256 ticket ids and cached; a scrape re-reads only the chunks whose tickets
+  chunk of CHUNK ticket ids and cached; a scrape re-reads only the chunks whose tickets
   changed since the last one (found through the new rows of the append-only
   `ticket_events`, a rowid range) plus a few in turn, so that a write which bypassed the
   event log is healed within HEAL_LAP scrapes. Nothing scans every ticket or event per
   scrape; the first scrape of a process reads the history once.
-- Each site's lines are cached by the row they came from: a site not probed since the last
-  scrape costs a lookup, not a dozen formatted floats.
-- The garbage collector waits for the end of a scrape (see `_gc_paused`).
-- The 7/30-day compliance windows are counted from the same chunks' cached candidates
-  (tickets whose limit or answer is at most 30 days old, or ahead).
-- Sites are one join over the configured sites, their latest probe state and rounds.
+- The 7/30-day compliance windows are counts kept up to date (`_Windows`): a re-read chunk
+  adds and takes away only the candidates that changed, and as time passes only the few
+  candidates whose limit or answer crossed a window's edge are looked at again.
+- Sites are one join over the configured sites, their latest probe state and rounds. A site
+  whose row did not change keeps its rendered lines (`_Sites`); failure counts, which only
+  grow, are re-read only when the table's total moved, and then first for the sites probed
+  since the last scrape.
+- Lines are kept as bytes: a scrape joins cached bytes and formats only new values.
+- The garbage collector waits for the end of a scrape (see `gc_paused`).
 
 Within one process a counter series is also guarded against going down (a ticket moved to
 another priority after its first response moves one count between series; Prometheus would
@@ -28,12 +32,15 @@ Two ways out: `RondaCollector.collect()` is a `prometheus_client` custom collect
 in a private `CollectorRegistry`; `describe()` is static, so registering runs no query), and
 `RondaCollector.render()` writes the same families straight in the text format, which the
 HTTP endpoint serves (prometheus_client's encoder takes ~3 microseconds a sample, too slow
-for 5,000 sites x ~14 series in a 100 ms scrape).
+for 5,000 sites x ~15 series in a 100 ms scrape).
 """
 
 from __future__ import annotations
 
+import functools
 import gc
+import heapq
+import itertools
 import json
 import logging
 import math
@@ -42,7 +49,8 @@ import sqlite3
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,10 +93,11 @@ BUCKETS: tuple[float, ...] = (
 # set keeps the label bounded whatever lands in probe_state.phases.
 PHASES: tuple[str, ...] = ("dns", "connect", "tls", "first_byte", "transfer")
 
-# Tickets per cached chunk of the history (ids [k * CHUNK, (k + 1) * CHUNK)).
-CHUNK = 256
-# Chunks re-read in turn per scrape, at least: a lap over the history takes at most this
-# many scrapes.
+# Tickets per cached chunk of the history (ids [k * CHUNK, (k + 1) * CHUNK)). Small, because
+# a scrape re-reads a whole chunk for each ticket that changed in it.
+CHUNK = 64
+# Chunks (and sites' failure counts) re-read in turn per scrape, at least: a lap over the
+# history, or over the sites, takes at most this many scrapes.
 HEAL_LAP = 100
 
 NO_CUSTOMER = "none"  # a ticket or site without a customer
@@ -287,31 +296,8 @@ METRICS: tuple[MetricSpec, ...] = (
 SPECS: dict[str, MetricSpec] = {s.name: s for s in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(s.name for s in METRICS)
 
-# Per-site families in the order `_site_lines` returns their lines.
-_SITE_FAMILIES = (
-    "ronda_site_info",
-    "ronda_site_up",
-    "ronda_site_http_status_code",
-    "ronda_probe_duration_seconds",
-    "ronda_probe_phase_duration_seconds",
-    "ronda_site_cert_expiry_timestamp_seconds",
-    "ronda_site_in_maintenance",
-    "ronda_probe_last_check_timestamp_seconds",
-    "ronda_probe_failures_total",
-    "ronda_probe_rounds_total",
-)
-(
-    _INFO_NAME,
-    _UP_NAME,
-    _STATUS_NAME,
-    _DURATION_NAME,
-    _PHASE_NAME,
-    _CERT_NAME,
-    _MAINTENANCE_NAME,
-    _CHECKED_NAME,
-    _FAILURES_NAME,
-    _ROUNDS_NAME,
-) = _SITE_FAMILIES
+
+# ---- the text format ----------------------------------------------------------------
 
 _LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _LINE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
@@ -334,26 +320,34 @@ def label_text(names: tuple[str, ...], values: tuple[str, ...]) -> str:
     return ",".join(f'{k}="{_escape_label(v)}"' for k, v in zip(names, values, strict=True))
 
 
+def sample_line(name: str, labels: str, value: float) -> str:
+    """One sample in the text format. Values are Python float reprs (`1.0`, `0.25`,
+    `1e+22`, `inf`, `nan`), which Prometheus's parser (Go's ParseFloat) reads as they are."""
+    value = float(value)
+    return f"{name}{{{labels}}} {value!r}\n" if labels else f"{name} {value!r}\n"
+
+
 @dataclass(slots=True)
 class Family:
-    """A metric family and its samples as finished text-format lines.
+    """A metric family and its samples as finished text-format lines (UTF-8 bytes).
 
-    One representation for both encoders: `render_text` joins the lines, `to_metric`
-    parses them back into a prometheus_client `Metric`. An entry may hold several lines
-    (a site's five phases are cached as one string).
+    One representation for both encoders: `render_text` joins the bytes, `to_metric`
+    parses them back into a prometheus_client `Metric`. An entry may hold many lines (a
+    per-site family is one entry for all its sites).
     """
 
     spec: MetricSpec
-    lines: list[str] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
 
     def add(self, values: tuple[str, ...], value: float, suffix: str = "") -> None:
         names = (*self.spec.labels, "le") if suffix == "_bucket" else self.spec.labels
-        self.lines.append(sample_line(self.spec.family + suffix, label_text(names, values), value))
+        line = sample_line(self.spec.family + suffix, label_text(names, values), value)
+        self.lines.append(line.encode())
 
     def to_metric(self) -> Metric:
         """The same family as a prometheus_client `Metric`."""
         metric = Metric(self.spec.family, self.spec.help, self.spec.kind)
-        for line in "".join(self.lines).splitlines():
+        for line in b"".join(self.lines).decode().splitlines():
             match = _LINE_RE.match(line)
             if match is None:
                 raise ValueError(f"not a sample line: {line!r}")
@@ -363,11 +357,24 @@ class Family:
         return metric
 
 
-def sample_line(name: str, labels: str, value: float) -> str:
-    """One sample in the text format. Values are Python float reprs (`1.0`, `0.25`,
-    `1e+22`, `inf`, `nan`), which Prometheus's parser (Go's ParseFloat) reads as they are."""
-    value = float(value)
-    return f"{name}{{{labels}}} {value!r}\n" if labels else f"{name} {value!r}\n"
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+@functools.cache
+def _header(spec: MetricSpec) -> bytes:
+    return (
+        f"# HELP {spec.name} {_escape_help(spec.help)}\n# TYPE {spec.name} {spec.kind}\n".encode()
+    )
+
+
+def render_text(families: Iterable[Family]) -> bytes:
+    """Families in the Prometheus text exposition format 0.0.4 (what promtool checks)."""
+    out: list[bytes] = []
+    for family in families:
+        out.append(_header(family.spec))
+        out.extend(family.lines)
+    return b"".join(out)
 
 
 class _Monotonic:
@@ -390,6 +397,8 @@ class _Monotonic:
         return raw + offset
 
 
+# ---- queries ------------------------------------------------------------------------
+
 # SLA state of an open ticket, as `SlaPolicy.state` decides it, from the stored deadlines.
 _STATE_SQL = f"""CASE
     WHEN first_response_at IS NOT NULL
@@ -408,10 +417,9 @@ FROM tickets WHERE status IN {OPEN_STATUSES_SQL}
 GROUP BY 1, 2, 3, 4, 5
 """
 
-
 # One chunk of the history: one rowid-range read of at most CHUNK tickets, folded in Python
-# (cheaper than a GROUP BY over so few rows, and it feeds both the totals and the windows).
-# Counters use the labels frozen when counted (class at opening, the cell a first response
+# (one pass serves every counter and the windows' candidates). Counts keep the labels a
+# ticket was counted under (the class it was opened with, the cell its first response
 # was judged in), so reclassifying or reprioritizing never moves a count.
 CHUNK_SQL = """
 SELECT source, COALESCE(opened_class, failure_class), COALESCE(outcome_priority, priority),
@@ -421,7 +429,6 @@ FROM tickets WHERE id >= :lo AND id < :hi
 """
 
 _OPEN_STATUSES = frozenset(str(s) for s in Status if s.is_open)
-
 
 # One row per configured site: its latest probe state and its rounds.
 SITES_SQL = """
@@ -433,11 +440,17 @@ LEFT JOIN probe_rounds r ON r.site = s.name
 ORDER BY s.name
 """
 
-# Failure counts per site as "class count,class count" (primary-key order).
-FAILURES_SQL = """
-SELECT site, group_concat(failure_class || ' ' || count, ',') FROM probe_failures
-GROUP BY site
-"""
+# probe_failures in a word: its rows and the sum of its counts. Counts only grow and rows are
+# never deleted, so any change moves this mark.
+FAILURES_MARK_SQL = "SELECT COUNT(*), COALESCE(SUM(count), 0) FROM probe_failures"
+# Failure counts in primary-key order (site, failure_class); of some sites, or of all.
+FAILURES_SQL = "SELECT site, failure_class, count FROM probe_failures ORDER BY site, failure_class"
+FAILURES_OF_SQL = (
+    "SELECT site, failure_class, count FROM probe_failures WHERE site IN ({marks}) "
+    "ORDER BY site, failure_class"
+)
+# Sites per FAILURES_OF_SQL query (well under SQLite's limit on bound parameters).
+_SITES_PER_QUERY = 500
 
 
 def _le(bound: float) -> str:
@@ -453,16 +466,32 @@ def _class_label(failure_class: str | None) -> str:
     return failure_class if failure_class in _FAILURE_CLASSES else OTHER_CLASS
 
 
+def _customer_label(customer: str | None, customers: frozenset[str]) -> str:
+    """Bounded: only names from the customers table (synced from the config) are labels."""
+    if not customer:
+        return NO_CUSTOMER
+    return customer if customer in customers else OTHER_CUSTOMER
+
+
+# ---- the history: all-time counters --------------------------------------------------
+
+
+# A compliance candidate: (priority, impact, customer, limit_at, first_response_at, outcome).
+Candidate = tuple[str, str, str | None, float | None, float | None, str | None]
+
+
 @dataclass(slots=True)
 class _Chunk:
     """The aggregates of one chunk of ticket ids."""
 
     responses: dict[tuple[str, str, str], int] = field(default_factory=dict)
     buckets: dict[str, list[int]] = field(default_factory=dict)  # per bucket, not cumulative
-    seconds: dict[str, float] = field(default_factory=dict)
+    # Summed in whole microseconds: exact, so the total does not depend on which chunks
+    # were added or taken away in which order.
+    microseconds: dict[str, int] = field(default_factory=dict)
     opened: dict[tuple[str, str], int] = field(default_factory=dict)
-    # (priority, impact, customer, limit_at, first_response_at, outcome)
-    candidates: list[tuple] = field(default_factory=list)
+    # Tickets due now or later in some window, in id order (see `_Windows`).
+    candidates: list[Candidate] = field(default_factory=list)
 
     def fold(self, other: _Chunk, sign: int) -> None:
         """Add (`sign` 1) or take away (-1) another chunk's totals (not its candidates)."""
@@ -474,29 +503,29 @@ class _Chunk:
             mine = self.buckets.setdefault(priority, [0] * len(buckets))
             for i, n in enumerate(buckets):
                 mine[i] += sign * n
-        for priority, seconds in other.seconds.items():
-            # Rounded to the microsecond so adding and taking away cannot drift.
-            total = self.seconds.get(priority, 0.0) + sign * seconds
-            self.seconds[priority] = round(total, 6)
+        for priority, micros in other.microseconds.items():
+            self.microseconds[priority] = self.microseconds.get(priority, 0) + sign * micros
 
 
 class _History:
-    """Per-chunk aggregates of the tickets table and their running totals, refreshed from
-    the event log."""
+    """Per-chunk aggregates of the tickets table, their running totals and the compliance
+    windows, refreshed from the event log."""
 
     def __init__(self) -> None:
         self.chunks: dict[int, _Chunk] = {}
         self.totals = _Chunk()
+        self.windows = _Windows()
         self.event_mark = -1  # max ticket_events.id folded in; -1: nothing loaded yet
         self.ticket_mark = 0  # max tickets.id seen
         # The latest cut a chunk was read with: every chunk holds all candidates not older
         # than its own cut, so windows ending at any `now` >= cut + 30 d are complete.
         self.cut = -math.inf
         self._heal_next = 0
+        self._keys: dict = {}  # label keys shared by the chunks (see `_shared`)
 
     def refresh(self, conn: sqlite3.Connection, now: float) -> int:
-        """Bring the chunks up to date inside the caller's read transaction; returns how
-        many chunks were read."""
+        """Bring the chunks and windows up to date inside the caller's read transaction;
+        returns how many chunks were read."""
         max_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM ticket_events").fetchone()[0]
         max_ticket = conn.execute("SELECT COALESCE(MAX(id), 0) FROM tickets").fetchone()[0]
         last_chunk = max_ticket // CHUNK
@@ -504,22 +533,11 @@ class _History:
         if self.event_mark < 0 or cut < self.cut:
             # First scrape, or the clock went back past the cached candidates: read it all.
             self.chunks, self.totals, self.cut = {}, _Chunk(), -math.inf
+            self.windows = _Windows()
             dirty = set(range(last_chunk + 1))
         else:
-            dirty = {
-                ticket_id // CHUNK
-                for (ticket_id,) in conn.execute(
-                    "SELECT DISTINCT ticket_id FROM ticket_events WHERE id > ? AND id <= ?",
-                    (self.event_mark, max_event),
-                )
-            }
-            dirty.update(range(self.ticket_mark // CHUNK, last_chunk + 1))
-            # Chunks in turn, so a write that left no event is healed within a lap.
-            known = sorted(set(self.chunks) | {last_chunk})
-            for _ in range(-(-len(known) // HEAL_LAP)):
-                self._heal_next %= len(known)
-                dirty.add(known[self._heal_next])
-                self._heal_next += 1
+            dirty = self._dirty_chunks(conn, max_event, last_chunk)
+        self.windows.advance(now)
         for number in dirty:
             old = self.chunks.pop(number, None)
             if old is not None:
@@ -528,18 +546,40 @@ class _History:
             if chunk is not None:
                 self.chunks[number] = chunk
                 self.totals.fold(chunk, 1)
+            self.windows.replace(
+                old.candidates if old is not None else [],
+                chunk.candidates if chunk is not None else [],
+            )
         self.event_mark, self.ticket_mark = max_event, max_ticket
         self.cut = max(self.cut, cut)
         return len(dirty)
 
+    def _dirty_chunks(self, conn: sqlite3.Connection, max_event: int, last_chunk: int) -> set[int]:
+        """Chunks with an event since the last scrape, new tickets, and a few in turn."""
+        dirty = {
+            ticket_id // CHUNK
+            for (ticket_id,) in conn.execute(
+                "SELECT DISTINCT ticket_id FROM ticket_events WHERE id > ? AND id <= ?",
+                (self.event_mark, max_event),
+            )
+        }
+        dirty.update(range(self.ticket_mark // CHUNK, last_chunk + 1))
+        # Chunks in turn, so a write that left no event is healed within a lap.
+        known = sorted(set(self.chunks) | {last_chunk})
+        for _ in range(-(-len(known) // HEAL_LAP)):
+            self._heal_next %= len(known)
+            dirty.add(known[self._heal_next])
+            self._heal_next += 1
+        return dirty
+
     def _read_chunk(self, conn: sqlite3.Connection, number: int, cut: float) -> _Chunk | None:
         rows = conn.execute(CHUNK_SQL, {"lo": number * CHUNK, "hi": (number + 1) * CHUNK})
         chunk = _Chunk()
-        opened, responses, buckets, seconds = (
+        opened, responses, buckets, micros = (
             chunk.opened,
             chunk.responses,
             chunk.buckets,
-            chunk.seconds,
+            chunk.microseconds,
         )
         candidates = chunk.candidates
         n_buckets = len(BUCKETS) + 1
@@ -568,7 +608,7 @@ class _History:
                         per_bucket = buckets[priority] = [0] * n_buckets
                     # Bucket i holds seconds <= BUCKETS[i]; past the last bound, +Inf.
                     per_bucket[bisect_left(BUCKETS, response_seconds)] += 1
-                    seconds[priority] = seconds.get(priority, 0.0) + response_seconds
+                    micros[priority] = micros.get(priority, 0) + round(response_seconds * 1e6)
             # Compliance candidates: due now or later in some window (limit or answer not
             # older than the longest window, or still ahead). An unanswered ticket counts
             # only while someone owes the answer: open and not paused (a probe that resolved
@@ -580,7 +620,381 @@ class _History:
                 candidates.append((priority, impact, customer, limit_at, answered_at, outcome))
         if not opened:
             return None
+        return self._shared(chunk)
+
+    def _shared(self, chunk: _Chunk) -> _Chunk:
+        """The chunk with one copy of each label key for all chunks: every row brings its
+        own copies of "medium" or ("email", "none"), and some 1,500 chunks would keep them."""
+        keys = self._keys
+        chunk.opened = {keys.setdefault(k, k): n for k, n in chunk.opened.items()}
+        chunk.responses = {keys.setdefault(k, k): n for k, n in chunk.responses.items()}
+        chunk.buckets = {keys.setdefault(k, k): n for k, n in chunk.buckets.items()}
+        chunk.microseconds = {keys.setdefault(k, k): n for k, n in chunk.microseconds.items()}
         return chunk
+
+
+# ---- compliance windows ---------------------------------------------------------------
+
+_W7, _W30 = WINDOWS["7d"], WINDOWS["30d"]
+# A time leaves a window when `now - window > time`; the rounding of that subtraction moves
+# the moment by far less than this, so a candidate is looked at again this much early.
+_EDGE_SLACK = 1.0
+
+
+def _in_windows(limit_at: float | None, answered_at: float | None, now: float) -> tuple[bool, bool]:
+    """(due in the 7-day window, in the 30-day window) ending at `now`: a candidate is due
+    in a window [now - w, now) when its limit fell in it, or its answer did."""
+    ws7, ws30 = now - _W7, now - _W30
+    in30 = (limit_at is not None and ws30 <= limit_at < now) or (
+        answered_at is not None and ws30 <= answered_at < now
+    )
+    in7 = in30 and (
+        (limit_at is not None and ws7 <= limit_at < now)
+        or (answered_at is not None and ws7 <= answered_at < now)
+    )
+    return in7, in30
+
+
+def _next_check(limit_at: float | None, answered_at: float | None, now: float) -> float | None:
+    """The instant after which `_in_windows` may answer otherwise than at `now` (None: never
+    again while time goes forward). A time enters both windows once `now` passes it and
+    leaves each about one window later."""
+    soonest = math.inf
+    for instant in (limit_at, answered_at):
+        if instant is None:
+            continue
+        if now <= instant:
+            soonest = min(soonest, instant)
+            continue
+        for width in (_W7, _W30):  # the 7-day edge comes first
+            if now - width <= instant:
+                # At least `now`: near the edge the candidate is looked at every scrape.
+                soonest = min(soonest, max(instant + width - _EDGE_SLACK, now))
+                break
+    return None if soonest == math.inf else soonest
+
+
+class _Windows:
+    """Compliance counts over the windows ending `now`, kept up to date instead of recounted.
+
+    A candidate's standing in the windows changes only when `now` passes its limit or its
+    answer, or a window's length after them; a heap holds each candidate's next such
+    instant, so a scrape looks again only at those whose instant has passed. Equal
+    candidates share one entry with a count of copies. Counts are [met 7d, due 7d, met 30d,
+    due 30d], per (priority, impact) and per stored customer.
+    """
+
+    def __init__(self) -> None:
+        self.now = -math.inf
+        self.cells: dict[tuple[str, str], list[int]] = {}
+        self.customers: dict[str | None, list[int]] = {}
+        # candidate -> [copies, in 7d, in 30d, next check or None]
+        self._live: dict[Candidate, list] = {}
+        self._heap: list[tuple[float, int, Candidate]] = []
+        self._order = itertools.count()  # ties in the heap never compare candidates
+
+    def advance(self, now: float) -> None:
+        """Move the windows' end to `now` (a clock that went back recounts everything)."""
+        if now < self.now:
+            self._recount(now)
+            return
+        self.now = now
+        heap, live = self._heap, self._live
+        while heap and heap[0][0] < now:
+            at, _, candidate = heapq.heappop(heap)
+            entry = live.get(candidate)
+            if entry is None or entry[3] != at:
+                continue  # taken away, or rescheduled since: a stale heap entry
+            self._count(candidate, entry[1], entry[2], -entry[0])
+            self._judge(candidate, entry)
+            self._count(candidate, entry[1], entry[2], entry[0])
+
+    def replace(self, old: Sequence[Candidate], new: Sequence[Candidate]) -> None:
+        """A chunk was re-read: count its candidates that changed (usually none or one)."""
+        if old == new:
+            return
+        change = Counter(new)
+        change.subtract(old)
+        for candidate, n in change.items():
+            for _ in range(abs(n)):
+                if n > 0:
+                    self._add(candidate)
+                else:
+                    self._remove(candidate)
+        if len(self._heap) > 2 * len(self._live) + 1024:
+            self._compact()
+
+    def _add(self, candidate: Candidate) -> None:
+        entry = self._live.get(candidate)
+        if entry is None:
+            entry = self._live[candidate] = [0, False, False, None]
+            self._judge(candidate, entry)
+        entry[0] += 1
+        self._count(candidate, entry[1], entry[2], 1)
+
+    def _remove(self, candidate: Candidate) -> None:
+        entry = self._live[candidate]
+        self._count(candidate, entry[1], entry[2], -1)
+        entry[0] -= 1
+        if entry[0] == 0:
+            del self._live[candidate]
+
+    def _judge(self, candidate: Candidate, entry: list) -> None:
+        """Place the candidate in the windows ending now and schedule its next look."""
+        limit_at, answered_at = candidate[3], candidate[4]
+        entry[1], entry[2] = _in_windows(limit_at, answered_at, self.now)
+        entry[3] = _next_check(limit_at, answered_at, self.now)
+        if entry[3] is not None:
+            heapq.heappush(self._heap, (entry[3], next(self._order), candidate))
+
+    def _count(self, candidate: Candidate, in7: bool, in30: bool, copies: int) -> None:
+        if not in30:  # in7 implies in30
+            return
+        met = copies if candidate[5] == "met" else 0
+        for table, key in ((self.cells, candidate[:2]), (self.customers, candidate[2])):
+            counts = table.get(key)
+            if counts is None:
+                counts = table[key] = [0, 0, 0, 0]
+            if in7:
+                counts[0] += met
+                counts[1] += copies
+            counts[2] += met
+            counts[3] += copies
+            if counts[3] == 0:
+                del table[key]  # nothing due any more: keep the tables small
+
+    def _recount(self, now: float) -> None:
+        self.now = now
+        self.cells, self.customers, self._heap = {}, {}, []
+        for candidate, entry in self._live.items():
+            self._judge(candidate, entry)
+            self._count(candidate, entry[1], entry[2], entry[0])
+
+    def _compact(self) -> None:
+        """Drop the heap's stale entries (candidates taken away or rescheduled)."""
+        self._heap = [
+            (entry[3], next(self._order), candidate)
+            for candidate, entry in self._live.items()
+            if entry[3] is not None
+        ]
+        heapq.heapify(self._heap)
+
+
+# ---- sites ----------------------------------------------------------------------------
+
+# Per-site families, in exposition order: `_Sites.columns` holds one column per family.
+_SITE_FAMILIES = (
+    "ronda_site_info",
+    "ronda_site_up",
+    "ronda_site_http_status_code",
+    "ronda_probe_duration_seconds",
+    "ronda_probe_phase_duration_seconds",
+    "ronda_site_cert_expiry_timestamp_seconds",
+    "ronda_site_in_maintenance",
+    "ronda_probe_last_check_timestamp_seconds",
+    "ronda_probe_failures_total",
+    "ronda_probe_rounds_total",
+)
+(
+    _INFO_NAME,
+    _UP_NAME,
+    _STATUS_NAME,
+    _DURATION_NAME,
+    _PHASE_NAME,
+    _CERT_NAME,
+    _MAINTENANCE_NAME,
+    _CHECKED_NAME,
+    _FAILURES_NAME,
+    _ROUNDS_NAME,
+) = _SITE_FAMILIES
+# Failure counts come from their own table; `_site_lines` makes the other columns' lines.
+_FAILURES_COLUMN = _SITE_FAMILIES.index(_FAILURES_NAME)
+_ROW_COLUMNS = tuple(i for i in range(len(_SITE_FAMILIES)) if i != _FAILURES_COLUMN)
+
+# A site's failure counts: ((failure_class, count), ...) in class order.
+Failures = tuple[tuple[str, int], ...]
+
+
+def _phase_lines(label: str, text: str | None) -> str:
+    if not text or text == "{}":
+        return ""
+    try:
+        measured = json.loads(text)
+    except ValueError:
+        return ""  # a damaged row loses its phases, not the scrape
+    if not isinstance(measured, dict):
+        return ""
+    lines = []
+    for phase in PHASES:
+        seconds = measured.get(phase)
+        if type(seconds) is float or type(seconds) is int:  # JSON numbers; not true/false
+            lines.append(f'{_PHASE_NAME}{{{label},phase="{phase}"}} {float(seconds)!r}\n')
+    return "".join(lines)
+
+
+def _site_lines(row: tuple, cert_seen: float | None) -> tuple[bytes, ...]:
+    """One site's lines for each column of `_ROW_COLUMNS` (b"" for none)."""
+    name, customer, server, impact, checked_at, is_up, code, elapsed_ms = row[:8]
+    in_maintenance, phases_json, rounds = row[9:12]
+    label = f'site="{_escape_label(name)}"'
+    info = (
+        f'{_INFO_NAME}{{{label},customer="{_escape_label(customer or NO_CUSTOMER)}",'
+        f'server="{_escape_label(server or "none")}",'
+        f'impact="{_escape_label(impact or "medium")}"}} 1.0\n'
+    ).encode()
+    maintenance = f"{_MAINTENANCE_NAME}{{{label}}} {1.0 if in_maintenance else 0.0!r}\n".encode()
+    cert = b"" if cert_seen is None else f"{_CERT_NAME}{{{label}}} {float(cert_seen)!r}\n".encode()
+    # probe_rounds only ever grows: no guard needed.
+    made = b"" if rounds is None else f"{_ROUNDS_NAME}{{{label}}} {float(rounds)!r}\n".encode()
+    if checked_at is None:  # never probed: no probe state to publish
+        return (info, b"", b"", b"", b"", cert, maintenance, b"", made)
+    return (
+        info,
+        b"" if is_up is None else f"{_UP_NAME}{{{label}}} {1.0 if is_up else 0.0!r}\n".encode(),
+        f"{_STATUS_NAME}{{{label}}} {float(code or 0)!r}\n".encode(),
+        b""
+        if elapsed_ms is None
+        else f"{_DURATION_NAME}{{{label}}} {elapsed_ms / 1000.0!r}\n".encode(),
+        _phase_lines(label, phases_json).encode(),
+        cert,
+        maintenance,
+        f"{_CHECKED_NAME}{{{label}}} {float(checked_at)!r}\n".encode(),
+        made,
+    )
+
+
+def _failure_lines(name: str, failures: Failures) -> bytes:
+    """One site's ronda_probe_failures_total lines. probe_failures only ever grows: no guard
+    needed."""
+    label = f'site="{_escape_label(name)}"'
+    lines = []
+    for failure_class, count in failures:
+        cls = failure_class if failure_class in _FAILURE_CLASSES else OTHER_CLASS
+        lines.append(f'{_FAILURES_NAME}{{{label},failure_class="{cls}"}} {float(count)!r}\n')
+    return "".join(lines).encode()
+
+
+class _Sites:
+    """The per-site families, each a column of one entry per configured site (in name order),
+    re-rendered only where the site's row or failure counts changed.
+
+    The row (sites + probe_state + probe_rounds) is read for every site on every scrape and
+    compared with the one the lines were made from. Failure counts are kept for the whole
+    probe_failures table; they only grow, so while the table's (rows, total) mark is what
+    the kept counts add up to, none changed. When the mark moved, the sites whose row
+    changed (a round writes state, rounds and failures together) are re-read first, and the
+    whole table only if that does not account for the move. A few sites are re-read in turn
+    as well, so an edit that did not move the mark is healed within HEAL_LAP scrapes.
+    """
+
+    def __init__(self, last_cert: dict[str, float]) -> None:
+        self.rows: list[tuple] = []
+        self.index: dict[str, int] = {}  # site -> its place in `rows` and the columns
+        self.columns: list[list[bytes]] = [[] for _ in _SITE_FAMILIES]
+        # Last certificate expiry seen per site (shared with the collector; see there).
+        self.last_cert = last_cert
+        self.failures: dict[str, Failures] = {}  # every site of probe_failures
+        self._mark = (0, 0)  # (rows, total) that `failures` adds up to
+        self._heal_next = 0
+        self.rendered = 0  # sites whose row was rendered by the last scrape (bench, tests)
+
+    def refresh(self, conn: sqlite3.Connection) -> list[Family]:
+        """Read the sites inside the caller's read transaction; returns their families."""
+        rows = conn.execute(SITES_SQL).fetchall()
+        old = self.rows
+        changed: Sequence[int] = []
+        if len(rows) == len(old):
+            changed = [i for i, (new, was) in enumerate(zip(rows, old, strict=True)) if new != was]
+        rebuilt = len(rows) != len(old) or any(rows[i][0] != old[i][0] for i in changed)
+        if rebuilt:  # sites added, removed or renamed: start the columns afresh
+            changed = range(len(rows))
+            self.columns = [[b""] * len(rows) for _ in _SITE_FAMILIES]
+            self.index = {row[0]: i for i, row in enumerate(rows)}
+        self.rows = rows
+        for i in changed:
+            self._render_row(i)
+        refailed = self._refresh_failures(conn, [rows[i][0] for i in changed])
+        for name in self.index if rebuilt else refailed:
+            i = self.index.get(name)
+            if i is not None:  # not a configured site: not published
+                self.columns[_FAILURES_COLUMN][i] = _failure_lines(
+                    name, self.failures.get(name, ())
+                )
+        self.rendered = len(changed)
+        # Copies of the columns (the next scrape changes them in place); the text encoder
+        # joins their entries once, with everything else.
+        return [
+            Family(SPECS[name], column.copy())
+            for name, column in zip(_SITE_FAMILIES, self.columns, strict=True)
+        ]
+
+    def _render_row(self, i: int) -> None:
+        row = self.rows[i]
+        name, not_after = row[0], row[8]
+        if not_after is not None:
+            self.last_cert[name] = not_after
+        lines = _site_lines(row, self.last_cert.get(name))
+        for column, line in zip(_ROW_COLUMNS, lines, strict=True):
+            self.columns[column][i] = line
+
+    # ---- failure counts ---------------------------------------------------------------
+
+    def _refresh_failures(self, conn: sqlite3.Connection, probed: list[str]) -> set[str]:
+        """Bring `failures` up to date; returns the sites whose counts changed."""
+        changed = self._reread(conn, self._in_turn())
+        mark = tuple(conn.execute(FAILURES_MARK_SQL).fetchone())
+        if mark != self._mark and len(probed) < len(self.rows) // 2:
+            # Most likely in the sites probed since the last scrape: a round writes their
+            # state, rounds and failures in one transaction.
+            changed |= self._reread(conn, probed)
+        if mark != self._mark:
+            # A change elsewhere, or most sites changed (the first scrape): read them all.
+            changed |= self._reread_all(conn)
+        return changed
+
+    def _in_turn(self) -> list[str]:
+        if not self.rows:
+            return []
+        names = []
+        for _ in range(-(-len(self.rows) // HEAL_LAP)):
+            self._heal_next %= len(self.rows)
+            names.append(self.rows[self._heal_next][0])
+            self._heal_next += 1
+        return names
+
+    def _reread(self, conn: sqlite3.Connection, names: list[str]) -> set[str]:
+        fresh: dict[str, list[tuple[str, int]]] = {}
+        for start in range(0, len(names), _SITES_PER_QUERY):
+            batch = names[start : start + _SITES_PER_QUERY]
+            sql = FAILURES_OF_SQL.format(marks=",".join("?" * len(batch)))
+            for site, failure_class, count in conn.execute(sql, batch):
+                fresh.setdefault(site, []).append((failure_class, count))
+        return {name for name in names if self._keep(name, tuple(fresh.get(name, ())))}
+
+    def _reread_all(self, conn: sqlite3.Connection) -> set[str]:
+        fresh: dict[str, list[tuple[str, int]]] = {}
+        for site, failure_class, count in conn.execute(FAILURES_SQL):
+            fresh.setdefault(site, []).append((failure_class, count))
+        names = set(fresh) | set(self.failures)
+        return {name for name in names if self._keep(name, tuple(fresh.get(name, ())))}
+
+    def _keep(self, name: str, failures: Failures) -> bool:
+        """Store one site's counts and move the mark; returns whether they changed."""
+        old = self.failures.get(name, ())
+        if failures == old:
+            return False
+        rows, total = self._mark
+        rows += len(failures) - len(old)
+        total += sum(n for _, n in failures) - sum(n for _, n in old)
+        self._mark = (rows, total)
+        if failures:
+            self.failures[name] = failures
+        else:
+            del self.failures[name]
+        return True
+
+
+# ---- the collector --------------------------------------------------------------------
 
 
 class RondaCollector(Collector):
@@ -601,9 +1015,13 @@ class RondaCollector(Collector):
         # Last certificate expiry seen per site: a probe that fails before the handshake
         # stores none, and the panel must keep counting down (or past zero).
         self._last_cert: dict[str, float] = {}
-        # Each site's lines by the row they were made from (see `_site_families`).
-        self._site_cache: dict[str, tuple[tuple, str | None, float | None, tuple[str, ...]]] = {}
+        self._sites = _Sites(self._last_cert)
+        # `name{labels} ` of each open-queue label set seen (bounded by the labels' values).
+        self._queue_prefixes: dict[tuple[str, ...], str] = {}
+        # Each customer's compliance lines by the counts they were made from.
+        self._customer_lines: dict[str, tuple[tuple[int, ...], tuple[bytes, bytes, bytes]]] = {}
         self.chunks_read = 0  # by the last scrape (the bench and tests look)
+        self.sites_rendered = 0  # sites whose lines the last scrape made anew (same)
 
     # ---- prometheus_client interface ----------------------------------------------
 
@@ -619,7 +1037,7 @@ class RondaCollector(Collector):
 
     def render(self) -> bytes:
         """One scrape in the Prometheus text format (version 0.0.4)."""
-        with _gc_paused():
+        with gc_paused():
             return render_text(self.families())
 
     def families(self) -> list[Family]:
@@ -627,7 +1045,7 @@ class RondaCollector(Collector):
         with self._lock:
             started = time.perf_counter()
             try:
-                with _gc_paused():
+                with gc_paused():
                     families = self._read()
             except sqlite3.Error as exc:
                 # A locked or missing database must not take the endpoint down: report the
@@ -635,7 +1053,6 @@ class RondaCollector(Collector):
                 log.warning("exporter could not read %s: %s", self.store.path, exc)
                 self._errors += 1
                 self._reset_connection()
-                self._history = _History()
                 families = []
             duration = Family(SPECS["ronda_exporter_scrape_duration_seconds"])
             duration.add((), time.perf_counter() - started)
@@ -680,16 +1097,21 @@ class RondaCollector(Collector):
             customers = frozenset(r[0] for r in conn.execute("SELECT name FROM customers"))
             open_rows = conn.execute(OPEN_QUEUE_SQL, {"now": now}).fetchall()
             self.chunks_read = self._history.refresh(conn, now)
-            site_rows = conn.execute(SITES_SQL).fetchall()
-            failures = dict(conn.execute(FAILURES_SQL).fetchall())
+            site_families = self._sites.refresh(conn)
+            self.sites_rendered = self._sites.rendered
+        except BaseException:
+            # The caches may be half updated: the next scrape starts them afresh.
+            self._history = _History()
+            self._sites = _Sites(self._last_cert)
+            raise
         finally:
             conn.execute("COMMIT")
         return [
             *self._queue_families(open_rows, now, customers),
-            *self._compliance_families(now, customers),
+            *self._compliance_families(customers),
             *self._outcome_families(),
             self._opened_family(),
-            *self._site_families(site_rows, failures),
+            *site_families,
         ]
 
     # ---- building families --------------------------------------------------------
@@ -708,8 +1130,14 @@ class RondaCollector(Collector):
             if limit is not None:
                 next_limit[priority] = min(next_limit.get(priority, limit), limit)
         open_tickets = Family(SPECS["ronda_open_tickets"])
+        # Some thousand label sets at agency scale: their text is made once per process.
+        prefixes, lines = self._queue_prefixes, open_tickets.lines
         for key in sorted(counts):
-            open_tickets.add(key, counts[key])
+            prefix = prefixes.get(key)
+            if prefix is None:
+                labels = label_text(open_tickets.spec.labels, key)
+                prefix = prefixes[key] = f"{open_tickets.spec.name}{{{labels}}} "
+            lines.append(f"{prefix}{float(counts[key])!r}\n".encode())
         age = Family(SPECS["ronda_oldest_open_ticket_age_seconds"])
         left = Family(SPECS["ronda_most_urgent_ticket_time_left_seconds"])
         for priority in (str(p) for p in Priority):
@@ -718,42 +1146,8 @@ class RondaCollector(Collector):
                 left.add((priority,), next_limit[priority] - now)
         return [open_tickets, age, left]
 
-    def _compliance_families(self, now: float, customers: frozenset[str]) -> list[Family]:
-        ws7, ws30 = now - WINDOWS["7d"], now - WINDOWS["30d"]
-        # [met 7d, due 7d, met 30d, due 30d] per (priority, impact, stored customer).
-        acc: dict[tuple[str, str, str | None], list[int]] = {}
-        for chunk in self._history.chunks.values():
-            for priority, impact, customer, limit_at, answered_at, outcome in chunk.candidates:
-                # Due in a window [start, now): its limit fell in it, or its answer did.
-                if limit_at is not None and ws30 <= limit_at < now:
-                    in7 = limit_at >= ws7 or (answered_at is not None and ws7 <= answered_at < now)
-                elif answered_at is not None and ws30 <= answered_at < now:
-                    in7 = answered_at >= ws7
-                else:
-                    continue
-                key = (priority, impact, customer)
-                counts = acc.get(key)
-                if counts is None:
-                    counts = acc[key] = [0, 0, 0, 0]
-                counts[3] += 1
-                if in7:
-                    counts[1] += 1
-                if outcome == "met":
-                    counts[2] += 1
-                    if in7:
-                        counts[0] += 1
-        per_cell: dict[tuple[str, ...], list[int]] = {
-            (str(p), str(i)): [0, 0, 0, 0] for p in Priority for i in Impact
-        }
-        per_customer: dict[tuple[str, ...], list[int]] = {}
-        for (priority, impact, customer), counts in acc.items():
-            label = _customer_label(customer, customers)
-            for table, key in (((per_cell, (priority, impact))), (per_customer, (label,))):
-                total = table.get(key)
-                if total is None:
-                    total = table[key] = [0, 0, 0, 0]
-                for i in range(4):
-                    total[i] += counts[i]
+    def _compliance_families(self, customers: frozenset[str]) -> list[Family]:
+        windows = self._history.windows
         names = (
             "ronda_sla_compliance_ratio",
             "ronda_sla_first_responses_due",
@@ -764,21 +1158,34 @@ class RondaCollector(Collector):
         )
         families = [Family(SPECS[name]) for name in names]
         ratio, due_f, met_f = families[:3]
-        for key, (met7, due7, met30, due30) in per_cell.items():
+        for key in ((str(p), str(i)) for p in Priority for i in Impact):
+            met7, due7, met30, due30 = windows.cells.get(key, (0, 0, 0, 0))
             for window, met, due in (("7d", met7, due7), ("30d", met30, due30)):
                 # Nothing due is no evidence of failure: the ratio reads 1.
                 ratio.add((*key, window), met / due if due else 1.0)
                 due_f.add((*key, window), due)
                 met_f.add((*key, window), met)
-        # Hundreds of customers: their lines are written directly, without `add`.
+        # Customers with anything due in 30 days, by label (several stored names can share
+        # "other").
+        per_customer: dict[str, list[int]] = {}
+        for customer, counts in windows.customers.items():
+            total = per_customer.setdefault(_customer_label(customer, customers), [0, 0, 0, 0])
+            for i in range(4):
+                total[i] += counts[i]
+        # Hundreds of customers whose counts rarely change: their lines are kept.
+        previous, kept = self._customer_lines, {}
         add_ratio, add_due, add_met = (f.lines.append for f in families[3:])
-        r_name, d_name, m_name = names[3:]
-        for (customer,), (met7, due7, met30, due30) in sorted(per_customer.items()):
-            label = f'customer="{_escape_label(customer)}",window='
-            for window, met, due in (('"7d"', met7, due7), ('"30d"', met30, due30)):
-                add_ratio(f"{r_name}{{{label}{window}}} {met / due if due else 1.0!r}\n")
-                add_due(f"{d_name}{{{label}{window}}} {float(due)!r}\n")
-                add_met(f"{m_name}{{{label}{window}}} {float(met)!r}\n")
+        for label in sorted(per_customer):
+            counts = tuple(per_customer[label])
+            hit = previous.get(label)
+            if hit is None or hit[0] != counts:
+                hit = (counts, _customer_compliance_lines(label, *counts))
+            kept[label] = hit
+            ratio_lines, due_lines, met_lines = hit[1]
+            add_ratio(ratio_lines)
+            add_due(due_lines)
+            add_met(met_lines)
+        self._customer_lines = kept
         return families
 
     def _outcome_families(self) -> list[Family]:
@@ -800,7 +1207,8 @@ class RondaCollector(Collector):
                 histogram.add((priority, le), value, "_bucket")
             count = self._guard(("frt", priority, "count"), float(cumulative))
             histogram.add((priority,), count, "_count")
-            seconds = self._guard(("frt", priority, "sum"), totals.seconds.get(priority, 0.0))
+            raw = totals.microseconds.get(priority, 0) / 1e6
+            seconds = self._guard(("frt", priority, "sum"), raw)
             histogram.add((priority,), seconds, "_sum")
         return [responses, histogram]
 
@@ -811,95 +1219,34 @@ class RondaCollector(Collector):
                 opened.add(key, self._guard(("opened", *key), float(n)), "_total")
         return opened
 
-    def _phase_lines(self, label: str, text: str | None) -> str:
-        if not text or text == "{}":
-            return ""
-        try:
-            measured = json.loads(text)
-        except ValueError:
-            return ""  # a damaged row loses its phases, not the scrape
-        if not isinstance(measured, dict):
-            return ""
-        lines = []
-        for phase in PHASES:
-            seconds = measured.get(phase)
-            if isinstance(seconds, int | float) and not isinstance(seconds, bool):
-                lines.append(f'{_PHASE_NAME}{{{label},phase="{phase}"}} {float(seconds)!r}\n')
-        return "".join(lines)
 
-    def _site_lines(
-        self, row: tuple, failures: str | None, cert_seen: float | None
-    ) -> tuple[str, ...]:
-        """One site's lines, one entry per family of `_SITE_FAMILIES` ("" for none)."""
-        name, customer, server, impact, checked_at, is_up, code, elapsed_ms = row[:8]
-        in_maintenance, phases_json, rounds = row[9:12]
-        label = f'site="{_escape_label(name)}"'
-        info = (
-            f'{_INFO_NAME}{{{label},customer="{_escape_label(customer or NO_CUSTOMER)}",'
-            f'server="{_escape_label(server or "none")}",'
-            f'impact="{_escape_label(impact or "medium")}"}} 1.0\n'
+def _customer_compliance_lines(
+    customer: str, met7: int, due7: int, met30: int, due30: int
+) -> tuple[bytes, bytes, bytes]:
+    """One customer's ratio, due and met lines (both windows each)."""
+    ratio, due, met = (
+        SPECS[name].name
+        for name in (
+            "ronda_sla_customer_compliance_ratio",
+            "ronda_sla_customer_first_responses_due",
+            "ronda_sla_customer_first_responses_met",
         )
-        maintenance = f"{_MAINTENANCE_NAME}{{{label}}} {1.0 if in_maintenance else 0.0!r}\n"
-        cert = "" if cert_seen is None else f"{_CERT_NAME}{{{label}}} {float(cert_seen)!r}\n"
-        # probe_failures and probe_rounds only ever grow: no guard needed.
-        made = "" if rounds is None else f"{_ROUNDS_NAME}{{{label}}} {float(rounds)!r}\n"
-        failed = []
-        for item in (failures or "").split(","):
-            failure_class, _, count = item.rpartition(" ")
-            if failure_class:
-                cls = failure_class if failure_class in _FAILURE_CLASSES else OTHER_CLASS
-                failed.append(
-                    f'{_FAILURES_NAME}{{{label},failure_class="{cls}"}} {float(count)!r}\n'
-                )
-        if checked_at is None:  # never probed: no probe state to publish
-            return (info, "", "", "", "", cert, maintenance, "", "".join(failed), made)
-        return (
-            info,
-            "" if is_up is None else f"{_UP_NAME}{{{label}}} {1.0 if is_up else 0.0!r}\n",
-            f"{_STATUS_NAME}{{{label}}} {float(code or 0)!r}\n",
-            "" if elapsed_ms is None else f"{_DURATION_NAME}{{{label}}} {elapsed_ms / 1000.0!r}\n",
-            self._phase_lines(label, phases_json),
-            cert,
-            maintenance,
-            f"{_CHECKED_NAME}{{{label}}} {float(checked_at)!r}\n",
-            "".join(failed),
-            made,
-        )
-
-    def _site_families(self, sites: list[tuple], failures: dict[str, str]) -> list[Family]:
-        # The hot loop of a scrape (5,000 sites x ~14 series). A site's lines are cached by
-        # the row they were made from: a site not probed since the last scrape costs a
-        # lookup and ten appends, not a dozen formatted floats.
-        last_cert = self._last_cert
-        previous = self._site_cache
-        cache: dict[str, tuple[tuple, str | None, float | None, tuple[str, ...]]] = {}
-        per_site: list[tuple[str, ...]] = []
-        append = per_site.append
-        for row in sites:
-            name, not_after = row[0], row[8]
-            if not_after is not None:
-                last_cert[name] = not_after
-            cert_seen = last_cert.get(name)
-            failed = failures.get(name)
-            hit = previous.get(name)
-            if hit is None or hit[0] != row or hit[1] != failed or hit[2] != cert_seen:
-                hit = (row, failed, cert_seen, self._site_lines(row, failed, cert_seen))
-            cache[name] = hit
-            append(hit[3])
-        self._site_cache = cache
-        # One column per family; "" (no sample) costs nothing when the lines are joined.
-        columns = zip(*per_site, strict=True) if per_site else ([] for _ in _SITE_FAMILIES)
-        return [
-            Family(SPECS[name], list(column))
-            for name, column in zip(_SITE_FAMILIES, columns, strict=True)
-        ]
+    )
+    label = f'customer="{_escape_label(customer)}",window='
+    out: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for window, m, d in (('"7d"', met7, due7), ('"30d"', met30, due30)):
+        out[0].append(f"{ratio}{{{label}{window}}} {m / d if d else 1.0!r}\n")
+        out[1].append(f"{due}{{{label}{window}}} {float(d)!r}\n")
+        out[2].append(f"{met}{{{label}{window}}} {float(m)!r}\n")
+    return tuple("".join(lines).encode() for lines in out)  # type: ignore[return-value]
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A scrape allocates some 100k short-lived objects: with the garbage collector on, that
-    costs a full collection (~20 ms) most scrapes. Nothing here makes reference cycles, so
-    collection waits for the end of the scrape (nested pauses are fine)."""
+def gc_paused() -> Iterator[None]:
+    """A scrape allocates many short-lived objects: with the garbage collector on, that
+    costs a full collection (~20 ms) some scrapes. Nothing here makes reference cycles, so
+    collection waits for the end of the scrape (nested pauses are fine; the HTTP endpoint
+    holds one until the answer is sent)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -907,32 +1254,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _customer_label(customer: str | None, customers: frozenset[str]) -> str:
-    """Bounded: only names from the customers table (synced from the config) are labels."""
-    if not customer:
-        return NO_CUSTOMER
-    return customer if customer in customers else OTHER_CUSTOMER
-
-
-# ---- the text format ----------------------------------------------------------------
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def render_text(families: Iterable[Family]) -> bytes:
-    """Families in the Prometheus text exposition format 0.0.4 (what promtool checks)."""
-    out: list[str] = []
-    for family in families:
-        spec = family.spec
-        out.append(
-            f"# HELP {spec.name} {_escape_help(spec.help)}\n# TYPE {spec.name} {spec.kind}\n"
-        )
-        out.extend(family.lines)
-    return "".join(out).encode()
 
 
 def make_registry(store: Store, clock: Callable[[], datetime] = utcnow) -> CollectorRegistry:
@@ -952,6 +1273,7 @@ __all__ = [
     "Family",
     "MetricSpec",
     "RondaCollector",
+    "gc_paused",
     "label_text",
     "make_registry",
     "render_text",

@@ -3,6 +3,7 @@ HTTP endpoint on real loopback sockets."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from polling import wait_until
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -327,6 +329,73 @@ def test_paused_and_self_resolved_tickets_are_not_due(desk, clock, collector) ->
         )
         == 1
     )
+
+
+def test_a_kept_window_drops_a_ticket_the_second_it_leaves(desk, clock, collector) -> None:
+    """Unanswered past its limit, a ticket is due from the limit on, for 7 and 30 days."""
+    ticket = open_ticket(desk)  # high/high: limit in 15 min, wall clock
+    limit = desk.get(ticket.id).sla_limit_at
+    cell = {"priority": "high", "impact": "high"}
+    expected = [  # (seconds after the limit, due in 7 days, due in 30 days)
+        (-1, 0, 0),
+        (0, 0, 0),  # the window ends at now, open: a limit at now is not yet past
+        (1, 1, 1),
+        (7 * 86400, 1, 1),
+        (7 * 86400 + 0.5, 0, 1),
+        (30 * 86400, 0, 1),
+        (30 * 86400 + 0.5, 0, 0),
+    ]
+    for after, due7, due30 in expected:
+        clock.now = limit + timedelta(seconds=after)
+        samples = scrape(collector)
+        due = (
+            value(samples, "ronda_sla_first_responses_due", window="7d", **cell),
+            value(samples, "ronda_sla_first_responses_due", window="30d", **cell),
+        )
+        assert due == (due7, due30), after
+
+
+def test_windows_kept_across_scrapes_match_a_fresh_count(desk, store, clock, collector) -> None:
+    """The windows are counts kept from scrape to scrape; as the clock moves across their
+    edges, and as tickets are answered, they must read as a collector that counts afresh."""
+    now = clock.now
+    cells = [(p, i) for p in Priority for i in Impact]
+    tickets = []
+    for n in range(24):
+        priority, impact = cells[n % len(cells)]
+        opened = now - timedelta(days=n * 1.5, hours=n)
+        tickets.append(open_ticket(desk, opened, priority=priority, impact=impact))
+        if n % 3 == 0:  # a third answered, some within their limit and some not
+            clock.now = opened + timedelta(minutes=7 + 40 * (n % 4))
+            desk.respond(tickets[-1].id, "ana", "Respuesta")
+            clock.now = now
+
+    def windows(samples: Samples) -> dict:
+        return {k: v for k, v in samples.items() if k[0].startswith("ronda_sla_")}
+
+    seen = set()
+    # Forward across the 7- and 30-day edges, an answer on the way, then back a day.
+    for step in (timedelta(0), timedelta(hours=5), timedelta(days=3), timedelta(days=6)) + (
+        timedelta(days=13),
+        timedelta(seconds=1),
+        timedelta(days=-1),
+    ):
+        clock.now += step
+        if step == timedelta(days=6):
+            desk.respond(tickets[1].id, "ana", "Tarde")
+        kept = scrape(collector)
+        fresh = RondaCollector(store, clock)
+        counted = scrape(fresh)
+        fresh.close()
+        assert windows(kept) == windows(counted)
+        for name in ("ronda_first_response_business_seconds_sum", "ronda_tickets_opened_total"):
+            assert matching(kept, name) == matching(counted, name)
+        seen.add(
+            value(
+                kept, "ronda_sla_first_responses_due", priority="high", impact="high", window="30d"
+            )
+        )
+    assert len(seen) > 2  # the windows did move
 
 
 # ---- all-time counters ------------------------------------------------------------------
@@ -650,6 +719,56 @@ def test_certificate_expiry_is_kept_after_expiry_and_while_unseen(store, clock, 
     ) == pytest.approx(now - 86400)
 
 
+def test_only_sites_whose_row_changed_are_rendered_again(store, clock, collector) -> None:
+    now = clock.now.timestamp()
+    for name in ("a.example", "b.example", "c.example"):
+        add_site(store, name, checked_at=now - 60, up=1, status_code=200)
+    with store.write() as db:
+        db.execute("INSERT INTO probe_rounds VALUES ('a.example', 5)")
+        db.execute("INSERT INTO probe_failures VALUES ('a.example', 'timeout', 2)")
+    samples = scrape(collector)
+    assert collector.sites_rendered == 3
+    scrape(collector)
+    assert collector.sites_rendered == 0  # nothing probed since: every line comes from cache
+
+    # A round on one site: its state, rounds and failures change together.
+    with store.write() as db:
+        db.execute("UPDATE probe_state SET checked_at = ?, up = 0 WHERE site = 'a.example'", (now,))
+        db.execute("UPDATE probe_rounds SET count = 6 WHERE site = 'a.example'")
+        db.execute("UPDATE probe_failures SET count = 3 WHERE site = 'a.example'")
+    samples = scrape(collector)
+    assert collector.sites_rendered == 1
+    assert value(samples, "ronda_site_up", site="a.example") == 0
+    assert value(samples, "ronda_probe_last_check_timestamp_seconds", site="a.example") == now
+    assert value(samples, "ronda_probe_rounds_total", site="a.example") == 6
+    failed = {"site": "a.example", "failure_class": "timeout"}
+    assert value(samples, "ronda_probe_failures_total", **failed) == 3
+    assert value(samples, "ronda_site_up", site="b.example") == 1
+
+    # A failure counted without touching the probe state is seen on the next scrape too.
+    with store.write() as db:
+        db.execute("INSERT INTO probe_failures VALUES ('c.example', 'dns', 1)")
+    samples = scrape(collector)
+    assert collector.sites_rendered == 0
+    assert value(samples, "ronda_probe_failures_total", site="c.example", failure_class="dns") == 1
+
+    # An edit that leaves the table's total as it was is healed within a lap over the sites.
+    with store.write() as db:
+        db.execute("UPDATE probe_failures SET count = 2 WHERE site = 'a.example'")
+        db.execute("UPDATE probe_failures SET count = 2 WHERE site = 'c.example'")
+    for _ in range(3):
+        samples = scrape(collector)
+    assert value(samples, "ronda_probe_failures_total", **failed) == 2
+    assert value(samples, "ronda_probe_failures_total", site="c.example", failure_class="dns") == 2
+
+    # A site added to the config: every site is laid out again, in name order.
+    add_site(store, "aa.example", checked_at=now, up=1, status_code=200)
+    text = collector.render().decode()
+    assert collector.sites_rendered == 4
+    up_sites = re.findall(r'^ronda_site_up\{site="([^"]+)"\}', text, re.MULTILINE)
+    assert up_sites == ["a.example", "aa.example", "b.example", "c.example"]
+
+
 # ---- prometheus_client integration ------------------------------------------------------
 
 
@@ -740,6 +859,19 @@ def test_serve_answers_metrics_index_and_404(store, clock, desk) -> None:
     finally:
         handle.stop()
     handle.stop()  # idempotent
+
+
+def test_a_scrape_leaves_the_garbage_collector_on(store, clock, desk) -> None:
+    open_ticket(desk)
+    assert gc.isenabled()
+    handle = serve(store, "127.0.0.1:0", clock)
+    try:
+        for _ in range(2):  # paused while the answer is made and sent, then on again
+            assert httpx.get(handle.url, timeout=10).status_code == 200
+            # The server thread turns it back on just after the client has the last byte.
+            wait_until(gc.isenabled, "the garbage collector back on", timeout=5)
+    finally:
+        handle.stop()
 
 
 def test_serve_on_ipv6_loopback(store, clock) -> None:
