@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clocks import Clock
 from polling import wait_until
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -44,21 +45,6 @@ from ronda.sla import compliance
 from ronda.store import Store
 from ronda.tickets import Desk, QueueFilter
 
-
-class Clock:
-    """A hand-moved clock: tests travel in time without sleeping."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-# Wednesday 2026-11-25 10:00 in Bogota (UTC-5): inside business hours.
 WED_10_BOGOTA = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

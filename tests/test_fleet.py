@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from clocks import FakeClock
 from polling import wait_until
 
 from demo import pages
@@ -42,14 +43,6 @@ from ronda.model import FailureClass
 SLOW = 0.3  # the slow site's delay in these tests (default 2.5 s)
 FLAP = 10.0  # intermittent half-period, on a fake clock
 GENERATOR = b'<meta name="generator" content="WordPress 6.6.2" />'
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

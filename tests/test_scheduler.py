@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from clocks import FakeClock
 from polling import wait_until
 
 from checks.classify import Finding
@@ -93,14 +94,6 @@ def store(tmp_path) -> Store:
     s = Store(tmp_path / "ronda.db")
     yield s
     s.close()
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(store: Store, config: Config, probe, clock=None, **kw) -> Scheduler:

@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clocks import Clock
 
 from ronda.model import FailureClass, Impact, Priority, SlaState, Source, Status
 from ronda.store import Store
@@ -20,21 +21,6 @@ from ronda.tickets import (
     ticket_id_from_case,
 )
 
-
-class Clock:
-    """A hand-moved clock: tests travel in time without sleeping."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-# Wednesday 2026-11-25 10:00 in Bogota (UTC-5): inside business hours.
 WED_10_BOGOTA = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 

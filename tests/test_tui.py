@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clocks import Clock
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
@@ -36,14 +37,6 @@ from tui.widgets.queue_table import QueueTable
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in Bogota
 SIZE = (120, 36)
 MARKUP_SUBJECT = "[@click=app.quit]Gratis[/] [red]x[/red] envío"
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 CONFIG = Config(
