@@ -59,6 +59,7 @@ class DemoDesk:
         self.workdir = workdir
         self.settings = settings or DemoSettings()
         self.out = out or sys.stderr
+        self.narrate = False
         self.config_path = workdir / "ronda.toml"
         self.db_path = workdir / "ronda.db"
         self.store: Store | None = None
@@ -122,7 +123,8 @@ class DemoDesk:
             self._round_error = error
 
     def _on_step(self, step) -> None:
-        if self.driver is not None and self.out is not sys.stderr:
+        # Narrated only without the TUI: a line printed under it would garble the screen.
+        if self.narrate:
             self.say(f"timeline: {step.site} {step.note or step.behaviour}")
 
     def probe_now(self, site: str) -> str:
@@ -189,6 +191,7 @@ def run_demo(
     settings = settings or DemoSettings(listen=listen)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="ronda-demo-"))
     demo = DemoDesk(workdir, settings, out=sys.stderr)
+    demo.narrate = headless
     try:
         demo.start()
         if headless:

@@ -291,7 +291,10 @@ class _Certs:
         self.ca.cert_pem.write_to_path(str(self.ca_pem_path))
         hosts = ("127.0.0.1", "localhost")
         leaves = {
-            "valid": self.ca.issue_cert(*hosts),
+            # A year, as a real certificate has (trustme's default runs to the year 3000).
+            "valid": self.ca.issue_cert(
+                *hosts, not_before=now - timedelta(days=30), not_after=now + timedelta(days=335)
+            ),
             "expired": self.ca.issue_cert(
                 *hosts, not_before=now - timedelta(days=395), not_after=now - timedelta(days=30)
             ),
@@ -300,7 +303,12 @@ class _Certs:
                 not_before=now - timedelta(days=85),
                 not_after=now + timedelta(days=EXPIRING_DAYS),
             ),
-            "wrong_host": self.ca.issue_cert(WRONG_HOST, f"www.{WRONG_HOST}"),
+            "wrong_host": self.ca.issue_cert(
+                WRONG_HOST,
+                f"www.{WRONG_HOST}",
+                not_before=now - timedelta(days=30),
+                not_after=now + timedelta(days=335),
+            ),
         }
         self.contexts: dict[str, ssl.SSLContext] = {}
         for kind, leaf in leaves.items():
