@@ -12,7 +12,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ronda.model import Impact, Priority, Source

@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 
 
+# Priorities and impacts share a scale: low < medium < high.
+_LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
 class Priority(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
@@ -14,7 +18,7 @@ class Priority(StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"low": 0, "medium": 1, "high": 2}[self.value]
+        return _LEVEL_RANK[self.value]
 
 
 class Impact(StrEnum):
@@ -24,7 +28,7 @@ class Impact(StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"low": 0, "medium": 1, "high": 2}[self.value]
+        return _LEVEL_RANK[self.value]
 
 
 class Status(StrEnum):
