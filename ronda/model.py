@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-
 # Priorities and impacts share a scale: low < medium < high.
 _LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
