@@ -68,6 +68,8 @@ POLL_SECONDS = 1.0
 # Even when nothing changed, reload now and then: SLA states move with time (ok -> warning).
 FULL_REFRESH_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
+# SQLite VM steps between checks that a COUNT is still wanted (about a millisecond).
+COUNT_CHECK_OPS = 20_000
 
 # `:` understands case numbers and these words (English and Spanish).
 JUMP_COMMANDS: dict[str, str] = {
@@ -250,8 +252,14 @@ class RondaApp(App[None]):
 
     def _count(self, snapshot: QueueSnapshot) -> QueueSnapshot | None:
         """`with_total`, interruptible by a newer filter (None when interrupted)."""
+        conn = self.store.db.conn
+        generation = snapshot.generation
         with self._count_lock:
-            self._counting = self.store.db.conn
+            self._counting = conn
+        # SQLite clears a pending interrupt when a statement starts on an idle connection,
+        # so an `interrupt()` landing before the COUNT's first step is lost and the next
+        # keystroke waits for the whole scan. The progress handler closes that gap.
+        conn.set_progress_handler(lambda: self._request[0] != generation, COUNT_CHECK_OPS)
         try:
             return with_total(self.desk, snapshot)
         except sqlite3.OperationalError as exc:
@@ -259,6 +267,7 @@ class RondaApp(App[None]):
                 raise
             return None
         finally:
+            conn.set_progress_handler(None, 0)
             with self._count_lock:
                 self._counting = None
 
