@@ -127,6 +127,10 @@ class DemoDesk:
         if self.narrate:
             self.say(f"timeline: {step.site} {step.note or step.behaviour}")
 
+    def wait(self, seconds: float) -> None:
+        """Let the demo run (headless) for `seconds`, or until it is stopped."""
+        self._stop.wait(seconds)
+
     def probe_now(self, site: str) -> str:
         """One probe of one site, tickets updated as in a round (the TUI's "probe now")."""
         from checks.cli import probe_summary
@@ -197,7 +201,7 @@ def run_demo(
         if headless:
             demo.say(f"running headless for {duration:g} s (Ctrl-C stops early)")
             try:
-                demo._stop.wait(duration)
+                demo.wait(duration)
             except KeyboardInterrupt:
                 demo.say("interrupted")
         else:

@@ -10,24 +10,26 @@ from enum import StrEnum
 _LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
-class Priority(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
+class _Level:
+    """The rank of a low/medium/high value, for comparing and taking the worst."""
+
+    value: str
 
     @property
     def rank(self) -> int:
         return _LEVEL_RANK[self.value]
 
 
-class Impact(StrEnum):
+class Priority(_Level, StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
 
-    @property
-    def rank(self) -> int:
-        return _LEVEL_RANK[self.value]
+
+class Impact(_Level, StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
 
 
 class Status(StrEnum):
