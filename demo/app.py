@@ -214,6 +214,7 @@ def run_demo(
                 lang,
                 probe_now=demo.probe_now,
                 policy=SlaPolicy.from_config(demo.config),
+                idle_gc=True,
             )
             app.run()
     finally:

@@ -8,6 +8,7 @@ the help screen; regenerate them with `--snapshot-update` after a deliberate UI 
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import time
@@ -21,11 +22,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
 from ronda.config import Config, Customer, Site, SlaCellConfig
-from ronda.model import FailureClass, Impact, Priority, Source, Status
+from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket
 from ronda.sites import sync_config
 from ronda.store import Store
 from ronda.tickets import Desk
 from tui.app import RondaApp
+from tui.idle_gc import NO_AUTOMATIC_FULL
 from tui.screens.help import HelpScreen
 from tui.screens.new_ticket import NewTicketScreen
 from tui.screens.prompts import FilterPrompt, ReprioritizePrompt, TextPrompt
@@ -250,6 +252,20 @@ def cases(app: RondaApp) -> list[str]:
     return [t.case_number for t in app.screen.query_one(QueueTable).tickets]
 
 
+def open_outage(desk: Desk) -> Ticket:
+    """What a probe opens when a site refuses connections: the most urgent case."""
+    return desk.open_ticket(
+        source=Source.PROBE,
+        subject="cafe: connection refused",
+        priority=Priority.HIGH,
+        impact=Impact.HIGH,
+        actor="probe",
+        site="cafe",
+        failure_class=FailureClass.REFUSED,
+        opened_at=NOW - timedelta(hours=1),
+    )
+
+
 def toasts(app: RondaApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
@@ -288,10 +304,60 @@ async def test_countdown_moves_with_the_clock(store: Store) -> None:
         row = cases(app).index("R-1004")  # high/medium, 20 minutes left: warning
         sla = table.get_row_at(row)[7]
         assert sla.plain == "20m 00s" and "yellow" in str(sla.style)
+        assert "20m 00s" in table.render_line(row + 1).text  # + 1: the header
         clock.now = NOW + timedelta(minutes=25)
         app.screen.tick(clock.now)  # what the app's one-second timer does
         sla = table.get_row_at(row)[7]
         assert sla.plain == "-5m 00s" and "red" in str(sla.style)
+        assert "-5m 00s" in table.render_line(row + 1).text
+
+
+async def test_queue_keys_move_the_cursor_which_stays_on_its_ticket(
+    store: Store, desk: Desk
+) -> None:
+    for n in range(60):  # more than a screenful
+        desk.open_ticket(
+            source=Source.MANUAL,
+            subject=f"consulta {n}",
+            priority=Priority.LOW,
+            impact=Impact.LOW,
+            actor="ana",
+            opened_at=NOW - timedelta(minutes=n),
+        )
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(QueueTable)
+        shown = cases(app)
+        assert len(shown) == 66 and table.cursor_row == 0
+        await pilot.press("down", "down")
+        assert table.highlighted().case_number == shown[2]
+        await pilot.press("end")
+        assert table.highlighted().case_number == shown[-1]
+        # The last row is on screen: the table scrolled under its fixed header.
+        assert table.scroll_y > 0
+        last_line = table.scrollable_content_region.height - 1
+        assert shown[-1] in table.render_line(last_line).text
+        assert "Case" in table.render_line(0).text
+        await pilot.press("home")
+        assert table.cursor_row == 0 and table.scroll_y == 0
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        assert table.highlighted().case_number == shown[-1]  # bounded
+        await pilot.press("pageup")
+        assert 0 < table.cursor_row < len(shown) - 1
+
+        # A more urgent case arrives above it: the cursor stays on R-1002.
+        assert table.select_ticket(2)
+        row_before = table.cursor_row
+        new = open_outage(desk)
+        await settle(pilot, lambda: new.case_number in cases(app))
+        assert table.highlighted().case_number == "R-1002"
+        assert table.cursor_row == row_before + 1
+        y = table.cursor_row + 1 - int(table.scroll_y)
+        assert "R-1002" in table.render_line(y).text
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.detail)
+        assert app.screen.detail.ticket.case_number == "R-1002"
 
 
 async def test_views_mine_unassigned_breached_and_all_open(store: Store) -> None:
@@ -635,16 +701,7 @@ async def test_changes_by_probes_and_other_agents_appear_live(store: Store, desk
     app = make_app(store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        new = desk.open_ticket(
-            source=Source.PROBE,
-            subject="cafe: connection refused",
-            priority=Priority.HIGH,
-            impact=Impact.HIGH,
-            actor="probe",
-            site="cafe",
-            failure_class=FailureClass.REFUSED,
-            opened_at=NOW - timedelta(hours=1),
-        )
+        new = open_outage(desk)
         await settle(pilot, lambda: new.case_number in cases(app))
         assert cases(app)[0] == new.case_number  # most overdue on top
         screen = await open_case(pilot, "R-1002")
@@ -790,6 +847,22 @@ def test_run_tui_wires_store_agent_language_and_policy(
     assert seen[0].desk.policy.cell(Priority.HIGH, Impact.HIGH).limit == timedelta(hours=2)
     assert seen[1].desk.policy.cell(Priority.HIGH, Impact.HIGH).limit == timedelta(minutes=15)
     assert (tmp_path / "ronda.db").exists()
+    assert all(a.collector is not None for a in seen)  # a real session: idle collections
+
+
+def test_a_real_session_collects_when_idle_and_gives_the_collector_back(store: Store) -> None:
+    thresholds = gc.get_threshold()
+    app = RondaApp(store, "ana", clock=lambda: NOW, idle_gc=True)
+    during: list[tuple[int, int, int]] = []
+
+    async def agent(pilot: Pilot) -> None:
+        await settle(pilot, lambda: app.collector.installed)
+        during.append(gc.get_threshold())
+        app.exit()
+
+    app.run(headless=True, size=SIZE, auto_pilot=agent)
+    assert during == [(thresholds[0], thresholds[1], NO_AUTOMATIC_FULL)]
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
 
 
 # ---- pictures -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ Entry points: `RondaApp(store, agent, ...)` and `run_tui(db_path, agent, lang, c
 
 from __future__ import annotations
 
-import gc
 import getpass
 import sqlite3
 import threading
@@ -55,6 +54,7 @@ from tui.data import (
     with_total,
 )
 from tui.i18n import Catalogue
+from tui.idle_gc import IdleCollector
 from tui.messages import PollFailed, PollRecovered, TicketsChanged
 from tui.screens.base import RondaScreen, localized
 from tui.screens.help import HelpScreen
@@ -119,10 +119,11 @@ class RondaApp(App[None]):
         mail_reply: MailReply | None = None,
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
-        freeze_gc: bool = False,
+        idle_gc: bool = False,
     ) -> None:
         super().__init__()
-        self._freeze_gc = freeze_gc
+        # Only for a real session (run_tui): tests start many apps in one process.
+        self.collector = IdleCollector() if idle_gc else None
         self.store = store
         self.agent = agent
         self.t = Catalogue(lang)
@@ -150,6 +151,14 @@ class RondaApp(App[None]):
         self.poll_failures = 0
         self.sub_title = agent
 
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """`App.run`, giving the garbage collector its own schedule back afterwards."""
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            if self.collector is not None:
+                self.collector.uninstall()
+
     # ---- the queue's data ------------------------------------------------------------
 
     @property
@@ -160,6 +169,8 @@ class RondaApp(App[None]):
         """Change the view or filters; the poller loads the new snapshot at once."""
         generation, flt = self._request
         self._request = (generation + 1, replace(flt, **changes))
+        if self.collector is not None:
+            self.collector.activity()
         with self._count_lock:
             # A count for the previous filter is moot: stop it so this one starts now.
             if self._counting is not None:
@@ -189,6 +200,8 @@ class RondaApp(App[None]):
         self._poll()
 
     def _tick(self) -> None:
+        if self.collector is not None:
+            self.collector.tick()
         screen = self.screen
         if isinstance(screen, RondaScreen):
             try:
@@ -284,11 +297,10 @@ class RondaApp(App[None]):
                 return
 
     def on_tickets_changed(self, message: TicketsChanged) -> None:
-        if self.snapshot is None and self._freeze_gc:
+        if self.snapshot is None and self.collector is not None:
             # After start-up: the app's long-lived objects (widgets, styles, caches) leave
-            # the collector's reach, so a full collection no longer stalls a keystroke for
-            # 100+ ms. Only for a real session (run_tui): tests start many apps.
-            self.call_after_refresh(gc.freeze)
+            # the collector's reach, and full collections wait for a pause in typing.
+            self.call_after_refresh(self.collector.install)
         self.snapshot = message.snapshot
         for screen in self.screen_stack:
             if isinstance(screen, RondaScreen):
@@ -529,7 +541,7 @@ def run_tui(
         probe_now=probe_now,
         policy=policy,
         mail_reply=mail_reply,
-        freeze_gc=True,
+        idle_gc=True,
     )
     try:
         app.run()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from ronda.model import Ticket
 from tui.data import QueueSnapshot
@@ -107,9 +107,9 @@ class QueueScreen(TicketActions):
 
     # ---- actions ---------------------------------------------------------------------
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_queue_table_selected(self, event: QueueTable.Selected) -> None:
         event.stop()
-        self.action_open_ticket()
+        self.ronda.open_ticket(event.ticket.id)
 
     def action_open_ticket(self) -> None:
         ticket = self.table.highlighted()
