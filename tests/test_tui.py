@@ -854,14 +854,19 @@ def test_a_real_session_collects_when_idle_and_gives_the_collector_back(store: S
     thresholds = gc.get_threshold()
     app = RondaApp(store, "ana", clock=lambda: NOW, idle_gc=True)
     during: list[tuple[int, int, int]] = []
+    activity: list[float] = []
 
     async def agent(pilot: Pilot) -> None:
         await settle(pilot, lambda: app.collector.installed)
         during.append(gc.get_threshold())
+        activity.append(app.collector.last_activity)
+        await pilot.press("down")  # any key defers the next full collection
+        activity.append(app.collector.last_activity)
         app.exit()
 
     app.run(headless=True, size=SIZE, auto_pilot=agent)
     assert during == [(thresholds[0], thresholds[1], NO_AUTOMATIC_FULL)]
+    assert len(activity) == 2 and activity[1] > activity[0]
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
 
 

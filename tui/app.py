@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -159,6 +159,11 @@ class RondaApp(App[None]):
             if self.collector is not None:
                 self.collector.uninstall()
 
+    async def on_event(self, event: events.Event) -> None:
+        if self.collector is not None and isinstance(event, (events.Key, events.MouseDown)):
+            self.collector.activity()  # the agent is at the keys: no full collection now
+        await super().on_event(event)
+
     # ---- the queue's data ------------------------------------------------------------
 
     @property
@@ -169,8 +174,6 @@ class RondaApp(App[None]):
         """Change the view or filters; the poller loads the new snapshot at once."""
         generation, flt = self._request
         self._request = (generation + 1, replace(flt, **changes))
-        if self.collector is not None:
-            self.collector.activity()
         with self._count_lock:
             # A count for the previous filter is moot: stop it so this one starts now.
             if self._counting is not None:

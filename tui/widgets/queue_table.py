@@ -75,8 +75,7 @@ def ticket_cells(ticket: Ticket, now: datetime, t: Callable[..., str]) -> list[T
         what,
         _cell(t(f"status.{ticket.status}"), STATUS_STYLES[ticket.status]),
         _cell(ticket.assignee or "-", "" if ticket.assignee else "dim"),
-        sla_text(ticket, now, t),
-        _cell(format_duration((now - ticket.opened_at).total_seconds(), precise=False), "dim"),
+        *clock_cells(ticket, now, t),
     ]
 
 
