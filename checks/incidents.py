@@ -829,36 +829,29 @@ def correlate_server(
         "recovered": False,
     }
     parent_open = parent is not None and parent.is_open
+
+    def recurrence(ticket_id: int) -> RecordEvent:
+        text = f"Server {server.name}: {summary}: {', '.join(failing)}"
+        return RecordEvent(SERVER, ticket_id, "recurrence", text, evidence)
+
+    def new_failing_set(open_parent: TicketView) -> list[Action]:
+        """A recurrence on the open parent when the set of failing sites changed."""
+        if sorted(open_parent.evidence.get("failing_sites") or []) == failing:
+            return []
+        return [recurrence(open_parent.id)]
+
     actions: list[Action] = []
     if outage_threshold_met(n, total, settings):
         if parent_open:
             assert parent is not None
-            if sorted(parent.evidence.get("failing_sites") or []) != failing:
-                actions.append(
-                    RecordEvent(
-                        SERVER,
-                        parent.id,
-                        "recurrence",
-                        f"Server {server.name}: {summary}: {', '.join(failing)}",
-                        evidence,
-                    )
-                )
+            actions += new_failing_set(parent)
             parent_id: int | None = parent.id
         elif server.in_maintenance:
             return []
         elif parent is not None and _server_recently_resolved(parent, ts, settings):
             if parent.touched_by_agent:
                 return []  # an agent closed it minutes ago: the site tickets still speak
-            actions += [
-                Reopen(SERVER, parent.id, f"{summary} again"),
-                RecordEvent(
-                    SERVER,
-                    parent.id,
-                    "recurrence",
-                    f"Server {server.name}: {summary}: {', '.join(failing)}",
-                    evidence,
-                ),
-            ]
+            actions += [Reopen(SERVER, parent.id, f"{summary} again"), recurrence(parent.id)]
             parent_id = parent.id
         else:
             subject = f"Server {server.name} down: {summary}"
@@ -904,16 +897,7 @@ def correlate_server(
             actions.append(Resolve(SERVER, parent.id, "server recovered"))
     elif parent_open:
         assert parent is not None
-        if sorted(parent.evidence.get("failing_sites") or []) != failing:
-            actions.append(
-                RecordEvent(
-                    SERVER,
-                    parent.id,
-                    "recurrence",
-                    f"Server {server.name}: {summary}: {', '.join(failing)}",
-                    evidence,
-                )
-            )
+        actions += new_failing_set(parent)
     return actions
 
 
