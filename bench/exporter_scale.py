@@ -221,7 +221,7 @@ def cpu_seconds(pid: int) -> float:
 def serve_child(db: str) -> None:
     """The exporter process measured: serves until its stdin closes. Its clock moves 15 s a
     scrape, as the desk's does in `activity`, so the compliance windows move too."""
-    from exporter.server import serve
+    from ronda.exporter.server import serve
 
     scrapes = itertools.count()
 

@@ -41,9 +41,9 @@ class _Sink:
 
 def _server(db: str, max_bytes: int, relay: bool, pipe) -> None:  # noqa: ANN001
     """Child process: the intake (and a relay sink) until told to stop; reports RSS."""
-    from intake.ingest import Intake
-    from intake.server import MailServer, SmtpThread
     from ronda.config import Config, Customer, MailSettings
+    from ronda.intake.ingest import Intake
+    from ronda.intake.server import MailServer, SmtpThread
     from ronda.store import Store
 
     sink = _Sink()

@@ -150,7 +150,7 @@ def start_python_server(chain: Path, key: Path, http: int, https: int) -> subpro
 
 
 async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path) -> dict:
-    from checks.probe import Prober
+    from ronda.checks.probe import Prober
     from ronda.config import ProbeSettings, Site
 
     prober = Prober(extra_ca=ca, use_uvloop=False)  # the loop is already chosen by run()
@@ -336,12 +336,12 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.role == "server":
-        from checks.probe import run
+        from ronda.checks.probe import run
 
         run(_serve(args.chain, args.key, args.http_port, args.https_port))
         return
     if args.role == "prober":
-        from checks.probe import run
+        from ronda.checks.probe import run
 
         urls = Path(args.urls_file).read_text().split()
         result = run(

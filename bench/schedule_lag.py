@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks.classify import Finding  # noqa: E402
-from checks.probe import ProbeResult  # noqa: E402
-from checks.rounds import RoundRunner  # noqa: E402
-from checks.scheduler import Scheduler  # noqa: E402
+from ronda.checks.classify import Finding  # noqa: E402
+from ronda.checks.probe import ProbeResult  # noqa: E402
+from ronda.checks.rounds import RoundRunner  # noqa: E402
+from ronda.checks.scheduler import Scheduler  # noqa: E402
 from ronda.config import Config, ProbeSettings, Site  # noqa: E402
 from ronda.model import FailureClass  # noqa: E402
 from ronda.store import Store  # noqa: E402
@@ -130,7 +130,7 @@ if __name__ == "__main__":
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop if installed")
     args = parser.parse_args()
     if args.uvloop:
-        from checks.probe import run
+        from ronda.checks.probe import run
 
         sys.exit(run(main(args)))
     sys.exit(asyncio.run(main(args)))

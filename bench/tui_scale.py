@@ -33,9 +33,9 @@ from textual import events
 
 from ronda.store import Store
 from ronda.tickets import QueueFilter, case_number_for
-from tui.app import RondaApp
-from tui.data import QUEUE_LIMIT, load_queue
-from tui.widgets.queue_table import QueueTable
+from ronda.tui.app import RondaApp
+from ronda.tui.data import QUEUE_LIMIT, load_queue
+from ronda.tui.widgets.queue_table import QueueTable
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 OPEN = ["new", "open", "pending_customer", "reopened"]

@@ -286,7 +286,7 @@ def cmd_sites_list(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from checks.cli import probe_once
+    from ronda.checks.cli import probe_once
 
     return probe_once(
         _config(args.config),
@@ -304,7 +304,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_exporter(args: argparse.Namespace) -> int:
-    from exporter.server import run
+    from ronda.exporter.server import run
 
     return run(_store(args), args.listen)
 
@@ -314,16 +314,16 @@ def cmd_mail(args: argparse.Namespace) -> int:
         raise CliError("ronda mail needs --config FILE (customers and the SMTP relay)")
     config = _config(args.config)
     if args.mail_command == "import":
-        from intake.maildir import run_import
+        from ronda.intake.maildir import run_import
 
         return run_import(config, args.path, args.db, ack=args.ack)
-    from intake.server import run
+    from ronda.intake.server import run
 
     return run(config, args.db, listen=args.listen)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from demo.app import DemoSettings, run_demo
+    from ronda.demo.app import DemoSettings, run_demo
 
     return run_demo(
         headless=args.headless,
@@ -336,19 +336,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from tui.app import run_tui
+    from ronda.tui.app import run_tui
 
     config = _config(args.config) if args.config else None
     probe_now = None
     if config is not None:
-        from checks.cli import probe_summary
+        from ronda.checks.cli import probe_summary
         from ronda.store import Store
 
         probe_store = Store(args.db)  # "probe now" writes from the TUI's worker thread
         probe_now = lambda site: probe_summary(config, probe_store, site)  # noqa: E731
     mail_reply = None
     if config is not None and config.mail.relay:
-        from intake.replies import send_reply
+        from ronda.intake.replies import send_reply
 
         def mail_reply(desk, ticket, agent, text):
             return send_reply(

@@ -132,7 +132,7 @@ class MailSettings:
     relay: str | None = None  # host:port of the SMTP relay for acknowledgements and replies
     max_message_bytes: int = 10 * 1024 * 1024
     # [[mail.rules]] tables as read (dicts: match, name, category, priority, scope); the
-    # mail intake checks and compiles them (intake.triage.compile_rules).
+    # mail intake checks and compiles them (ronda.intake.triage.compile_rules).
     rules: tuple = ()
 
 

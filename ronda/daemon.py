@@ -23,7 +23,7 @@ WATCH_INTERVAL = 2.0  # seconds between two looks at the config file's modificat
 
 def configure_logging(level: int = logging.INFO) -> None:
     """One format for every line on stderr: Ronda's own events at `level`, and warnings and
-    errors from anywhere else (`checks.scheduler` when a batch cannot be stored, asyncio,
+    errors from anywhere else (`ronda.checks.scheduler` when a batch cannot be stored, asyncio,
     ...), which would otherwise reach stderr bare, without time or level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -82,8 +82,8 @@ def log_event(event: object) -> None:
 
 def run_daemon(config_path: Path, db_path: Path | None, listen: str | None) -> int:
     """Rounds and exporter until SIGTERM/SIGINT. Returns the process exit code."""
-    from checks.cli import run_rounds
-    from exporter.server import ExporterError, serve
+    from ronda.checks.cli import run_rounds
+    from ronda.exporter.server import ExporterError, serve
 
     configure_logging()
     loaded = file_signature(Path(config_path))  # before reading: a later edit is a change

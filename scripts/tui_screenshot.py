@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo.app import DemoDesk, DemoSettings
+from ronda.demo.app import DemoDesk, DemoSettings
 from ronda.sla import SlaPolicy
-from tui.app import RondaApp
+from ronda.tui.app import RondaApp
 
 
 async def shoot(demo: DemoDesk, target: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.classify import (
+from ronda.checks.classify import (
     Finding,
     Observation,
     classify,
@@ -20,7 +20,7 @@ from checks.classify import (
     looks_like_wordpress,
     worst,
 )
-from checks.http1 import ProbeError, _Reader
+from ronda.checks.http1 import ProbeError, _Reader
 from ronda.config import ProbeSettings
 from ronda.model import FailureClass, Priority
 

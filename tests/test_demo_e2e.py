@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from polling import wait_until
 
-from demo.app import DemoDesk, DemoSettings
-from demo.timeline import DEGRADING_SITE, FLAPPING_SITE, OUTAGE_SERVER, RECOVERING_SITE
+from ronda.demo.app import DemoDesk, DemoSettings
+from ronda.demo.timeline import DEGRADING_SITE, FLAPPING_SITE, OUTAGE_SERVER, RECOVERING_SITE
 from ronda.model import DEFAULT_CLASS_PRIORITY, FailureClass, Priority, Status, family_of
 from ronda.tickets import Desk
 

@@ -23,7 +23,7 @@ from polling import wait_until
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import (
+from ronda.exporter.collector import (
     BUCKETS,
     CHUNK,
     METRIC_NAMES,
@@ -32,7 +32,7 @@ from exporter.collector import (
     RondaCollector,
     make_registry,
 )
-from exporter.server import (
+from ronda.exporter.server import (
     AddressInUse,
     ExporterError,
     ListenAddressError,
@@ -949,7 +949,7 @@ def test_run_serves_until_sigterm(tmp_path) -> None:
     db = tmp_path / "ronda.db"
     Store(db).close()
     code = (
-        "import sys; from exporter.server import run; from ronda.store import Store; "
+        "import sys; from ronda.exporter.server import run; from ronda.store import Store; "
         f"sys.exit(run(Store({str(db)!r}), '127.0.0.1:0', out=sys.stdout))"
     )
     process = subprocess.Popen(

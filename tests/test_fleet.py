@@ -25,9 +25,10 @@ import pytest
 from clocks import FakeClock
 from polling import wait_until
 
-from demo import pages
-from demo.fleet import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite, Fleet
-from demo.timeline import (
+from ronda.config import parse_config
+from ronda.demo import pages
+from ronda.demo.fleet import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite, Fleet
+from ronda.demo.timeline import (
     DEGRADING_SITE,
     FLAPPING_SITE,
     OUTAGE_SERVER,
@@ -37,7 +38,6 @@ from demo.timeline import (
     TimelineDriver,
     default_timeline,
 )
-from ronda.config import parse_config
 from ronda.model import FailureClass
 
 SLOW = 0.3  # the slow site's delay in these tests (default 2.5 s)
@@ -373,7 +373,7 @@ def test_command_line_serves_until_terminated(tmp_path: Path) -> None:
     config = tmp_path / "fleet.toml"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "demo.fleet", "--uniform", "3", "--config", str(config)],
+        [sys.executable, "-m", "ronda.demo.fleet", "--uniform", "3", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

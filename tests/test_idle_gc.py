@@ -1,4 +1,4 @@
-"""Full garbage collections wait for a pause in typing (tui.idle_gc)."""
+"""Full garbage collections wait for a pause in typing (ronda.tui.idle_gc)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tui.idle_gc import (
+from ronda.tui.idle_gc import (
     LONGEST_SECONDS,
     NO_AUTOMATIC_FULL,
     QUIET_SECONDS,

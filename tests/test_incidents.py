@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.incidents import (
+from ronda.checks.incidents import (
     RECURRENCE_EVERY_SECONDS,
     Failure,
     LinkChild,

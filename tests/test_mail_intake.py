@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from polling import wait_until
 
-from intake.ingest import Intake
-from intake.maildir import import_maildir, run_import
-from intake.parse import decode_header_value
-from intake.replies import MailError, format_limit, send_reply
-from intake.server import MailServer, SmtpThread
-from intake.store import STALE_CLAIM_SECONDS, MailLog
 from ronda.config import Config, Customer, MailSettings, Site
+from ronda.intake.ingest import Intake
+from ronda.intake.maildir import import_maildir, run_import
+from ronda.intake.parse import decode_header_value
+from ronda.intake.replies import MailError, format_limit, send_reply
+from ronda.intake.server import MailServer, SmtpThread
+from ronda.intake.store import STALE_CLAIM_SECONDS, MailLog
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store
 from ronda.tickets import StaleTicket, TicketError
@@ -360,7 +360,7 @@ def test_out_of_office_answer_does_not_reopen(server: MailServer, intake: Intake
 
 
 def test_acknowledgements_per_address_are_capped(server: MailServer, intake: Intake) -> None:
-    from intake.ingest import ACK_LIMIT_PER_HOUR
+    from ronda.intake.ingest import ACK_LIMIT_PER_HOUR
 
     for n in range(ACK_LIMIT_PER_HOUR + 2):
         send(server, mail(f"Consulta {n}", "hola", message_id=f"<loop{n}@x>"))

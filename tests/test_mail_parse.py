@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.parse import (
+from ronda.intake.parse import (
     cap_utf8,
     decode_header_value,
     decode_text,
@@ -17,8 +17,8 @@ from intake.parse import (
     strip_quoted,
     synthetic_message_id,
 )
-from intake.replies import ack_text, format_limit, parse_hostport
-from intake.thread_match import bare_subject, case_in_subject, tagged_subject
+from ronda.intake.replies import ack_text, format_limit, parse_hostport
+from ronda.intake.thread_match import bare_subject, case_in_subject, tagged_subject
 from ronda.model import Impact, Priority, Source, Status, Ticket
 
 

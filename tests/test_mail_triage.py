@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake.triage import (
+from ronda.config import Customer, Site
+from ronda.intake.triage import (
     DEFAULT_RULES,
     Rule,
     RuleError,
@@ -15,7 +16,6 @@ from intake.triage import (
     rules_for,
     triage,
 )
-from ronda.config import Customer, Site
 from ronda.model import Impact, Priority
 
 H, M, L = Priority.HIGH, Priority.MEDIUM, Priority.LOW

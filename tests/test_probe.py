@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from checks.classify import Observation
-from checks.http1 import ProbeError, _Reader
-from checks.probe import Prober, ProbeResult, body_excerpt
+from ronda.checks.classify import Observation
+from ronda.checks.http1 import ProbeError, _Reader
+from ronda.checks.probe import Prober, ProbeResult, body_excerpt
 from ronda.config import KeywordCheck, ProbeSettings, Site
 from ronda.model import FailureClass, Priority
 

@@ -24,9 +24,9 @@ import httpx
 import pytest
 from polling import wait_until
 
-from exporter.collector import METRIC_NAMES, METRICS
-from exporter.server import ExporterHandle, serve
 from ronda.config import Config, Customer, Site
+from ronda.exporter.collector import METRIC_NAMES, METRICS
+from ronda.exporter.server import ExporterHandle, serve
 from ronda.model import FailureClass, Impact, Priority, Source, Status
 from ronda.sites import sync_config
 from ronda.sla import compliance

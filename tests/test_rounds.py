@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from checks.classify import Finding
-from checks.probe import ProbeResult
-from checks.rounds import RoundEvent, RoundItem, RoundRunner, outcome_of
+from ronda.checks.classify import Finding
+from ronda.checks.probe import ProbeResult
+from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner, outcome_of
 from ronda.config import Config, IncidentSettings, MaintenanceWindow, Server, Site
 from ronda.model import FailureClass as FC
 from ronda.model import Impact, Priority, Source, Status

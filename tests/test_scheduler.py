@@ -16,11 +16,11 @@ import pytest
 from clocks import FakeClock
 from polling import wait_until
 
-from checks.classify import Finding
-from checks.cli import probe_once, run_rounds
-from checks.probe import Prober, ProbeResult
-from checks.rounds import RoundRunner
-from checks.scheduler import Scheduler, spread_offset
+from ronda.checks.classify import Finding
+from ronda.checks.cli import probe_once, run_rounds
+from ronda.checks.probe import Prober, ProbeResult
+from ronda.checks.rounds import RoundRunner
+from ronda.checks.scheduler import Scheduler, spread_offset
 from ronda.config import Config, ProbeSettings, Site
 from ronda.model import FailureClass as FC
 from ronda.sites import site_health

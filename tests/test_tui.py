@@ -26,15 +26,15 @@ from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket
 from ronda.sites import sync_config
 from ronda.store import Store
 from ronda.tickets import Desk
-from tui.app import RondaApp
-from tui.idle_gc import NO_AUTOMATIC_FULL
-from tui.screens.help import HelpScreen
-from tui.screens.new_ticket import NewTicketScreen
-from tui.screens.prompts import FilterPrompt, ReprioritizePrompt, TextPrompt
-from tui.screens.queue import QueueScreen
-from tui.screens.sites import SitesScreen
-from tui.screens.ticket import TicketScreen
-from tui.widgets.queue_table import QueueTable
+from ronda.tui.app import RondaApp
+from ronda.tui.idle_gc import NO_AUTOMATIC_FULL
+from ronda.tui.screens.help import HelpScreen
+from ronda.tui.screens.new_ticket import NewTicketScreen
+from ronda.tui.screens.prompts import FilterPrompt, ReprioritizePrompt, TextPrompt
+from ronda.tui.screens.queue import QueueScreen
+from ronda.tui.screens.sites import SitesScreen
+from ronda.tui.screens.ticket import TicketScreen
+from ronda.tui.widgets.queue_table import QueueTable
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in Bogota
 SIZE = (120, 36)
@@ -831,7 +831,7 @@ def test_run_tui_wires_store_agent_language_and_policy(
 ) -> None:
     """What `ronda tui` calls: the agent defaults to the login name, the language and the
     SLA policy come from the config unless given."""
-    from tui import app as app_module
+    from ronda.tui import app as app_module
 
     seen: list[RondaApp] = []
     monkeypatch.setattr(app_module.RondaApp, "run", lambda self: seen.append(self))
@@ -951,9 +951,9 @@ async def test_reply_to_an_email_case_goes_out_by_mail_and_is_recorded(
 ) -> None:
     from email import message_from_bytes
 
-    from intake.replies import send_reply
-    from intake.server import SmtpThread
     from ronda.config import MailSettings
+    from ronda.intake.replies import send_reply
+    from ronda.intake.server import SmtpThread
 
     sink = RelaySink()
     with SmtpThread(sink, "127.0.0.1") as relay:

@@ -13,8 +13,8 @@ import pytest
 from ronda.model import Impact, Priority, SlaState, Source, Status
 from ronda.store import Store
 from ronda.tickets import Desk, QueueFilter
-from tui.actions import ACTIONS, FOOTER, SCREEN_SCOPES, bindings
-from tui.data import (
+from ronda.tui.actions import ACTIONS, FOOTER, SCREEN_SCOPES, bindings
+from ronda.tui.data import (
     count_queue,
     format_duration,
     load_directory,
@@ -23,9 +23,9 @@ from tui.data import (
     sla_counts,
     sla_view,
 )
-from tui.i18n import EN, ES, Catalogue
-from tui.screens.new_ticket import validate_intake
-from tui.screens.prompts import parse_duration
+from ronda.tui.i18n import EN, ES, Catalogue
+from ronda.tui.screens.new_ticket import validate_intake
+from ronda.tui.screens.prompts import parse_duration
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in Bogota
 
@@ -185,7 +185,7 @@ def test_catalogues_cover_every_key_the_code_uses() -> None:
     for key, text in EN.items():
         assert re.findall(r"{(\w+)", text) == re.findall(r"{(\w+)", ES[key]), key
     used: set[str] = set()
-    for path in Path("tui").rglob("*.py"):
+    for path in Path("ronda/tui").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if re.fullmatch(

@@ -1,0 +1,301 @@
+"""Probing a site: the home page, its keyword checks and its feed, classified into findings.
+
+A `Prober` lives once per process and holds the SSL contexts (building one loads the CA
+store: far too slow per probe). Every request goes over a fresh connection through the
+hand-written HTTP/1.1 client in `ronda.checks.http1` (see its docstring for why not httpx), under
+one overall deadline (`asyncio.timeout`) so a slow-drip server cannot hold a probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from time import perf_counter
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+from ronda.checks.classify import Finding, Observation, classify_all, looks_like_wordpress, worst
+from ronda.checks.http1 import (
+    REDIRECT_STATUSES,
+    ProbeError,
+    Progress,
+    exchange,
+    peer_certificate_der,
+)
+from ronda.checks.tls import (
+    CertFacts,
+    build_insecure_context,
+    build_ssl_context,
+    facts_from_der,
+    facts_from_peercert,
+)
+from ronda.config import ProbeSettings, Site
+from ronda.model import FailureClass, Priority, family_of
+
+# Response headers worth keeping as evidence on a ticket.
+KEPT_HEADERS = frozenset(
+    {
+        "server",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "location",
+        "retry-after",
+        "x-powered-by",
+        "cache-control",
+        "x-cache",
+        "cf-cache-status",
+        "cf-ray",
+        "x-pingback",
+        "link",
+        "www-authenticate",
+    }
+)
+EXCERPT_CHARS = 500
+# C0 and C1 controls except tab and newline; a terminal must never see them raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+T = TypeVar("T")
+
+# A home page failing like this means the other paths would fail the same way.
+_SKIP_EXTRAS = frozenset(
+    c for c in FailureClass if family_of(c) == "down" and c is not FailureClass.SLOW
+) | {FailureClass.SSL_EXPIRED, FailureClass.SSL_UNTRUSTED, FailureClass.SSL_HOSTNAME}
+
+
+def body_excerpt(body: bytes | None, limit: int = EXCERPT_CHARS) -> str:
+    """The first `limit` characters of a body, decoded leniently, control characters removed.
+
+    Not markup-escaped: whoever renders it escapes for its own medium.
+    """
+    if not body:
+        return ""
+    text = body[: limit * 4].decode("utf-8", errors="replace")
+    return _CONTROL.sub("", text)[:limit]
+
+
+@dataclass
+class ProbeResult:
+    """One round of one site: the worst finding first, then the evidence."""
+
+    site: str
+    url: str
+    started_at: datetime
+    failure_class: FailureClass = FailureClass.OK
+    priority: Priority | None = None
+    status_code: int | None = None
+    elapsed_ms: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    cert_not_after: datetime | None = None
+    cert_subject: str | None = None
+    cert_issuer: str | None = None
+    detail: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body_excerpt: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    wordpress: bool | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure_class is FailureClass.OK
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (ticket evidence, `ronda probe --json`)."""
+        return {
+            "site": self.site,
+            "url": self.url,
+            "started_at": self.started_at.isoformat(),
+            "class": str(self.failure_class),
+            "priority": str(self.priority) if self.priority else None,
+            "status_code": self.status_code,
+            "elapsed_ms": round(self.elapsed_ms, 3),
+            "phases": {k: round(v, 6) for k, v in self.phases.items()},
+            "cert_not_after": self.cert_not_after.isoformat() if self.cert_not_after else None,
+            "cert_subject": self.cert_subject,
+            "cert_issuer": self.cert_issuer,
+            "detail": self.detail,
+            "headers": dict(self.headers),
+            "body_excerpt": self.body_excerpt,
+            "findings": [
+                {
+                    "class": str(f.failure_class),
+                    "priority": str(f.priority) if f.priority else None,
+                    "detail": f.detail,
+                }
+                for f in self.findings
+            ],
+            "wordpress": self.wordpress,
+        }
+
+
+def run(main: Coroutine[Any, Any, T], use_uvloop: bool = True) -> T:
+    """`asyncio.run` on uvloop when installed and wanted (cheaper TLS and I/O per probe)."""
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(main)
+    return asyncio.run(main)
+
+
+class Prober:
+    """Probes sites. One per process: it holds the SSL contexts every handshake reuses."""
+
+    def __init__(self, extra_ca: Path | None = None, use_uvloop: bool = True) -> None:
+        self.ssl_context = build_ssl_context(extra_ca)
+        self._insecure_context = build_insecure_context()
+        # The loop belongs to the caller and global policy is left alone: `Prober.run` (or
+        # `ronda.checks.probe.run`) starts a uvloop loop when this is true and uvloop is installed.
+        self.use_uvloop = use_uvloop
+
+    def run(self, main: Coroutine[Any, Any, T]) -> T:
+        """Run `main` to completion on a new loop: uvloop when wanted and installed."""
+        return run(main, use_uvloop=self.use_uvloop)
+
+    async def aclose(self) -> None:
+        """Nothing is pooled (every probe has its own connection); kept for symmetry."""
+
+    async def probe_url(
+        self, url: str, settings: ProbeSettings, path_kind: str = "home"
+    ) -> Observation:
+        """GET `url` following redirects, within `settings.deadline`; never raises."""
+        start = perf_counter()
+        phases: dict[str, float] = {}
+        progress = Progress()
+        current = url
+        seen = {url}
+        redirects = 0
+        facts = CertFacts(None, None, None)
+        response = None
+        error: ProbeError | None = None
+        try:
+            async with asyncio.timeout(settings.deadline):
+                while True:
+                    response = await exchange(
+                        current,
+                        self.ssl_context,
+                        settings.max_body_bytes,
+                        stop_at_redirect=True,
+                        progress=progress,
+                        phases=phases,
+                    )
+                    if response.peercert is not None:
+                        facts = facts_from_peercert(response.peercert)
+                    location = response.headers.get("location")
+                    if response.status not in REDIRECT_STATUSES or not location:
+                        break
+                    following = urljoin(current, location.strip())
+                    if urlsplit(following).scheme not in ("http", "https"):
+                        break  # classified from the 3xx itself
+                    if following in seen:
+                        raise ProbeError("redirect_loop", f"{following} redirects back to itself")
+                    if redirects >= settings.max_redirects:
+                        raise ProbeError(
+                            "redirect_loop", f"more than {settings.max_redirects} redirects"
+                        )
+                    redirects += 1
+                    seen.add(following)
+                    current = following
+        except TimeoutError:
+            error = ProbeError(
+                "timeout", f"deadline of {settings.deadline:g} s passed {progress.phase}"
+            )
+            response = None
+        except OSError as exc:  # anything the socket layer says that no branch above expected
+            error = ProbeError("reset", f"{type(exc).__name__}: {exc}")
+            response = None
+        except ProbeError as exc:
+            error = exc
+            response = None
+            if exc.kind.startswith("ssl_") and exc.kind != "ssl_error":
+                # Verification failed: still read the certificate's dates, unverified.
+                remaining = max(0.2, settings.deadline - (perf_counter() - start))
+                der = await peer_certificate_der(current, self._insecure_context, remaining)
+                facts = facts_from_der(der)
+        total = perf_counter() - start
+        seen = dict(
+            url=url,
+            path=urlsplit(url).path or "/",
+            ttfb=phases.get("first_byte"),
+            total=total,
+            cert_not_after=facts.not_after,
+            redirects=redirects,
+            kind=path_kind,
+            final_url=current,
+            phases=phases,
+            cert_subject=facts.subject,
+            cert_issuer=facts.issuer,
+        )
+        if response is None:
+            assert error is not None
+            return Observation(**seen, error=error.kind, error_detail=error.detail)
+        return Observation(
+            **seen,
+            status_code=response.status,
+            headers=response.headers,
+            body=response.body,
+            body_truncated=response.truncated,
+        )
+
+    async def probe_site(self, site: Site, now: datetime | None = None) -> ProbeResult:
+        """The home page, then the keyword checks and /feed/ (WordPress) side by side.
+
+        Extra paths are skipped when the home page itself is down: they would fail the
+        same way and only add noise to the desk.
+        """
+        started = now or datetime.now(UTC)
+        settings = site.probe
+        home = await self.probe_url(site.url, settings, "home")
+        findings = [_named(site, f) for f in classify_all(home, settings, started)]
+        base = site.url if site.url.endswith("/") else site.url + "/"
+        wordpress = site.wordpress
+        if wordpress is None and home.status_code is not None:
+            wordpress = looks_like_wordpress(home.body, home.headers)
+        home_down = any(f.failure_class in _SKIP_EXTRAS for f in findings)
+        if not home_down:
+            jobs = [
+                self._check(site, urljoin(site.url, check.path), check.keyword, started)
+                for check in site.checks
+            ]
+            if wordpress:
+                jobs.append(self._check(site, urljoin(base, "feed/"), None, started, "feed"))
+            if jobs:
+                for extra in await asyncio.gather(*jobs):
+                    findings.extend(extra)
+        top = worst(findings)
+        return ProbeResult(
+            site=site.name,
+            url=site.url,
+            started_at=started,
+            failure_class=top.failure_class,
+            priority=top.priority,
+            status_code=home.status_code,
+            elapsed_ms=home.total * 1000.0,
+            phases=dict(home.phases),
+            cert_not_after=home.cert_not_after,
+            cert_subject=home.cert_subject,
+            cert_issuer=home.cert_issuer,
+            detail=top.detail,
+            headers={k: v for k, v in home.headers.items() if k in KEPT_HEADERS},
+            body_excerpt=body_excerpt(home.body),
+            findings=findings,
+            wordpress=wordpress,
+        )
+
+    async def _check(
+        self, site: Site, url: str, keyword: str | None, now: datetime, kind: str = "check"
+    ) -> list[Finding]:
+        obs = await self.probe_url(url, site.probe, kind)
+        return [_named(site, f) for f in classify_all(obs, site.probe, now, keyword)]
+
+
+def _named(site: Site, finding: Finding) -> Finding:
+    """Details name the site, so a finding read alone still says where it happened."""
+    return Finding(finding.failure_class, finding.priority, f"{site.name}: {finding.detail}")

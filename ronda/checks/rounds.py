@@ -1,0 +1,733 @@
+"""The round runner: carries a batch of probe results into the store.
+
+For each result it asks the incident rules (`ronda.checks.incidents`) what the round means,
+carries out their actions through `ronda.tickets.Desk`, then writes the batch's probe
+state, counters and the rules' memory in ONE transaction.
+
+Crash safety: ticket changes are made before the memory that caused them is saved, so a
+process killed mid-batch redoes the batch's decisions after a restart instead of losing
+them; a ticket opened twice that way meets the store's unique index on open dedupe keys
+(or the Desk's own check), which is read as "dedupe": the fact goes onto the ticket that
+is already open. Events are at-least-once, tickets exactly-once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ronda.checks import incidents as rules
+from ronda.checks.incidents import (
+    BLOCKING,
+    Action,
+    Failure,
+    LinkChild,
+    Notice,
+    OpenTicket,
+    Outcome,
+    RecordEvent,
+    Reopen,
+    Reprioritize,
+    Reprobe,
+    Resolve,
+    ServerRound,
+    SiteState,
+    TicketView,
+)
+from ronda.config import Config, Server, Site
+from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket, family_of
+from ronda.sla import SlaPolicy
+from ronda.store import OPEN_STATUSES_SQL, Store
+from ronda.tickets import Desk, InvalidTransition, TicketError
+
+log = logging.getLogger(__name__)
+
+PROBE_ACTOR = "probe"
+EVIDENCE_BODY_CHARS = 2000  # the prober keeps less; a hard cap so a ticket row stays small
+_SQL_CHUNK = 500  # ids per IN (...) query
+
+
+@dataclass(frozen=True, slots=True)
+class RoundEvent:
+    """One thing worth a log line: a ticket opened/updated/resolved, a site down or up."""
+
+    kind: str  # ticket_opened, ticket_updated, ticket_reprioritized, ticket_reopened,
+    # ticket_recovered, ticket_resolved, ticket_linked, site_down, site_up, error
+    message: str
+    site: str | None = None
+    case_number: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class RoundItem:
+    """One site's round: the probe result and, when the rules asked, the immediate re-probe."""
+
+    result: Any  # ronda.checks.probe.ProbeResult or anything shaped like it
+    reprobe: Any | None = None
+
+
+EventSink = Callable[[RoundEvent], object]
+
+
+# ---- ProbeResult -> plain values ----------------------------------------------------------
+
+
+def failures_of(result: Any) -> tuple[Failure, ...]:
+    """Every failing check of a result; the worst class alone when it lists no findings."""
+    findings = [
+        Failure(FailureClass(f.failure_class), f.priority, f.detail or "")
+        for f in (getattr(result, "findings", None) or [])
+        if FailureClass(f.failure_class) != FailureClass.OK
+    ]
+    if not findings and FailureClass(result.failure_class) != FailureClass.OK:
+        findings = [
+            Failure(FailureClass(result.failure_class), result.priority, result.detail or "")
+        ]
+    return tuple(findings)
+
+
+def home_up(failures: Sequence[Failure]) -> bool:
+    """The home page answered usefully. The prober lists the home page's availability
+    finding first, so only that one can say the site itself is down (a 404 on a check
+    path is a finding, not an outage)."""
+    return not failures or failures[0].failure_class not in BLOCKING
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def evidence_of(result: Any) -> dict:
+    """The facts an agent needs on a ticket. The body excerpt stays raw: the TUI escapes."""
+    return {
+        "url": result.url,
+        "status_code": result.status_code,
+        "headers": dict(result.headers or {}),
+        "body_excerpt": (result.body_excerpt or "")[:EVIDENCE_BODY_CHARS],
+        "phases": {k: round(float(v), 6) for k, v in (result.phases or {}).items()},
+        "elapsed_ms": round(float(result.elapsed_ms or 0.0), 3),
+        "cert": {
+            "not_after": _iso(result.cert_not_after),
+            "subject": result.cert_subject,
+            "issuer": result.cert_issuer,
+        },
+        "checked_at": _iso(result.started_at),
+    }
+
+
+def outcome_of(result: Any, reprobe: Any | None = None) -> Outcome:
+    """The rules' view of a round. With a re-probe, the re-probe is the round (fresher), and
+    the families that failed both times are confirmed."""
+    final = reprobe if reprobe is not None else result
+    failures = failures_of(final)
+    confirmed: frozenset[str] = frozenset()
+    if reprobe is not None:
+        first = {family_of(f.failure_class) for f in failures_of(result)}
+        confirmed = frozenset(first & {family_of(f.failure_class) for f in failures})
+    return Outcome(
+        site=final.site,
+        at=final.started_at,
+        url=final.url,
+        failures=failures,
+        up=home_up(failures),
+        evidence=evidence_of(final),
+        confirmed_families=confirmed,
+        reprobed=reprobe is not None,
+    )
+
+
+def ticket_view(ticket: Ticket) -> TicketView:
+    return TicketView(
+        id=ticket.id,
+        case_number=ticket.case_number,
+        is_open=ticket.status.is_open,
+        priority=ticket.priority,
+        failure_class=ticket.failure_class,
+        touched_by_agent=ticket.touched_by_agent,
+        resolved_at=ticket.resolved_at,
+        parent_id=ticket.parent_id,
+        evidence=ticket.evidence,
+    )
+
+
+def _chunks(values: Sequence, size: int = _SQL_CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# ---- the runner ---------------------------------------------------------------------------
+
+
+class RoundRunner:
+    """Applies rounds to the store. One per process that probes. `apply` runs on one
+    thread at a time (the scheduler's store worker); `needs_reprobe` only reads the
+    in-memory memory, which `apply` replaces object by object, so the event loop may call
+    it meanwhile."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        desk: Desk | None = None,
+        clock: Callable[[], datetime] | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.store = store
+        self._own_desk = desk is None
+        if desk is None:
+            kwargs = {"clock": clock} if clock is not None else {}
+            desk = Desk(store, SlaPolicy.from_config(config), **kwargs)
+        self.desk = desk
+        self.on_event = on_event
+        self.config = config
+        self._sites: dict[str, Site] = {}
+        self._by_server: dict[str, list[Site]] = {}
+        self._servers: dict[str, Server] = {}
+        self._states: dict[str, SiteState] = {}
+        self._checked: dict[str, float] = {}
+        self._parents: dict[str, int] = {}  # server -> its latest parent ticket id
+        self.update_config(config)
+        self._load()
+
+    # ---- configuration and memory ------------------------------------------------------
+
+    def update_config(self, config: Config) -> None:
+        """Take a reloaded config: sites, servers, thresholds and the SLA matrix."""
+        self.config = config
+        self._sites = {site.name: site for site in config.sites}
+        by_server: dict[str, list[Site]] = {}
+        for site in config.sites:
+            if site.server:
+                by_server.setdefault(site.server, []).append(site)
+        self._by_server = by_server
+        self._servers = {server.name: server for server in config.servers}
+        if self._own_desk:
+            self.desk.policy = SlaPolicy.from_config(config)
+
+    def _load(self) -> None:
+        """The rules' memory and last check times as stored: a restart resumes from them."""
+        for row in self.store.query("SELECT site, checked_at, rules FROM probe_state"):
+            self._states[row["site"]] = _parse_state(row["rules"])
+            if row["checked_at"] is not None:
+                self._checked[row["site"]] = row["checked_at"]
+        for row in self.store.query(
+            "SELECT id, dedupe_key FROM tickets WHERE dedupe_key LIKE 'server:%' "
+            f"AND status IN {OPEN_STATUSES_SQL}"
+        ):
+            server = row["dedupe_key"].removeprefix("server:").removesuffix(":down")
+            self._parents[server] = row["id"]
+
+    def last_checked(self) -> dict[str, float]:
+        """Site -> epoch of its last stored result (the scheduler's restart point)."""
+        return dict(self._checked)
+
+    def state_of(self, site: str) -> SiteState:
+        return self._states.get(site, SiteState()).copy()
+
+    def in_maintenance(self, site: Site, at: datetime) -> bool:
+        return rules.in_maintenance(site, self.config.servers, at)
+
+    def needs_reprobe(self, result: Any) -> bool:
+        """Should the caller probe this site again right away (fresh connection)?"""
+        site = self._sites.get(result.site)
+        if site is None:
+            return False
+        outcome = outcome_of(result)
+        return rules.needs_reprobe(
+            outcome,
+            self._states.get(site.name, SiteState()),
+            self.config.incidents,
+            in_maintenance=self.in_maintenance(site, outcome.at),
+        )
+
+    # ---- a batch -------------------------------------------------------------------------
+
+    def apply(self, items: Iterable[RoundItem | Any]) -> list[RoundEvent]:
+        """Apply a batch of rounds (in order) and store it; returns the events it made."""
+        batch = [i if isinstance(i, RoundItem) else RoundItem(i) for i in items]
+        if not batch:
+            return []
+        events: list[RoundEvent] = []
+        names = sorted({item.result.site for item in batch})
+        self._refresh_states(names)
+        views = self._views(
+            [tid for name in names for tid in self._states.get(name, SiteState()).ticket_ids()]
+        )
+        latest: dict[str, tuple[Any, bool, SiteState]] = {}
+        failures: dict[tuple[str, str], int] = {}
+        rounds_count: dict[str, int] = {}
+        now: datetime | None = None
+        servers: set[str] = set()
+        for item in batch:
+            for result in (item.result, item.reprobe):
+                if result is None:
+                    continue
+                rounds_count[result.site] = rounds_count.get(result.site, 0) + 1
+                for cls in dict.fromkeys(str(f.failure_class) for f in failures_of(result)):
+                    failures[(result.site, cls)] = failures.get((result.site, cls), 0) + 1
+            outcome = outcome_of(item.result, item.reprobe)
+            now = outcome.at if now is None or outcome.at > now else now
+            site = self._sites.get(outcome.site)
+            state = self._states.get(outcome.site, SiteState())
+            maintenance = False
+            if site is not None:
+                maintenance = self.in_maintenance(site, outcome.at)
+                state = self._decide(site, outcome, state, views, maintenance, events)
+                self._states[site.name] = state
+                if site.server:
+                    servers.add(site.server)
+            final = item.reprobe if item.reprobe is not None else item.result
+            latest[outcome.site] = (final, maintenance, state)
+        if now is not None:
+            for server in sorted(servers):
+                self._correlate(server, now, views, events)
+        self._store_batch(latest, failures, rounds_count)
+        return events
+
+    def _decide(
+        self,
+        site: Site,
+        outcome: Outcome,
+        state: SiteState,
+        views: dict[int, TicketView],
+        maintenance: bool,
+        events: list[RoundEvent],
+    ) -> SiteState:
+        """Evaluate one round and carry out its actions. The new memory is kept only when
+        every action went through; otherwise the old one is, and the next round redoes it."""
+        decision = rules.evaluate(
+            site,
+            outcome,
+            state,
+            views,
+            self.config.incidents,
+            self.config.class_priority,
+            in_maintenance=maintenance,
+            allow_reprobe=False,
+        )
+        try:
+            for action in decision.actions:
+                self._carry_out(action, site, decision.state, views, events)
+        except (TicketError, sqlite3.Error) as exc:
+            log.exception("rules for %s could not be applied", site.name)
+            self._emit(events, RoundEvent("error", f"{site.name}: {exc}", site.name))
+            return state
+        return decision.state
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def _carry_out(
+        self,
+        action: Action,
+        site: Site | None,
+        state: SiteState | None,
+        views: dict[int, TicketView],
+        events: list[RoundEvent],
+    ) -> Ticket | None:
+        desk = self.desk
+        name = site.name if site is not None else None
+        if isinstance(action, Reprobe):
+            return None  # apply() runs with allow_reprobe=False; nothing to do
+        if isinstance(action, Notice):
+            self._emit(events, RoundEvent(action.kind, action.message, action.site))
+            return None
+        if isinstance(action, OpenTicket):
+            ticket = self._open(action, site, views, events)
+        elif isinstance(action, RecordEvent):
+            ticket = desk.record(
+                action.ticket_id,
+                PROBE_ACTOR,
+                action.kind,
+                action.body,
+                evidence=action.evidence,
+                failure_class=action.failure_class,
+            )
+            kind = "ticket_recovered" if action.kind == "recovered" else "ticket_updated"
+            self._emit(
+                events,
+                RoundEvent(
+                    kind,
+                    f"{ticket.case_number} {action.kind}: {action.body}",
+                    name,
+                    ticket.case_number,
+                ),
+            )
+        elif isinstance(action, Reprioritize):
+            ticket = desk.reprioritize(
+                action.ticket_id, PROBE_ACTOR, None, priority=action.priority, reason=action.reason
+            )
+            self._emit(
+                events,
+                RoundEvent(
+                    "ticket_reprioritized",
+                    f"{ticket.case_number} priority {ticket.priority}: {action.reason}",
+                    name,
+                    ticket.case_number,
+                ),
+            )
+        elif isinstance(action, Reopen):
+            ticket = self._reopen(action, state, views, name, events)
+        elif isinstance(action, Resolve):
+            try:
+                ticket = desk.resolve(action.ticket_id, PROBE_ACTOR, reason=action.reason)
+            except InvalidTransition:
+                ticket = desk.get(action.ticket_id)  # already resolved (a redone batch)
+            else:
+                self._emit(
+                    events,
+                    RoundEvent(
+                        "ticket_resolved",
+                        f"{ticket.case_number} resolved: {action.reason}",
+                        name,
+                        ticket.case_number,
+                    ),
+                )
+        elif isinstance(action, LinkChild):
+            if action.parent_id is None:
+                return None  # resolved by _correlate, which knows the parent it opened
+            ticket = self._link(action.ticket_id, action.parent_id, views, events)
+        else:  # pragma: no cover - every action type is handled above
+            raise TypeError(f"unknown action {action!r}")
+        if ticket is not None:
+            views[ticket.id] = ticket_view(ticket)
+            family = getattr(action, "family", None)
+            if state is not None and family is not None and family in state.families:
+                state.families[family].ticket_id = ticket.id
+        return ticket
+
+    def _open(
+        self,
+        action: OpenTicket,
+        site: Site | None,
+        views: dict[int, TicketView],
+        events: list[RoundEvent],
+    ) -> Ticket:
+        parent_id = None
+        if site is not None and site.server and action.family == rules.DOWN:
+            parent = self._parent_view(site.server, views)
+            if parent is not None and parent.is_open:
+                parent_id = parent.id
+        try:
+            ticket = self.desk.open_ticket(
+                source=Source.PROBE,
+                subject=action.subject,
+                priority=action.priority,
+                impact=action.impact,
+                actor=PROBE_ACTOR,
+                category=action.category,
+                failure_class=action.failure_class,
+                site=action.site,
+                customer=action.customer,
+                dedupe_key=action.dedupe_key,
+                evidence=action.evidence,
+                parent_id=parent_id,
+                body=action.body,
+            )
+        except (TicketError, sqlite3.IntegrityError):
+            # Already open (a redone batch, another prober): dedupe onto it.
+            existing = self.desk.find_open(action.dedupe_key)
+            if existing is None:
+                raise
+            if (
+                existing.source == Source.PROBE
+                and existing.failure_class == action.failure_class
+                and not existing.touched_by_agent
+            ):
+                # The same opening redone after a batch was lost (a crash): no new fact.
+                return existing
+            return self._dedupe_onto(existing, action, site, events)
+        self._emit(
+            events,
+            RoundEvent(
+                "ticket_opened",
+                f"{ticket.case_number} opened ({ticket.priority} priority, {ticket.impact} "
+                f"impact): {ticket.subject}",
+                action.site,
+                ticket.case_number,
+            ),
+        )
+        return ticket
+
+    def _dedupe_onto(
+        self, existing: Ticket, action: OpenTicket, site: Site | None, events: list[RoundEvent]
+    ) -> Ticket:
+        ticket = self.desk.record(
+            existing.id,
+            PROBE_ACTOR,
+            "recurrence",
+            action.body,
+            evidence=action.evidence,
+            failure_class=action.failure_class
+            if action.failure_class != existing.failure_class
+            else None,
+        )
+        if action.priority.rank > ticket.priority.rank:
+            ticket = self.desk.reprioritize(
+                ticket.id,
+                PROBE_ACTOR,
+                None,
+                priority=action.priority,
+                reason=f"{action.failure_class}: {action.subject}",
+            )
+        self._emit(
+            events,
+            RoundEvent(
+                "ticket_updated",
+                f"{ticket.case_number} recurrence: {action.subject}",
+                site.name if site is not None else None,
+                ticket.case_number,
+            ),
+        )
+        return ticket
+
+    def _reopen(
+        self,
+        action: Reopen,
+        state: SiteState | None,
+        views: dict[int, TicketView],
+        name: str | None,
+        events: list[RoundEvent],
+    ) -> Ticket:
+        try:
+            ticket = self.desk.reopen(action.ticket_id, PROBE_ACTOR, reason=action.reason)
+        except InvalidTransition:
+            return self.desk.get(action.ticket_id)  # open already (a redone batch)
+        except sqlite3.IntegrityError:
+            # Another ticket holds the key open (opened meanwhile): the facts go there.
+            current = self.desk.get(action.ticket_id)
+            existing = self.desk.find_open(current.dedupe_key or "")
+            if existing is None:
+                raise
+            return existing
+        self._emit(
+            events,
+            RoundEvent(
+                "ticket_reopened",
+                f"{ticket.case_number} reopened: {action.reason}",
+                name,
+                ticket.case_number,
+            ),
+        )
+        return ticket
+
+    def _link(
+        self, child_id: int, parent_id: int, views: dict[int, TicketView], events: list[RoundEvent]
+    ) -> Ticket:
+        ticket = self.desk.link_parent(child_id, parent_id, PROBE_ACTOR)
+        parent = views.get(parent_id)
+        under = parent.case_number if parent else str(parent_id)
+        self._emit(
+            events,
+            RoundEvent(
+                "ticket_linked",
+                f"{ticket.case_number} linked under {under}",
+                ticket.site,
+                ticket.case_number,
+            ),
+        )
+        return ticket
+
+    # ---- servers -------------------------------------------------------------------------
+
+    def _parent_view(self, server: str, views: dict[int, TicketView]) -> TicketView | None:
+        parent_id = self._parents.get(server)
+        if parent_id is None:
+            return None
+        if parent_id not in views:
+            views.update(self._views([parent_id]))
+        return views.get(parent_id)
+
+    def _latest_parent(self, server: str, views: dict[int, TicketView]) -> TicketView | None:
+        view = self._parent_view(server, views)
+        if view is not None:
+            return view
+        rows = self.store.query(
+            "SELECT id FROM tickets WHERE dedupe_key = ? ORDER BY id DESC LIMIT 1",
+            (rules.server_dedupe_key(server),),
+        )
+        if not rows:
+            return None
+        self._parents[server] = rows[0]["id"]
+        return self._parent_view(server, views)
+
+    def _correlate(
+        self, server: str, now: datetime, views: dict[int, TicketView], events: list[RoundEvent]
+    ) -> None:
+        sites = self._by_server.get(server, [])
+        settings = self.config.incidents
+        ts = now.timestamp()
+        failing = tuple(
+            s.name
+            for s in sites
+            if self._states.get(s.name, SiteState()).down_failing_since(ts, settings.outage_window)
+        )
+        meets = rules.outage_threshold_met(len(failing), len(sites), settings)
+        parent = self._parent_view(server, views)
+        if parent is None and not meets:
+            return  # nothing open, nothing to open: the common case costs no query
+        if meets and (parent is None or not parent.is_open):
+            parent = self._latest_parent(server, views)
+        child_ids = {name: self._states[name].families[rules.DOWN].ticket_id for name in failing}
+        missing = [tid for tid in child_ids.values() if tid is not None and tid not in views]
+        views.update(self._views(missing))
+        children = {
+            name: views.get(tid) if tid is not None else None for name, tid in child_ids.items()
+        }
+        server_config = self._servers.get(server)
+        view = ServerRound(
+            name=server,
+            sites=tuple(s.name for s in sites),
+            failing=failing,
+            impact=max(
+                (s.impact for s in sites), key=lambda i: Impact(i).rank, default=Impact.MEDIUM
+            ),
+            in_maintenance=server_config is not None
+            and any(w.covers(now) for w in server_config.maintenance),
+        )
+        actions = rules.correlate_server(
+            view, parent, children, settings, now, self.config.class_priority
+        )
+        opened: Ticket | None = None
+        try:
+            for action in actions:
+                if isinstance(action, LinkChild):
+                    target = action.parent_id or (opened.id if opened else None)
+                    if target is not None:
+                        self._link(action.ticket_id, target, views, events)
+                    continue
+                ticket = self._carry_out(action, None, None, views, events)
+                if isinstance(action, OpenTicket) and ticket is not None:
+                    opened = ticket
+                if ticket is not None:
+                    self._parents[server] = ticket.id
+        except (TicketError, sqlite3.Error) as exc:
+            log.exception("server rules for %s could not be applied", server)
+            self._emit(events, RoundEvent("error", f"server {server}: {exc}"))
+
+    # ---- reading and writing -------------------------------------------------------------
+
+    def _refresh_states(self, names: Sequence[str]) -> None:
+        """Re-read the memory of this batch's sites: another process (`ronda probe`) may
+        have moved it on since we loaded it."""
+        for chunk in _chunks(list(names)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                f"SELECT site, rules FROM probe_state WHERE site IN ({marks})", tuple(chunk)
+            ):
+                self._states[row["site"]] = _parse_state(row["rules"])
+
+    def _views(self, ids: Iterable[int]) -> dict[int, TicketView]:
+        wanted = sorted(set(ids))
+        out: dict[int, TicketView] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                "SELECT id, case_number, status, priority, failure_class, touched_by_agent, "
+                f"resolved_at, parent_id, evidence FROM tickets WHERE id IN ({marks})",
+                tuple(chunk),
+            ):
+                out[row["id"]] = TicketView(
+                    id=row["id"],
+                    case_number=row["case_number"],
+                    is_open=Status(row["status"]).is_open,
+                    priority=Priority(row["priority"]),
+                    failure_class=FailureClass(row["failure_class"])
+                    if row["failure_class"]
+                    else None,
+                    touched_by_agent=bool(row["touched_by_agent"]),
+                    resolved_at=datetime.fromtimestamp(row["resolved_at"], UTC)
+                    if row["resolved_at"] is not None
+                    else None,
+                    parent_id=row["parent_id"],
+                    evidence=json.loads(row["evidence"] or "{}"),
+                )
+        return out
+
+    def _store_batch(
+        self,
+        latest: Mapping[str, tuple[Any, bool, SiteState]],
+        failures: Mapping[tuple[str, str], int],
+        rounds_count: Mapping[str, int],
+    ) -> None:
+        """Probe state, counters and the rules' memory of the whole batch: one transaction."""
+        rows = []
+        for name, (result, maintenance, state) in latest.items():
+            checked_at = result.started_at.timestamp()
+            failing = failures_of(result)
+            rows.append(
+                (
+                    name,
+                    checked_at,
+                    int(home_up(failing)),
+                    str(result.failure_class),
+                    result.status_code,
+                    float(result.elapsed_ms or 0.0),
+                    json.dumps(dict(result.phases or {})),
+                    result.cert_not_after.timestamp() if result.cert_not_after else None,
+                    result.detail or None,
+                    int(maintenance),
+                    json.dumps(state.to_json()),
+                )
+            )
+            self._checked[name] = checked_at
+        with self.store.write() as db:
+            db.conn.executemany(
+                """INSERT INTO probe_state (site, checked_at, up, failure_class, status_code,
+                elapsed_ms, phases, cert_not_after, detail, in_maintenance, rules)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(site) DO UPDATE SET checked_at = excluded.checked_at,
+                up = excluded.up, failure_class = excluded.failure_class,
+                status_code = excluded.status_code, elapsed_ms = excluded.elapsed_ms,
+                phases = excluded.phases,
+                cert_not_after = COALESCE(excluded.cert_not_after, probe_state.cert_not_after),
+                detail = excluded.detail, in_maintenance = excluded.in_maintenance,
+                rules = excluded.rules""",
+                rows,
+            )
+            db.conn.executemany(
+                "INSERT INTO probe_failures (site, failure_class, count) VALUES (?, ?, ?) "
+                "ON CONFLICT(site, failure_class) DO UPDATE SET count = count + excluded.count",
+                [(site, cls, n) for (site, cls), n in failures.items()],
+            )
+            db.conn.executemany(
+                "INSERT INTO probe_rounds (site, count) VALUES (?, ?) "
+                "ON CONFLICT(site) DO UPDATE SET count = count + excluded.count",
+                list(rounds_count.items()),
+            )
+
+    def _emit(self, events: list[RoundEvent], event: RoundEvent) -> None:
+        events.append(event)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # a logging hook must never stop the rounds
+                log.exception("on_event hook failed")
+
+
+def _parse_state(text: str | None) -> SiteState:
+    try:
+        return SiteState.from_json(json.loads(text or "{}"))
+    except (ValueError, TypeError):
+        log.warning("unreadable rules memory %r; starting afresh", (text or "")[:80])
+        return SiteState()
+
+
+__all__ = [
+    "RoundEvent",
+    "RoundItem",
+    "RoundRunner",
+    "evidence_of",
+    "failures_of",
+    "home_up",
+    "outcome_of",
+    "ticket_view",
+]

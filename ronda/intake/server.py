@@ -1,0 +1,221 @@
+"""The SMTP intake server (aiosmtpd): each accepted message becomes a case or an event.
+
+The event loop only speaks SMTP. Storing runs on one worker thread (SQLite writes queue
+anyway) and the `250` goes back only once the message is stored, so a crash never answers
+"accepted" for a message the desk does not have. Acknowledgements go out on other threads,
+after the `250`, so a slow relay never holds a customer's MTA. A message over
+`mail.max_message_bytes` is refused with `552` before anything is stored; a storage failure
+answers `451`, and the sending MTA retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from ronda.config import Config
+from ronda.intake.ingest import Intake, Outcome
+from ronda.intake.replies import parse_hostport
+from ronda.store import Store
+
+log = logging.getLogger("ronda.mail")
+
+DEFAULT_PORT = 2525
+START_TIMEOUT = 10.0  # seconds to bind the socket
+
+
+class _LenientSMTP(SMTP):
+    # RFC 5321 caps lines at 1000 bytes, but webmail HTML often ignores it; refusing such a
+    # message would lose a customer's request. The message size cap still bounds memory.
+    line_length_limit = 64 * 1024
+
+
+class SmtpThread:
+    """An aiosmtpd server with its own event loop on a background thread. `port=0` binds a
+    free port (see `.port` after `start`)."""
+
+    def __init__(
+        self,
+        handler: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data_size_limit: int | None = None,
+        hostname: str = "localhost",
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.data_size_limit = data_size_limit
+        self.hostname = hostname
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _factory(self) -> SMTP:
+        return _LenientSMTP(
+            self.handler,
+            data_size_limit=self.data_size_limit,
+            enable_SMTPUTF8=True,
+            hostname=self.hostname,
+            ident="Ronda mail intake",
+            loop=self._loop,
+        )
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(self._factory, self.host, self.port)
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to start() in the caller
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            server.close()
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(server.wait_closed())
+            loop.close()
+
+    def start(self) -> SmtpThread:
+        self._thread = threading.Thread(target=self._run, name=f"smtp-{self.port}", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError(f"SMTP server on {self.host}:{self.port} did not start")
+        if self._error is not None:
+            raise OSError(f"cannot listen on {self.host}:{self.port}: {self._error}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(START_TIMEOUT)
+
+    def __enter__(self) -> SmtpThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class IntakeHandler:
+    """aiosmtpd handler: DATA -> `Intake.ingest` on the storing thread, then the ack."""
+
+    def __init__(self, intake: Intake, *, senders: int = 2) -> None:
+        self.intake = intake
+        self._store = ThreadPoolExecutor(1, thread_name_prefix="ronda-mail-store")
+        self._send = ThreadPoolExecutor(senders, thread_name_prefix="ronda-mail-send")
+        self._acks: set[Future] = set()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content
+        if raw is None:
+            content = envelope.content or b""
+            raw = content if isinstance(content, bytes) else content.encode("utf-8")
+        loop = asyncio.get_running_loop()
+        try:
+            outcome: Outcome = await loop.run_in_executor(
+                self._store, self.intake.ingest, bytes(raw), envelope.mail_from
+            )
+        except Exception:
+            log.exception("could not store a message from %s", envelope.mail_from)
+            return "451 4.3.0 Temporary failure storing the message, please retry"
+        if outcome.action == "busy":
+            return "451 4.3.0 This message is being stored right now, please retry"
+        if outcome.ack is not None:
+            future = self._send.submit(self.intake.send_ack, outcome)
+            self._acks.add(future)
+            future.add_done_callback(self._acks.discard)
+        case = f" {outcome.ticket.case_number}" if outcome.ticket is not None else ""
+        return f"250 2.0.0 Ok: {outcome.action}{case}"
+
+    def close(self) -> None:
+        """Finish storing and sending what was accepted."""
+        self._store.shutdown(wait=True)
+        self._send.shutdown(wait=True)
+
+
+class MailServer:
+    """The intake listening on `config.mail.listen` (or `listen`)."""
+
+    def __init__(self, intake: Intake, listen: str | None = None) -> None:
+        host, port = parse_hostport(listen or intake.settings.listen, DEFAULT_PORT)
+        self.intake = intake
+        self.handler = IntakeHandler(intake)
+        self.smtp = SmtpThread(
+            self.handler,
+            host,
+            port,
+            data_size_limit=intake.settings.max_message_bytes,
+            hostname=intake.desk_address.rpartition("@")[2] or "localhost",
+        )
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.smtp.host, self.smtp.port
+
+    def start(self) -> MailServer:
+        self.smtp.start()
+        return self
+
+    def stop(self) -> None:
+        self.smtp.stop()
+        self.handler.close()
+
+    def __enter__(self) -> MailServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(
+    config: Config, store: Store, *, stop: threading.Event | None = None, listen: str | None = None
+) -> None:
+    """Run the intake until SIGINT/SIGTERM (or `stop` is set). Blocks."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    with MailServer(Intake.from_config(config, store), listen) as server:
+        host, port = server.address
+        relay = config.mail.relay or "none (no acknowledgements)"
+        log.info("mail intake on %s:%d, relay %s", host, port, relay)
+        print(f"ronda mail: listening on {host}:{port}; relay {relay}", flush=True)
+        stop.wait()
+
+
+def run(config: Config, db_path: Path | str | None = None, *, listen: str | None = None) -> int:
+    """`ronda mail --config FILE [--db PATH] [--listen HOST:PORT]`; returns the exit code."""
+    store = Store(db_path)
+    try:
+        serve(config, store, listen=listen)
+    except OSError as error:  # the address is taken or not ours: one clear line
+        print(f"ronda mail: {error}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+__all__ = ["IntakeHandler", "MailServer", "SmtpThread", "run", "serve"]

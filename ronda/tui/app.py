@@ -1,0 +1,552 @@
+"""The agents' TUI: the queue by SLA urgency, tickets, intake, site health.
+
+All I/O runs in thread workers; the UI thread only paints. A poller reads a cheap change
+stamp of the store every second and loads a fresh queue snapshot when it moved (or when the
+agent changed the view), so probes' and other agents' changes appear without a restart.
+Every change goes through `ronda.tickets.Desk` with the version on screen: a stale change is
+refused and the fresh state shown.
+
+Entry points: `RondaApp(store, agent, ...)` and `run_tui(db_path, agent, lang, config)`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import events, work
+from textual.app import App
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
+from textual.worker import Worker, get_current_worker
+
+from ronda.config import Config
+from ronda.model import Ticket
+from ronda.sla import SlaPolicy
+from ronda.store import Store
+from ronda.tickets import (
+    AlreadyClaimed,
+    Desk,
+    QueueFilter,
+    StaleTicket,
+    TicketError,
+    TicketNotFound,
+    ticket_id_from_case,
+    utcnow,
+)
+from ronda.tui.commands import RondaCommands
+from ronda.tui.data import (
+    QUEUE_LIMIT,
+    Directory,
+    QueueSnapshot,
+    TicketDetail,
+    load_detail,
+    load_directory,
+    load_queue,
+    read_stamp,
+    with_total,
+)
+from ronda.tui.i18n import Catalogue
+from ronda.tui.idle_gc import IdleCollector
+from ronda.tui.messages import PollFailed, PollRecovered, TicketsChanged
+from ronda.tui.screens.base import RondaScreen, localized
+from ronda.tui.screens.help import HelpScreen
+from ronda.tui.screens.new_ticket import Intake, NewTicketScreen, PhoneCall
+from ronda.tui.screens.prompts import TextPrompt
+from ronda.tui.screens.queue import QueueScreen
+from ronda.tui.screens.sites import SitesScreen
+from ronda.tui.screens.ticket import TicketScreen
+
+POLL_SECONDS = 1.0
+# Even when nothing changed, reload now and then: SLA states move with time (ok -> warning).
+FULL_REFRESH_SECONDS = 15.0
+MAX_BACKOFF_SECONDS = 30.0
+# SQLite VM steps between checks that a COUNT is still wanted (about a millisecond).
+COUNT_CHECK_OPS = 20_000
+
+# `:` understands case numbers and these words (English and Spanish).
+JUMP_COMMANDS: dict[str, str] = {
+    "help": "app.help",
+    "ayuda": "app.help",
+    "sites": "app.sites",
+    "sitios": "app.sites",
+    "new": "app.new_ticket",
+    "nuevo": "app.new_ticket",
+    "refresh": "app.refresh",
+    "recargar": "app.refresh",
+    "quit": "app.quit",
+    "q": "app.quit",
+    "salir": "app.quit",
+    "mine": "view:mine",
+    "mios": "view:mine",
+    "míos": "view:mine",
+    "unassigned": "view:unassigned",
+    "libres": "view:unassigned",
+    "open": "view:open",
+    "abiertos": "view:open",
+    "breached": "view:breached",
+    "vencidos": "view:breached",
+}
+
+
+# (desk, ticket as shown, agent, text) -> the ticket after the reply was sent and recorded.
+MailReply = Callable[[Desk, Ticket, str, str], Ticket]
+
+
+class RondaApp(App[None]):
+    """The desk for one agent. `clock` and `probe_now` are injected (tests, the CLI)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Ronda"
+    COMMANDS = App.COMMANDS | {RondaCommands}
+
+    def __init__(
+        self,
+        store: Store,
+        agent: str,
+        lang: str = "en",
+        clock: Callable[[], datetime] | None = None,
+        probe_now: Callable[[str], Any] | None = None,
+        policy: SlaPolicy | None = None,
+        *,
+        mail_reply: MailReply | None = None,
+        poll_interval: float = POLL_SECONDS,
+        queue_limit: int = QUEUE_LIMIT,
+        idle_gc: bool = False,
+    ) -> None:
+        super().__init__()
+        # Only for a real session (run_tui): tests start many apps in one process.
+        self.collector = IdleCollector() if idle_gc else None
+        self.store = store
+        self.agent = agent
+        self.t = Catalogue(lang)
+        self.lang = self.t.lang
+        self.clock: Callable[[], datetime] = clock or utcnow
+        self.desk = Desk(store, policy=policy, clock=self.clock)
+        self.probe_now = probe_now
+        # Replies to e-mail cases go out by mail (and are recorded) through this, when the
+        # CLI wires the mail channel; otherwise a reply is recorded only.
+        self.mail_reply = mail_reply
+        self.poll_interval = poll_interval
+        # (generation, filter): replaced as one tuple so the poller reads a consistent
+        # pair. `_fresh_generation` is the latest request that must re-read the store in
+        # full (after a change made here), not just fetch rows for a new filter.
+        self._request: tuple[int, QueueFilter] = (
+            0,
+            QueueFilter(view="open", agent=agent, limit=queue_limit),
+        )
+        self._fresh_generation = 0
+        self._wake = threading.Event()
+        self._count_lock = threading.Lock()
+        self._counting: sqlite3.Connection | None = None
+        self.snapshot: QueueSnapshot | None = None
+        self.pending = 0  # I/O started from the UI and not finished: tests wait on it
+        self.poll_failures = 0
+        self.sub_title = agent
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """`App.run`, giving the garbage collector its own schedule back afterwards."""
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            if self.collector is not None:
+                self.collector.uninstall()
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.collector is not None and isinstance(event, (events.Key, events.MouseDown)):
+            self.collector.activity()  # the agent is at the keys: no full collection now
+        await super().on_event(event)
+
+    # ---- the queue's data ------------------------------------------------------------
+
+    @property
+    def queue_filter(self) -> QueueFilter:
+        return self._request[1]
+
+    def set_filter(self, **changes: object) -> None:
+        """Change the view or filters; the poller loads the new snapshot at once."""
+        generation, flt = self._request
+        self._request = (generation + 1, replace(flt, **changes))
+        with self._count_lock:
+            # A count for the previous filter is moot: stop it so this one starts now.
+            if self._counting is not None:
+                self._counting.interrupt()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        """Re-read the store now (after a change made here)."""
+        generation, flt = self._request
+        self._fresh_generation = generation + 1
+        self._request = (generation + 1, flt)
+        self._wake.set()
+
+    @property
+    def settled(self) -> bool:
+        """No I/O in flight and the queue on screen answers the latest request."""
+        return (
+            self.pending == 0
+            and self.snapshot is not None
+            and self.snapshot.generation == self._request[0]
+            and self.snapshot.total is not None
+        )
+
+    def on_mount(self) -> None:
+        self.push_screen(localized(QueueScreen, self.lang)())
+        self.set_interval(1.0, self._tick)
+        self._poll()
+
+    def _tick(self) -> None:
+        if self.collector is not None:
+            self.collector.tick()
+        screen = self.screen
+        if isinstance(screen, RondaScreen):
+            try:
+                screen.tick(self.clock())
+            except NoMatches:
+                pass  # the screen is being taken down (quitting): nothing to repaint
+
+    @work(thread=True, exclusive=True, group="poll", name="store poll")
+    def _poll(self) -> None:
+        """Reload the queue when the store's stamp or the request changed. A failed read
+        shows a toast and the next attempt waits twice as long (up to 30 s)."""
+        worker = get_current_worker()
+        last_stamp, last_counts, last_generation, last_full = None, None, -1, 0.0
+        served_fresh = -1
+        wait = self.poll_interval
+        failing = False
+        while not worker.is_cancelled:
+            # In this order: request_reload sets the fresh mark before the request.
+            generation, flt = self._request
+            fresh_generation = self._fresh_generation
+            fresh = fresh_generation > served_fresh
+            try:
+                due = time.monotonic() - last_full >= FULL_REFRESH_SECONDS
+                keystroke = generation != last_generation and not fresh and not due
+                # A new filter on an unchanged store: answer at once with the rows; the
+                # next tick re-reads the stamp (and the header counts) as usual.
+                stamp = last_stamp if keystroke and last_stamp else read_stamp(self.store)
+                if stamp != last_stamp or generation != last_generation or due:
+                    same_store = stamp == last_stamp and not fresh and not due
+                    snapshot = load_queue(
+                        self.desk,
+                        flt,
+                        self.clock(),
+                        stamp=stamp,
+                        generation=generation,
+                        counts=last_counts if same_store else None,
+                        count=False,
+                    )
+                    self.post_message(TicketsChanged(snapshot))
+                    # Rows first, then the total (a COUNT that may scan): unless the
+                    # agent already typed on, in which case the next load counts.
+                    if snapshot.total is None and self._request[0] == generation:
+                        counted = self._count(snapshot)
+                        if counted is not None:
+                            snapshot = counted
+                            self.post_message(TicketsChanged(snapshot))
+                    last_stamp, last_counts = stamp, snapshot.counts
+                    last_generation = generation
+                    if not same_store:
+                        last_full = time.monotonic()
+                    served_fresh = fresh_generation
+                if failing:
+                    failing = False
+                    self.post_message(PollRecovered())
+                wait = self.poll_interval
+            except Exception as exc:  # any failing read: toast and retry, never end the loop
+                failing = True
+                wait = min(max(wait * 2, self.poll_interval * 2), MAX_BACKOFF_SECONDS)
+                self.post_message(PollFailed(str(exc), wait))
+            self._sleep(wait, worker)
+
+    def _count(self, snapshot: QueueSnapshot) -> QueueSnapshot | None:
+        """`with_total`, interruptible by a newer filter (None when interrupted)."""
+        conn = self.store.db.conn
+        generation = snapshot.generation
+        with self._count_lock:
+            self._counting = conn
+        # SQLite clears a pending interrupt when a statement starts on an idle connection,
+        # so an `interrupt()` landing before the COUNT's first step is lost and the next
+        # keystroke waits for the whole scan. The progress handler closes that gap.
+        conn.set_progress_handler(lambda: self._request[0] != generation, COUNT_CHECK_OPS)
+        try:
+            return with_total(self.desk, snapshot)
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc):
+                raise
+            return None
+        finally:
+            conn.set_progress_handler(None, 0)
+            with self._count_lock:
+                self._counting = None
+
+    def _sleep(self, seconds: float, worker: Worker) -> None:
+        """Wait for `seconds`, a wake-up (filter changed, action done) or cancellation."""
+        deadline = time.monotonic() + seconds
+        while not worker.is_cancelled:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            # Short slices so quitting never waits on a long back-off.
+            if self._wake.wait(min(left, 0.2)):
+                self._wake.clear()
+                return
+
+    def on_tickets_changed(self, message: TicketsChanged) -> None:
+        if self.snapshot is None and self.collector is not None:
+            # After start-up: the app's long-lived objects (widgets, styles, caches) leave
+            # the collector's reach, and full collections wait for a pause in typing.
+            self.call_after_refresh(self.collector.install)
+        self.snapshot = message.snapshot
+        for screen in self.screen_stack:
+            if isinstance(screen, RondaScreen):
+                try:
+                    screen.data_changed(message.snapshot)
+                except NoMatches:
+                    pass  # the screen is being taken down (quitting): nothing to repaint
+
+    def on_poll_failed(self, message: PollFailed) -> None:
+        self.poll_failures += 1
+        self.say(
+            self.t("msg.poll_failed", error=message.error, seconds=f"{message.retry_in:.0f}"),
+            "error",
+        )
+
+    def on_poll_recovered(self, message: PollRecovered) -> None:
+        self.say(self.t("msg.poll_recovered"))
+
+    # ---- feedback and I/O helpers ----------------------------------------------------
+
+    def say(self, text: str, severity: SeverityLevel = "information") -> None:
+        """A toast. Never markup: messages quote case subjects, names and errors."""
+        self.notify(text, severity=severity, markup=False)
+
+    def run_io(
+        self,
+        fn: Callable[[], Any],
+        then: Callable[[Any], None],
+        errors: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Run `fn` in a thread worker, then `then(result)` on the UI thread."""
+        self.pending += 1
+        self._io(fn, then, errors)
+
+    @work(thread=True, group="io")
+    def _io(
+        self,
+        fn: Callable[[], Any],
+        then: Callable[[Any], None],
+        errors: Callable[[Exception], None] | None,
+    ) -> None:
+        try:
+            result = fn()
+        except Exception as exc:  # reported on the UI thread, never lost
+            self.call_from_thread(self._io_failed, exc, errors)
+        else:
+            self.call_from_thread(self._io_done, then, result)
+
+    def _io_done(self, then: Callable[[Any], None], result: Any) -> None:
+        self.pending -= 1
+        then(result)
+
+    def _io_failed(self, exc: Exception, errors: Callable[[Exception], None] | None) -> None:
+        self.pending -= 1
+        if errors is not None:
+            errors(exc)
+        else:
+            self.say(str(exc), "error")
+
+    def perform(
+        self,
+        change: Callable[[Desk], Ticket],
+        done: str,
+        then: Callable[[Ticket], None] | None = None,
+    ) -> None:
+        """Make a change through the desk off the UI thread; report and refresh after."""
+
+        def succeeded(ticket: Ticket) -> None:
+            self.say(done)
+            self._show_fresh(ticket)
+            if then is not None:
+                then(ticket)
+
+        self.run_io(lambda: change(self.desk), succeeded, self._change_failed)
+
+    def _change_failed(self, exc: Exception) -> None:
+        if isinstance(exc, StaleTicket):
+            fresh = exc.current
+            self.say(self.t("msg.stale", case=fresh.case_number, version=fresh.version), "warning")
+            self._show_fresh(fresh)
+        elif isinstance(exc, AlreadyClaimed):
+            fresh = exc.current
+            self.say(
+                self.t("msg.already_claimed", case=fresh.case_number, who=fresh.assignee or "-"),
+                "warning",
+            )
+            self._show_fresh(fresh)
+        elif isinstance(exc, TicketError):
+            self.say(str(exc), "error")
+        else:
+            self.say(self.t("msg.failed", error=str(exc)), "error")
+
+    def _show_fresh(self, ticket: Ticket) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, TicketScreen) and screen.ticket and screen.ticket.id == ticket.id:
+                screen.show_ticket(ticket)
+        self.request_reload()
+
+    def with_directory(self, then: Callable[[Directory], None]) -> None:
+        """Load the names the forms offer (customers, sites, agents), then open the form."""
+        self.run_io(lambda: load_directory(self.store), then)
+
+    def valid_case_or_empty(self, text: str) -> str | None:
+        if text.strip() and ticket_id_from_case(text) is None:
+            return self.t("msg.not_case", text=text.strip())
+        return None
+
+    # ---- navigation ------------------------------------------------------------------
+
+    def open_ticket(self, ref: int | str, detail: TicketDetail | None = None) -> None:
+        self.push_screen(localized(TicketScreen, self.lang)(ref, detail))
+
+    def jump(self, text: str) -> None:
+        """A case number read out on the phone (`R-2481`, `2481`), or a command word."""
+        text = text.strip()
+        if not text:
+            return
+        command = JUMP_COMMANDS.get(text.lower())
+        if command is not None:
+            if command.startswith("view:"):
+                self.set_filter(view=command.removeprefix("view:"))
+                self._back_to_queue()
+            else:
+                self.call_later(self.run_action, command)
+            return
+        if ticket_id_from_case(text) is None:
+            self.say(self.t("msg.not_case", text=text), "warning")
+            return
+
+        def missing(exc: Exception) -> None:
+            if isinstance(exc, TicketNotFound):
+                self.say(self.t("msg.no_case", case=text.upper()), "warning")
+            else:
+                self.say(str(exc), "error")
+
+        self.run_io(
+            lambda: load_detail(self.desk, text),
+            lambda detail: self.open_ticket(detail.ticket.id, detail),
+            missing,
+        )
+
+    def _back_to_queue(self) -> None:
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, QueueScreen):
+            self.pop_screen()
+
+    # ---- app-wide actions (bound on every screen, see ronda.tui.actions) -------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HelpScreen())
+
+    def action_jump(self) -> None:
+        def done(text: str | None) -> None:
+            if text:
+                self.jump(text)
+
+        self.push_screen(
+            TextPrompt(
+                self.t("prompt.jump"),
+                placeholder=self.t("prompt.jump_hint"),
+                suggestions=JUMP_COMMANDS,
+            ),
+            done,
+        )
+
+    def action_sites(self) -> None:
+        if not isinstance(self.screen, SitesScreen):
+            self.push_screen(localized(SitesScreen, self.lang)())
+
+    def action_refresh(self) -> None:
+        self.request_reload()
+        if isinstance(self.screen, (TicketScreen, SitesScreen)):
+            self.screen.reload()
+
+    def action_new_ticket(self) -> None:
+        self.with_directory(
+            lambda d: self.push_screen(NewTicketScreen(d, self.t), self._intake_done)
+        )
+
+    def _intake_done(self, answer: Intake | PhoneCall | None) -> None:
+        if isinstance(answer, PhoneCall):
+            self.jump(answer.case_number)
+        elif isinstance(answer, Intake):
+            self.perform(
+                lambda desk: desk.open_ticket(
+                    source=answer.source,
+                    subject=answer.subject,
+                    priority=answer.priority,
+                    impact=answer.impact,
+                    actor=self.agent,
+                    category=answer.category,
+                    site=answer.site,
+                    customer=answer.customer,
+                    requester=answer.requester,
+                    body=answer.body,
+                ),
+                self.t("done.opened"),
+                then=lambda ticket: self.open_ticket(ticket.id),
+            )
+
+    def probe_site(self, site: str, then: Callable[[], None] | None = None) -> None:
+        """Probe one site now through the injected `probe_now` (the CLI wires `checks`)."""
+        probe = self.probe_now
+        if probe is None:
+            self.say(self.t("sites.no_probe"), "warning")
+            return
+        self.say(self.t("sites.probing", site=site))
+
+        def finished(result: object) -> None:
+            self.say(self.t("sites.probed", site=site, result="" if result is None else result))
+            if then is not None:
+                then()
+
+        self.run_io(lambda: probe(site), finished)
+
+
+def run_tui(
+    db_path: str | Path | None = None,
+    agent: str | None = None,
+    lang: str | None = None,
+    config: Config | None = None,
+    probe_now: Callable[[str], Any] | None = None,
+    mail_reply: MailReply | None = None,
+) -> None:
+    """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
+
+    `agent` defaults to the login name; `lang` to the config's, else English; the SLA
+    policy comes from the config when one is given.
+    """
+    store = Store(db_path)
+    policy = SlaPolicy.from_config(config) if config is not None else None
+    app = RondaApp(
+        store,
+        agent or getpass.getuser(),
+        lang or (config.lang if config is not None else "en"),
+        probe_now=probe_now,
+        policy=policy,
+        mail_reply=mail_reply,
+        idle_gc=True,
+    )
+    try:
+        app.run()
+    finally:
+        store.close()

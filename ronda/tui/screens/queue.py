@@ -1,0 +1,172 @@
+"""The queue: open tickets by SLA urgency, with views, filters and incremental search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Footer, Input, Static
+
+from ronda.model import Ticket
+from ronda.tui.data import QueueSnapshot
+from ronda.tui.screens.base import TicketActions
+from ronda.tui.screens.prompts import FilterPrompt
+from ronda.tui.widgets.queue_table import QueueTable
+from ronda.tui.widgets.sla import SLA_STYLES
+
+VIEWS = ("mine", "unassigned", "open", "breached")
+
+
+class QueueSummary(Static):
+    """Header: counts by SLA state, the view and filters, how many rows are shown."""
+
+    DEFAULT_CSS = """
+    QueueSummary { height: 1; padding: 0 1; background: $boost; }
+    """
+
+
+def summary_text(snapshot: QueueSnapshot, agent: str, t: Callable[..., str]) -> Text:
+    c = snapshot.counts
+    out = Text()
+    out.append("Ronda ", style="bold")
+    out.append(f"{agent}  ", style="dim")
+    for state, label, count in (
+        ("breached", "sla.breached", c.breached),
+        ("warning", "sla.warning", c.warning),
+        ("ok", "sla.ok", c.ok),
+        ("paused", "sla.paused", c.paused),
+        ("met", "queue.answered", c.answered),
+    ):
+        out.append(f"{t(label)} {count}", style=SLA_STYLES[state] if count else "dim")
+        out.append("  ")
+    flt = snapshot.filter
+    out.append("│ ", style="dim")
+    out.append(t(f"view.{flt.view}"), style="bold")
+    for key, value in (
+        ("col.priority", flt.priority and t(f"priority.{flt.priority}")),
+        ("col.status", flt.status and t(f"status.{flt.status}")),
+        ("col.customer", flt.customer),
+        ("queue.search", flt.search),
+    ):
+        if value:
+            out.append(f" · {t(key)}: ", style="dim")
+            out.append(str(value))  # literal: a search or a customer name is user text
+    out.append(" │ ", style="dim")
+    total = "…" if snapshot.total is None else snapshot.total
+    out.append(t("queue.shown", shown=len(snapshot.rows), total=total))
+    return out
+
+
+class QueueScreen(TicketActions):
+    """The agent's home screen."""
+
+    KIND = "queue"
+    DEFAULT_CSS = """
+    QueueScreen #search { display: none; height: 3; }
+    QueueScreen #search.visible { display: block; }
+    QueueScreen #empty { display: none; padding: 1 2; color: $text-muted; }
+    QueueScreen #empty.visible { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield QueueSummary(id="summary")
+        yield Input(placeholder=self.t("queue.search_hint"), id="search")
+        yield QueueTable(self.t, id="queue")
+        yield Static(Text(self.t("queue.loading")), id="empty", classes="visible")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        if self.ronda.snapshot is not None:
+            self.data_changed(self.ronda.snapshot)
+
+    # ---- data ------------------------------------------------------------------------
+
+    def data_changed(self, snapshot: QueueSnapshot) -> None:
+        if not self.is_mounted:
+            return  # on_mount shows the app's latest snapshot
+        now = self.ronda.clock()
+        self.query_one(QueueSummary).update(summary_text(snapshot, self.ronda.agent, self.t))
+        self.table.show(snapshot.rows, now)
+        empty = self.query_one("#empty", Static)
+        empty.update(Text(self.t("queue.empty")))
+        empty.set_class(not snapshot.rows, "visible")
+
+    def tick(self, now: datetime) -> None:
+        if self.is_mounted:
+            self.table.tick(now)
+
+    def target_ticket(self) -> Ticket | None:
+        return self.table.highlighted()
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def on_queue_table_selected(self, event: QueueTable.Selected) -> None:
+        event.stop()
+        self.ronda.open_ticket(event.ticket.id)
+
+    def action_open_ticket(self) -> None:
+        ticket = self.table.highlighted()
+        if ticket is not None:
+            self.ronda.open_ticket(ticket.id)
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("visible")
+        search.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # Incremental: every keystroke asks the poller for a new snapshot.
+        if event.input.id == "search":
+            event.stop()
+            self.ronda.set_filter(search=event.value.strip() or None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            event.stop()
+            self.table.focus()
+
+    def action_clear_filters(self) -> None:
+        """`esc`: leave the search box; pressed again, drop search and filters."""
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            self.table.focus()
+            if not search.value:
+                search.remove_class("visible")
+            return
+        search.value = ""
+        search.remove_class("visible")
+        self.ronda.set_filter(search=None, priority=None, status=None, customer=None)
+
+    def _view(self, view: str) -> None:
+        self.ronda.set_filter(view=view)
+
+    def action_view_mine(self) -> None:
+        self._view("mine")
+
+    def action_view_unassigned(self) -> None:
+        self._view("unassigned")
+
+    def action_view_open(self) -> None:
+        self._view("open")
+
+    def action_view_breached(self) -> None:
+        self._view("breached")
+
+    def action_filter(self) -> None:
+        app = self.ronda
+
+        def done(answer: tuple | None) -> None:
+            if answer is not None:
+                priority, status, customer = answer
+                app.set_filter(priority=priority, status=status, customer=customer)
+
+        app.with_directory(
+            lambda d: app.push_screen(FilterPrompt(app.queue_filter, d.customers, app.t), done)
+        )

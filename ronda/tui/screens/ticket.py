@@ -1,0 +1,178 @@
+"""One ticket: who and what, the probe's evidence, the history, the notes; and its actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Static
+
+from ronda.model import Ticket
+from ronda.tui.data import QueueSnapshot, TicketDetail, format_duration, format_when, load_detail
+from ronda.tui.screens.base import TicketActions
+from ronda.tui.widgets.evidence import evidence_text
+from ronda.tui.widgets.queue_table import PRIORITY_STYLES, STATUS_STYLES
+from ronda.tui.widgets.sla import SlaBadge
+from ronda.tui.widgets.timeline import notes_text, timeline_text
+
+
+class TicketScreen(TicketActions):
+    """Shows the ticket as last read; every action sends the version shown here."""
+
+    KIND = "ticket"
+    DEFAULT_CSS = """
+    TicketScreen #head { height: auto; padding: 0 1; background: $boost; }
+    TicketScreen #title { text-style: bold; }
+    TicketScreen #panes { height: 1fr; }
+    TicketScreen .pane { border: round $primary-darken-1; padding: 0 1; }
+    TicketScreen #evidence-pane { width: 2fr; }
+    TicketScreen #timeline-pane { width: 3fr; }
+    TicketScreen #notes-pane { height: 9; }
+    """
+
+    def __init__(self, ref: int | str, detail: TicketDetail | None = None) -> None:
+        super().__init__()
+        self.ref = ref
+        self.detail: TicketDetail | None = detail
+        self.loads = 0  # completed loads: tests wait on it
+        self._seen_stamp = None
+        self._load_seq = 0
+
+    @property
+    def ticket(self) -> Ticket | None:
+        return self.detail.ticket if self.detail else None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="head"):
+            yield Static(Text(self.t("queue.loading")), id="title")
+            yield Static("", id="meta")
+            yield SlaBadge(self.t, id="sla")
+        with Horizontal(id="panes"):
+            with VerticalScroll(id="evidence-pane", classes="pane") as pane:
+                pane.border_title = self.t("ticket.evidence")
+                yield Static("", id="evidence")
+            with VerticalScroll(id="timeline-pane", classes="pane") as pane:
+                pane.border_title = self.t("ticket.timeline")
+                yield Static("", id="timeline")
+        with VerticalScroll(id="notes-pane", classes="pane") as pane:
+            pane.border_title = self.t("ticket.notes")
+            yield Static("", id="notes")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if self.detail is not None:
+            self.loads += 1
+            self._paint()
+        self.reload()
+
+    # ---- loading ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the ticket and its history off the UI thread (the newest request wins)."""
+        self._load_seq += 1
+        seq, ref, desk = self._load_seq, self.ref, self.ronda.desk
+
+        def loaded(detail: TicketDetail) -> None:
+            if seq == self._load_seq:
+                self.show_detail(detail)
+
+        self.ronda.run_io(lambda: load_detail(desk, ref), loaded)
+
+    def show_detail(self, detail: TicketDetail) -> None:
+        if not self.is_attached:
+            return
+        self.detail = detail
+        self.ref = detail.ticket.id
+        if self.is_mounted:  # else on_mount paints it
+            self.loads += 1
+            self._paint()
+
+    def show_ticket(self, ticket: Ticket) -> None:
+        """A fresher copy (after an action or a refused one) before the history reloads."""
+        if self.detail is not None and ticket.id == self.detail.ticket.id:
+            self.detail = TicketDetail(
+                ticket,
+                self.detail.events,
+                self.detail.children,
+                self.detail.parent,
+                self.detail.time_spent,
+                self.detail.site_url,
+            )
+            if self.is_mounted:
+                self._paint()
+        self.reload()
+
+    def data_changed(self, snapshot: QueueSnapshot) -> None:
+        # The store changed: another agent or a probe may have touched this ticket.
+        if snapshot.stamp != self._seen_stamp:
+            self._seen_stamp = snapshot.stamp
+            if self.detail is not None:
+                self.reload()
+
+    def tick(self, now: datetime) -> None:
+        for badge in self.query(SlaBadge):
+            badge.tick(now)
+
+    def target_ticket(self) -> Ticket | None:
+        return self.ticket
+
+    # ---- painting --------------------------------------------------------------------
+
+    def _paint(self) -> None:
+        detail = self.detail
+        assert detail is not None
+        tk, t = detail.ticket, self.t
+        title = Text()
+        title.append(tk.case_number, style="bold reverse")
+        title.append("  ")
+        title.append(tk.subject)
+        self.query_one("#title", Static).update(title)
+        self.query_one("#meta", Static).update(self._meta(detail))
+        self.query_one(SlaBadge).show(tk, self.ronda.clock())
+        self.query_one("#evidence", Static).update(evidence_text(tk.evidence, t))
+        self.query_one("#timeline", Static).update(timeline_text(detail.events, t))
+        self.query_one("#notes", Static).update(notes_text(detail.events, t))
+        self.sub_title = tk.case_number
+
+    def _meta(self, detail: TicketDetail) -> Text:
+        tk, t = detail.ticket, self.t
+        out = Text()
+
+        def field(label: str, value: str | None, style: str = "") -> None:
+            out.append(f"{t(label)}: ", style="dim")
+            out.append(value or "-", style=style)
+            out.append("   ")
+
+        field("col.status", t(f"status.{tk.status}"), STATUS_STYLES[tk.status])
+        field("col.priority", t(f"priority.{tk.priority}"), PRIORITY_STYLES[tk.priority])
+        field("col.impact", t(f"impact.{tk.impact}"))
+        field("col.assignee", tk.assignee)
+        field("ticket.source", t(f"source.{tk.source}"))
+        field("ticket.version", str(tk.version))
+        out.append("\n")
+        field("col.customer", tk.customer)
+        site = tk.site
+        if site and detail.site_url:
+            site = f"{site} ({detail.site_url})"
+        field("ticket.site", site)
+        field("ticket.requester", tk.requester)
+        field("ticket.class", str(tk.failure_class) if tk.failure_class else None)
+        out.append("\n")
+        field("ticket.opened", format_when(tk.opened_at))
+        field("ticket.first_response", format_when(tk.first_response_at))
+        field("ticket.limit", format_when(tk.sla_limit_at))
+        field("ticket.billable", t("form.yes") if tk.billable else t("form.no"))
+        field("ticket.time_spent", format_duration(detail.time_spent, precise=False))
+        if detail.parent is not None or detail.children:
+            out.append("\n")
+        if detail.parent is not None:
+            field("ticket.parent", f"{detail.parent.case_number} {detail.parent.subject}")
+        if detail.children:
+            field("ticket.children", " ".join(c.case_number for c in detail.children))
+        out.rstrip()
+        return out
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,1 +1,0 @@
-"""The agents' terminal UI (Textual). Entry points: `tui.app.RondaApp`, `tui.app.run_tui`."""
