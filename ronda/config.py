@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ronda.contract import CALENDAR_NAMES, SlaCellConfig, default_matrix
 from ronda.model import CATEGORIES, SCOPES, FailureClass, Impact, Priority
 
 
@@ -84,15 +85,6 @@ class Site:
     checks: tuple[KeywordCheck, ...] = ()
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     maintenance: tuple[MaintenanceWindow, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SlaCellConfig:
-    """One cell of the priority x impact matrix."""
-
-    target: timedelta
-    limit: timedelta
-    calendar: str  # "business" or "24x7"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +223,6 @@ _SITE_KEYS = (
 _CALENDAR_KEYS = ("timezone", "holidays", "holidays_subdiv", "extra_holidays", "hours")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LANGS = ("en", "es")
-_SLA_CALENDARS = ("business", "24x7")
 
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?\s*(?:ms|d|h|m|s)\s*)+")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)")
@@ -603,7 +594,7 @@ class _Loader:
             return CalendarConfig(), {}
         calendar = self.calendar(table["calendar"]) if "calendar" in table else CalendarConfig()
         cells: dict[tuple[Priority, Impact], SlaCellConfig] = {}
-        defaults: dict | None = None
+        defaults = default_matrix()  # a cell names only what it changes
         for priority in Priority:
             if priority.value not in table:
                 continue
@@ -611,19 +602,16 @@ class _Loader:
             for impact in Impact:
                 if not row or impact.value not in row:
                     continue
-                if defaults is None:
-                    defaults = _default_matrix()
-                default = defaults.get((priority, impact)) if defaults else None
                 cell = self.sla_cell(
-                    row[impact.value], ("sla", priority.value, impact.value), default
+                    row[impact.value],
+                    ("sla", priority.value, impact.value),
+                    defaults[(priority, impact)],
                 )
                 if cell is not None:
                     cells[(priority, impact)] = cell
         return calendar, cells
 
-    def sla_cell(
-        self, raw: object, path: KeyPath, default: SlaCellConfig | None
-    ) -> SlaCellConfig | None:
+    def sla_cell(self, raw: object, path: KeyPath, default: SlaCellConfig) -> SlaCellConfig | None:
         table = self.table(raw, path, ("target", "limit", "calendar"))
         if table is None:
             return None
@@ -642,20 +630,12 @@ class _Loader:
                     )
         if "calendar" in table:
             values["calendar"] = self.choice(
-                table["calendar"], path + ("calendar",), _SLA_CALENDARS
+                table["calendar"], path + ("calendar",), CALENDAR_NAMES
             )
             ok = ok and values["calendar"] is not _BAD
-        for key in ("target", "limit", "calendar"):
-            if key not in table and default is None:
-                ok = False
-                self.add(
-                    path + (key,),
-                    "missing (the default matrix is not available, so a cell needs "
-                    "target, limit and calendar)",
-                )
         if not ok:
             return None
-        cell = replace(default, **values) if default else SlaCellConfig(**values)
+        cell = replace(default, **values)
         if cell.target > cell.limit:
             key = "target" if "target" in table else "limit"
             whose = "" if "target" in table and "limit" in table else "the contract's "
@@ -1055,15 +1035,6 @@ def _format_duration(delta: timedelta) -> str:
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     text += f"{secs}s" if secs or not text else ""
     return text
-
-
-def _default_matrix() -> dict[tuple[Priority, Impact], SlaCellConfig]:
-    """The contract's matrix from ronda.sla, or {} while that module is absent."""
-    try:
-        from ronda.sla import default_matrix
-    except ImportError:
-        return {}
-    return default_matrix()
 
 
 class _LineMap:

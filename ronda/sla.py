@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ronda.calendar import BusinessCalendar
-from ronda.config import Config, SlaCellConfig
+from ronda.config import Config
+from ronda.contract import (
+    BUSINESS,
+    CALENDAR_NAMES,
+    TWENTY_FOUR_SEVEN_NAME,
+    Cell,
+    SlaCellConfig,
+    default_matrix,
+)
 from ronda.model import Impact, Priority, SlaState
 
 __all__ = [
@@ -29,11 +37,6 @@ __all__ = [
     "format_deadlines",
 ]
 
-BUSINESS = "business"
-TWENTY_FOUR_SEVEN_NAME = "24x7"
-CALENDAR_NAMES = frozenset({BUSINESS, TWENTY_FOUR_SEVEN_NAME})
-
-Cell = tuple[Priority, Impact]
 # (priority, impact, limit_at, first_response_at or None)
 ComplianceRecord = tuple[Priority, Impact, datetime, datetime | None]
 
@@ -44,32 +47,6 @@ class Deadlines:
 
     target_at: datetime
     limit_at: datetime
-
-
-def default_matrix() -> dict[Cell, SlaCellConfig]:
-    """The contract's matrix (seed/README.md): a fresh dict each call, safe to modify.
-
-    Ranges read as target-limit; "under 1 hour" is 30/60 min, "immediate" 5/15 min. High
-    priority with medium or high impact counts wall-clock time, everything else business.
-    """
-    hours, minutes = 3600, 60
-    table = {
-        (Priority.LOW, Impact.LOW): (36 * hours, 48 * hours, BUSINESS),
-        (Priority.LOW, Impact.MEDIUM): (24 * hours, 36 * hours, BUSINESS),
-        (Priority.LOW, Impact.HIGH): (12 * hours, 24 * hours, BUSINESS),
-        (Priority.MEDIUM, Impact.LOW): (8 * hours, 12 * hours, BUSINESS),
-        (Priority.MEDIUM, Impact.MEDIUM): (6 * hours, 8 * hours, BUSINESS),
-        (Priority.MEDIUM, Impact.HIGH): (4 * hours, 6 * hours, BUSINESS),
-        (Priority.HIGH, Impact.LOW): (3 * hours, 4 * hours, BUSINESS),
-        (Priority.HIGH, Impact.MEDIUM): (30 * minutes, 60 * minutes, TWENTY_FOUR_SEVEN_NAME),
-        (Priority.HIGH, Impact.HIGH): (5 * minutes, 15 * minutes, TWENTY_FOUR_SEVEN_NAME),
-    }
-    return {
-        key: SlaCellConfig(
-            target=timedelta(seconds=target), limit=timedelta(seconds=limit), calendar=cal
-        )
-        for key, (target, limit, cal) in table.items()
-    }
 
 
 def _ts(at: datetime) -> float:

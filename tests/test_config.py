@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import fields
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -164,20 +163,6 @@ def test_partial_sla_override_is_filled_from_the_default_matrix() -> None:
             timedelta(hours=10), default.limit, default.calendar
         )
     }
-
-
-def test_without_the_sla_module_a_cell_needs_every_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ronda.sla", None)  # import now raises ImportError
-    found = problems('[sla.medium.low]\ntarget = "10h"\n')
-    assert found == [
-        f"ronda.toml:1: sla.medium.low.{key}: missing (the default matrix is not available, "
-        "so a cell needs target, limit and calendar)"
-        for key in ("limit", "calendar")
-    ]
-    full = parse_config('[sla.medium.low]\ntarget = "10h"\nlimit = 43200\ncalendar = "24x7"\n')
-    assert full.sla[(Priority.MEDIUM, Impact.LOW)] == SlaCellConfig(
-        timedelta(hours=10), timedelta(hours=12), "24x7"
-    )
 
 
 def test_calendar_as_inline_table_and_naive_windows_take_its_zone() -> None:

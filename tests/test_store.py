@@ -90,12 +90,9 @@ def test_parallel_writer_processes_lose_nothing(tmp_path: Path) -> None:
     assert desk.get(1).version == 1 + WRITERS * TICKETS_PER_WRITER
 
 
-def test_forward_migration_keeps_old_rows(tmp_path: Path, monkeypatch) -> None:
-    import ronda.store as store_module
-
+def test_forward_migration_keeps_old_rows(tmp_path: Path) -> None:
     path = tmp_path / "ronda.db"
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:2])
-    old = Store(path)
+    old = Store(path, migrations=MIGRATIONS[:2])
     assert old.schema_version() == 2
     with old.write() as db:
         db.execute(
@@ -104,7 +101,6 @@ def test_forward_migration_keeps_old_rows(tmp_path: Path, monkeypatch) -> None:
             "VALUES ('R-1001', 'probe', 'x', 'high', 'low', 'resolved', 0, 'slow', 'met', 0)"
         )
     old.close()
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
     new = Store(path)
     assert new.schema_version() == len(MIGRATIONS)
     row = new.query("SELECT opened_class, outcome_priority, outcome_impact FROM tickets")[0]

@@ -1,53 +1,29 @@
-"""The SQLite store: one file in WAL mode shared by the rounds, every agent's TUI, the CLI and
-the exporter.
+"""The schema: forward migrations, applied in order; the store's version is the count applied.
 
-Everything that touches SQL for tickets goes through `ronda.tickets`; this module owns the
-file, its connections, the schema and its forward migrations. Instants are stored as UTC
-epoch seconds (REAL) so that SLA arithmetic and ordering stay cheap in SQL.
+Never edit a shipped migration: append a new one.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 
 import sqlite_utils
-from platformdirs import user_data_path
 
-BUSY_TIMEOUT_MS = 10_000
-OPEN_STATUSES_SQL = "('new','open','pending_customer','reopened')"
+from ronda.model import OPEN_STATUSES
 
 
-class StoreError(Exception):
-    """The database cannot be used as asked (wrong file, newer schema, unwritable)."""
+class SchemaError(Exception):
+    """A migration that cannot run as written (a bug of Ronda's, not of the file)."""
 
 
-def default_db_path() -> Path:
-    """Where the desk keeps its database unless `--db` says otherwise."""
-    return user_data_path("ronda", appauthor=False) / "ronda.db"
+# The open statuses as an SQL list, from the enum: every "is it still open" test uses this
+# one text. SQLite uses a partial index only for a query whose WHERE repeats the index's, so
+# it must stay the text the first migration froze in its indexes (a test holds them equal).
+OPEN_STATUSES_SQL = "(" + ",".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
+_M1_OPEN_STATUSES = "('new','open','pending_customer','reopened')"
 
 
-def to_epoch(at: datetime | None) -> float | None:
-    if at is None:
-        return None
-    if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at.isoformat()} given to the store; use aware times")
-    return at.timestamp()
-
-
-def from_epoch(value: float | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value, UTC)
-
-
-# Forward migrations, applied in order; the store's version is the count applied.
-# Never edit a shipped migration: append a new one.
 def run_script(db: sqlite_utils.Database, script: str) -> None:
     """Run SQL statements one by one inside the caller's transaction (executescript would
     commit it first)."""
@@ -58,7 +34,7 @@ def run_script(db: sqlite_utils.Database, script: str) -> None:
             db.execute(pending)
             pending = ""
     if pending.strip():
-        raise StoreError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
+        raise SchemaError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -113,7 +89,7 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         );
         -- The queue: open tickets by urgency (time left to the SLA limit).
         CREATE INDEX ix_tickets_queue ON tickets(sla_limit_at)
-            WHERE status IN {OPEN_STATUSES_SQL};
+            WHERE status IN {_M1_OPEN_STATUSES};
         CREATE INDEX ix_tickets_status ON tickets(status, priority, impact);
         CREATE INDEX ix_tickets_assignee ON tickets(assignee, status);
         CREATE INDEX ix_tickets_outcome ON tickets(sla_outcome, first_response_at);
@@ -122,7 +98,7 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
         -- At most one open ticket per dedupe key (site + failure family): the database
         -- itself refuses a duplicate, even from a racing or restarted prober.
         CREATE UNIQUE INDEX ux_tickets_dedupe_open ON tickets(dedupe_key)
-            WHERE dedupe_key IS NOT NULL AND status IN {OPEN_STATUSES_SQL};
+            WHERE dedupe_key IS NOT NULL AND status IN {_M1_OPEN_STATUSES};
         CREATE TABLE ticket_events (
             id INTEGER PRIMARY KEY,
             ticket_id INTEGER NOT NULL REFERENCES tickets(id),
@@ -230,92 +206,10 @@ def _m4_change_stamp(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX ix_tickets_updated ON tickets(updated_at)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: tuple[Migration, ...] = (
     _m1_initial,
     _m2_mail_messages,
     _m3_counter_cells,
     _m4_change_stamp,
-]
-
-
-class Store:
-    """One SQLite file; a connection per thread, each with WAL and a busy timeout."""
-
-    def __init__(self, path: str | Path | None = None, *, migrate: bool = True) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self._local = threading.local()
-        self._create_file()
-        if migrate:
-            self.migrate()
-
-    def _create_file(self) -> None:
-        if str(self.path) == ":memory:":
-            raise StoreError("an in-memory database cannot be shared; give a file path")
-        parent = self.path.parent
-        if not parent.exists():
-            parent.mkdir(parents=True, mode=0o700)
-        if not self.path.exists():
-            # Owner-only from the first byte: tickets hold customers' names and e-mails.
-            # SQLite gives the -wal and -shm files the same permissions.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """This thread's connection, opened on first use."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            db = sqlite_utils.Database(conn)
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        """A short write transaction that takes the write lock up front (BEGIN IMMEDIATE),
-        so two writers queue on the busy timeout instead of failing on a lock upgrade."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
-
-    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
-
-    def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
-
-    def migrate(self) -> int:
-        """Apply the forward migrations this file lacks; refuse a newer schema."""
-        current = self.schema_version()
-        if current > len(MIGRATIONS):
-            raise StoreError(
-                f"{self.path}: schema version {current} is newer than this Ronda knows "
-                f"({len(MIGRATIONS)}); upgrade Ronda"
-            )
-        if current == len(MIGRATIONS):
-            return current
-        with self.write() as db:
-            # Re-read under the lock: another process may have migrated meanwhile.
-            current = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
-                step(db)
-                db.execute(f"PRAGMA user_version = {int(number)}")
-        return self.schema_version()
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.conn.close()
-            self._local.db = None
+)

@@ -1,0 +1,138 @@
+"""The database file: one SQLite file in WAL mode shared by the rounds, every agent's TUI, the
+CLI and the exporter; a connection per thread, short write transactions, forward migrations.
+
+Instants are stored as UTC epoch seconds (REAL) so that SLA arithmetic and ordering stay
+cheap in SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+from platformdirs import user_data_path
+
+from ronda.store.schema import MIGRATIONS, Migration
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked (wrong file, newer schema, unwritable)."""
+
+
+def default_db_path() -> Path:
+    """Where the desk keeps its database unless `--db` says otherwise."""
+    return user_data_path("ronda", appauthor=False) / "ronda.db"
+
+
+def to_epoch(at: datetime | None) -> float | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at.isoformat()} given to the store; use aware times")
+    return at.timestamp()
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+class Store:
+    """One SQLite file; a connection per thread, each with WAL and a busy timeout."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        migrate: bool = True,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        """`migrations` is the schema this process knows: all of them, except in tests that
+        make a database of an earlier version."""
+        self.path = Path(path) if path is not None else default_db_path()
+        self._migrations = tuple(migrations)
+        self._local = threading.local()
+        self._create_file()
+        if migrate:
+            self.migrate()
+
+    def _create_file(self) -> None:
+        if str(self.path) == ":memory:":
+            raise StoreError("an in-memory database cannot be shared; give a file path")
+        parent = self.path.parent
+        if not parent.exists():
+            parent.mkdir(parents=True, mode=0o700)
+        if not self.path.exists():
+            # Owner-only from the first byte: tickets hold customers' names and e-mails.
+            # SQLite gives the -wal and -shm files the same permissions.
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection, opened on first use."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """A short write transaction that takes the write lock up front (BEGIN IMMEDIATE),
+        so two writers queue on the busy timeout instead of failing on a lock upgrade."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return list(self.db.query(sql, params))
+
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Apply the forward migrations this file lacks; refuse a newer schema."""
+        current = self.schema_version()
+        if current > len(self._migrations):
+            raise StoreError(
+                f"{self.path}: schema version {current} is newer than this Ronda knows "
+                f"({len(self._migrations)}); upgrade Ronda"
+            )
+        if current == len(self._migrations):
+            return current
+        with self.write() as db:
+            # Re-read under the lock: another process may have migrated meanwhile.
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, step in enumerate(self._migrations[current:], start=current + 1):
+                step(db)
+                db.execute(f"PRAGMA user_version = {int(number)}")
+        return self.schema_version()
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
