@@ -150,7 +150,9 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
     sign = "-" if seconds < 0 else ""
     seconds = abs(int(seconds))
     hours, rest = divmod(seconds, 3600)

@@ -208,6 +208,7 @@ class Ticket:
     sla_target_at: datetime | None = None
     sla_limit_at: datetime | None = None
     first_response_at: datetime | None = None
+    sla_outcome: str | None = None  # met | missed, judged at the first response
     paused_at: datetime | None = None
     paused_seconds: float = 0.0
     resolved_at: datetime | None = None

@@ -9,7 +9,8 @@ business time. Everything here is pure: callers pass `now` and the ticket's hist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ from ronda.contract import (
     SlaCellConfig,
     default_matrix,
 )
-from ronda.model import Impact, Priority, SlaState
+from ronda.model import Impact, Priority, SlaState, Ticket
 
 __all__ = [
     "BUSINESS",
@@ -35,6 +36,10 @@ __all__ = [
     "compliance",
     "default_matrix",
     "format_deadlines",
+    "sla_state_sql",
+    "stored_state",
+    "ticket_state",
+    "ticket_time_left",
 ]
 
 # (priority, impact, limit_at, first_response_at or None)
@@ -160,18 +165,20 @@ class SlaPolicy:
         """MET/MISSED once answered (against the limit, boundary included); PAUSED while
         waiting on the customer; else BREACHED past the limit, WARNING past the target, OK."""
         d = self.deadlines(priority, impact, opened_at, paused_seconds)
+        outcome = None
         if first_response_at is not None:
             met = _ts(first_response_at) <= d.limit_at.timestamp()
-            return SlaState.MET if met else SlaState.MISSED
-        if paused_at is not None:
-            return SlaState.PAUSED
-        # Timestamps: comparing two datetimes that share a DST zone ignores the fold.
-        now_ts = _ts(now)
-        if now_ts > d.limit_at.timestamp():
-            return SlaState.BREACHED
-        if now_ts > d.target_at.timestamp():
-            return SlaState.WARNING
-        return SlaState.OK
+            outcome = "met" if met else "missed"
+        return stored_state(
+            {
+                "sla_outcome": outcome,
+                "first_response_at": _epoch(first_response_at),
+                "paused_at": _epoch(paused_at),
+                "sla_limit_at": d.limit_at.timestamp(),
+                "sla_target_at": d.target_at.timestamp(),
+            },
+            _ts(now),
+        )
 
     def time_left(
         self,
@@ -204,6 +211,99 @@ class SlaPolicy:
         """Clock time consumed from opening to `at` in the cell's calendar, minus pauses."""
         cal = self._clock[(priority, impact)][0]
         return max(0.0, cal.between(opened_at, at) - paused_seconds)
+
+
+# ---- the SLA state of a stored ticket ------------------------------------------------
+#
+# One rule, read in order, decides the state from what the store keeps on a ticket's row:
+# the outcome judged at its first response (which already accounts for pauses), whether it
+# waits on the customer, and its deadlines (recomputed by the desk on every change). The
+# same rule is written out as an SQL CASE (`sla_state_sql`) for the queries that count by
+# state; a property test holds the two together.
+
+STATE_COLUMNS = ("sla_outcome", "first_response_at", "paused_at", "sla_limit_at", "sla_target_at")
+
+
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    """One test on one stored column: `is` a value, `set` (not null), or `past` (an instant
+    before now)."""
+
+    column: str
+    test: str
+    value: str | None = None
+
+    def holds(self, row: Mapping[str, object], now: float) -> bool:
+        value = row.get(self.column)
+        if self.test == "is":
+            return value == self.value
+        if self.test == "set":
+            return value is not None
+        return value is not None and now > value  # type: ignore[operator]
+
+    def sql(self, now: str) -> str:
+        if self.test == "is":
+            return f"{self.column} = '{self.value}'"
+        if self.test == "set":
+            return f"{self.column} IS NOT NULL"
+        return f"({self.column} IS NOT NULL AND {now} > {self.column})"
+
+
+_STATE_RULE: tuple[tuple[_Clause, SlaState], ...] = (
+    (_Clause("sla_outcome", "is", "missed"), SlaState.MISSED),
+    (_Clause("sla_outcome", "is", "met"), SlaState.MET),
+    (_Clause("first_response_at", "set"), SlaState.MET),  # answered, outcome not recorded
+    (_Clause("paused_at", "set"), SlaState.PAUSED),
+    (_Clause("sla_limit_at", "past"), SlaState.BREACHED),
+    (_Clause("sla_target_at", "past"), SlaState.WARNING),
+)
+_STATE_OTHERWISE = SlaState.OK
+
+
+def stored_state(row: Mapping[str, object], now: float) -> SlaState:
+    """The SLA state of a stored ticket from its `STATE_COLUMNS` (instants as epoch seconds)
+    at `now` (epoch seconds)."""
+    for clause, state in _STATE_RULE:
+        if clause.holds(row, now):
+            return state
+    return _STATE_OTHERWISE
+
+
+@functools.cache
+def sla_state_sql(now: str = ":now") -> str:
+    """`stored_state` as an SQL CASE over the tickets table's columns; `now` names the
+    parameter (or expression) holding the epoch seconds of now."""
+    whens = " ".join(f"WHEN {clause.sql(now)} THEN '{state}'" for clause, state in _STATE_RULE)
+    return f"CASE {whens} ELSE '{_STATE_OTHERWISE}' END"
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return None if at is None else _ts(at)
+
+
+def ticket_state(ticket: Ticket, now: datetime) -> SlaState:
+    """`stored_state` of a ticket as read from the store."""
+    return stored_state(
+        {
+            "sla_outcome": ticket.sla_outcome,
+            "first_response_at": _epoch(ticket.first_response_at),
+            "paused_at": _epoch(ticket.paused_at),
+            "sla_limit_at": _epoch(ticket.sla_limit_at),
+            "sla_target_at": _epoch(ticket.sla_target_at),
+        },
+        _ts(now),
+    )
+
+
+def ticket_time_left(ticket: Ticket, now: datetime) -> float | None:
+    """Wall-clock seconds to the stored limit (negative once past), frozen while paused;
+    None once answered or without a limit: no clock is running."""
+    if ticket.first_response_at is not None or ticket.sla_outcome is not None:
+        return None
+    if ticket.sla_limit_at is None:
+        return None
+    at = ticket.paused_at if ticket.paused_at is not None else now
+    return (ticket.sla_limit_at - at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)

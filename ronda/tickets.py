@@ -27,7 +27,7 @@ from ronda.model import (
     Ticket,
     TicketEvent,
 )
-from ronda.sla import SlaPolicy
+from ronda.sla import SlaPolicy, ticket_state, ticket_time_left
 from ronda.store import OPEN_STATUSES_SQL, Store, from_epoch
 
 CASE_PREFIX = "R-"
@@ -103,6 +103,7 @@ def _row_to_ticket(row: dict) -> Ticket:
         sla_target_at=from_epoch(row["sla_target_at"]),
         sla_limit_at=from_epoch(row["sla_limit_at"]),
         first_response_at=from_epoch(row["first_response_at"]),
+        sla_outcome=row["sla_outcome"],
         paused_at=from_epoch(row["paused_at"]),
         paused_seconds=row["paused_seconds"],
         resolved_at=from_epoch(row["resolved_at"]),
@@ -239,25 +240,11 @@ class Desk:
         return [_row_to_ticket(r) for r in self.store.query(sql, tuple(params))]
 
     def sla_state(self, ticket: Ticket, now: datetime | None = None) -> SlaState:
-        return self.policy.state(
-            ticket.priority,
-            ticket.impact,
-            ticket.opened_at,
-            now or self.clock(),
-            first_response_at=ticket.first_response_at,
-            paused_at=ticket.paused_at,
-            paused_seconds=ticket.paused_seconds,
-        )
+        return ticket_state(ticket, now or self.clock())
 
-    def time_left(self, ticket: Ticket, now: datetime | None = None) -> float:
-        return self.policy.time_left(
-            ticket.priority,
-            ticket.impact,
-            ticket.opened_at,
-            now or self.clock(),
-            paused_at=ticket.paused_at,
-            paused_seconds=ticket.paused_seconds,
-        )
+    def time_left(self, ticket: Ticket, now: datetime | None = None) -> float | None:
+        """Seconds to the SLA limit; None once answered (see `ronda.sla.ticket_time_left`)."""
+        return ticket_time_left(ticket, now or self.clock())
 
     # ---- writing -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
+from ronda.sla import ticket_state, ticket_time_left
 from ronda.store import OPEN_STATUSES_SQL, Store
 from ronda.tickets import Desk, QueueFilter, TicketNotFound, queue_where
 
@@ -132,22 +133,8 @@ def with_total(desk: Desk, snapshot: QueueSnapshot) -> QueueSnapshot:
 
 def sla_view(ticket: Ticket, now: datetime) -> tuple[SlaState, float | None]:
     """The ticket's SLA state and wall-clock seconds left to the limit (None once answered
-    or without deadlines; frozen while paused)."""
-    limit = ticket.sla_limit_at
-    if ticket.first_response_at is not None:
-        met = limit is None or ticket.first_response_at <= limit
-        return (SlaState.MET if met else SlaState.MISSED), None
-    if limit is None:
-        return SlaState.OK, None
-    if ticket.paused_at is not None:
-        return SlaState.PAUSED, (limit - ticket.paused_at).total_seconds()
-    left = (limit - now).total_seconds()
-    if left < 0:
-        return SlaState.BREACHED, left
-    target = ticket.sla_target_at
-    if target is not None and now > target:
-        return SlaState.WARNING, left
-    return SlaState.OK, left
+    or without deadlines; frozen while paused), by the one rule of `ronda.sla`."""
+    return ticket_state(ticket, now), ticket_time_left(ticket, now)
 
 
 def format_duration(seconds: float, *, precise: bool = True) -> str:
