@@ -234,3 +234,16 @@ class TicketEvent:
     old: str | None = None
     new: str | None = None
     body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """What an agent asks the queue for."""
+
+    view: str = "open"  # open | mine | unassigned | breached | all
+    agent: str | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    customer: str | None = None
+    search: str | None = None  # substring of case number, subject, site or customer
+    limit: int = 200

@@ -9,18 +9,15 @@ the queue and the exporter can sort and count in SQL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import sqlite_utils
 
 from ronda.model import (
     ALLOWED_TRANSITIONS,
     FailureClass,
     Impact,
     Priority,
+    QueueFilter,
     SlaState,
     Source,
     Status,
@@ -28,7 +25,8 @@ from ronda.model import (
     TicketEvent,
 )
 from ronda.sla import SlaPolicy, ticket_state, ticket_time_left
-from ronda.store import OPEN_STATUSES_SQL, Store, from_epoch
+from ronda.store import Store
+from ronda.store.tickets import TicketRecords
 
 CASE_PREFIX = "R-"
 # Case numbers start at four digits: short enough to read out on the phone.
@@ -84,98 +82,9 @@ def ticket_id_from_case(case_number: str) -> int | None:
     return number - CASE_OFFSET if number > CASE_OFFSET else None
 
 
-def _row_to_ticket(row: dict) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        case_number=row["case_number"],
-        source=Source(row["source"]),
-        subject=row["subject"],
-        priority=Priority(row["priority"]),
-        impact=Impact(row["impact"]),
-        status=Status(row["status"]),
-        opened_at=from_epoch(row["opened_at"]),
-        version=row["version"],
-        category=row["category"],
-        failure_class=FailureClass(row["failure_class"]) if row["failure_class"] else None,
-        site=row["site"],
-        customer=row["customer"],
-        assignee=row["assignee"],
-        sla_target_at=from_epoch(row["sla_target_at"]),
-        sla_limit_at=from_epoch(row["sla_limit_at"]),
-        first_response_at=from_epoch(row["first_response_at"]),
-        sla_outcome=row["sla_outcome"],
-        paused_at=from_epoch(row["paused_at"]),
-        paused_seconds=row["paused_seconds"],
-        resolved_at=from_epoch(row["resolved_at"]),
-        billable=bool(row["billable"]),
-        dedupe_key=row["dedupe_key"],
-        parent_id=row["parent_id"],
-        evidence=json.loads(row["evidence"] or "{}"),
-        requester=row["requester"],
-        touched_by_agent=bool(row["touched_by_agent"]),
-        updated_at=from_epoch(row["updated_at"]),
-    )
-
-
-def _row_to_event(row: dict) -> TicketEvent:
-    return TicketEvent(
-        id=row["id"],
-        ticket_id=row["ticket_id"],
-        at=from_epoch(row["at"]),
-        actor=row["actor"],
-        kind=row["kind"],
-        field=row["field"],
-        old=row["old"],
-        new=row["new"],
-        body=row["body"],
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFilter:
-    """What an agent asks the queue for."""
-
-    view: str = "open"  # open | mine | unassigned | breached | all
-    agent: str | None = None
-    priority: Priority | None = None
-    status: Status | None = None
-    customer: str | None = None
-    search: str | None = None  # substring of case number, subject, site or customer
-    limit: int = 200
-
-
-def queue_where(flt: QueueFilter, now: datetime) -> tuple[str, list[object]]:
-    """The WHERE clause (with its leading space, or empty) and parameters of a queue view;
-    shared by the queue and by whoever counts what its limit leaves out."""
-    where: list[str] = []
-    params: list[object] = []
-    if flt.view != "all":
-        where.append(f"status IN {OPEN_STATUSES_SQL}")
-    if flt.view == "mine":
-        where.append("assignee = ?")
-        params.append(flt.agent or "")
-    elif flt.view == "unassigned":
-        where.append("assignee IS NULL")
-    elif flt.view == "breached":
-        where.append("first_response_at IS NULL AND paused_at IS NULL AND sla_limit_at < ?")
-        params.append(now.timestamp())
-    for column, value in (
-        ("priority", flt.priority),
-        ("status", flt.status),
-        ("customer", flt.customer),
-    ):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(str(value))
-    if flt.search:
-        like = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like += "%"
-        where.append(
-            "(case_number LIKE ? ESCAPE '\\' OR subject LIKE ? ESCAPE '\\' "
-            "OR site LIKE ? ESCAPE '\\' OR customer LIKE ? ESCAPE '\\')"
-        )
-        params.extend([like] * 4)
-    return (" WHERE " + " AND ".join(where)) if where else "", params
+# A change to one ticket: given the store, the fresh ticket (read under the write lock) and
+# now, record its events and return the fields to change.
+Change = Callable[["TicketRecords", Ticket, datetime], dict]
 
 
 class Desk:
@@ -195,49 +104,24 @@ class Desk:
 
     def get(self, ref: int | str) -> Ticket:
         """A ticket by id or case number."""
-        return _row_to_ticket(self._row(self.store.db, ref))
-
-    def _row(self, db: sqlite_utils.Database, ref: int | str) -> dict:
         ticket_id = ref if isinstance(ref, int) else ticket_id_from_case(ref)
-        rows = (
-            list(db.query("SELECT * FROM tickets WHERE id = ?", (ticket_id,)))
-            if ticket_id is not None
-            else []
-        )
-        if not rows:
+        ticket = self.store.tickets.get(ticket_id) if ticket_id is not None else None
+        if ticket is None:
             raise TicketNotFound(f"no ticket {ref!r}")
-        return rows[0]
+        return ticket
 
     def find_open(self, dedupe_key: str) -> Ticket | None:
-        rows = self.store.query(
-            f"SELECT * FROM tickets WHERE dedupe_key = ? AND status IN {OPEN_STATUSES_SQL}",
-            (dedupe_key,),
-        )
-        return _row_to_ticket(rows[0]) if rows else None
+        return self.store.tickets.open_with_key(dedupe_key)
 
     def events(self, ref: int | str) -> list[TicketEvent]:
-        ticket = self.get(ref)
-        return [
-            _row_to_event(r)
-            for r in self.store.query(
-                "SELECT * FROM ticket_events WHERE ticket_id = ? ORDER BY id", (ticket.id,)
-            )
-        ]
+        return self.store.tickets.events(self.get(ref).id)
 
     def children(self, ref: int | str) -> list[Ticket]:
-        parent = self.get(ref)
-        rows = self.store.query(
-            "SELECT * FROM tickets WHERE parent_id = ? ORDER BY id", (parent.id,)
-        )
-        return [_row_to_ticket(r) for r in rows]
+        return self.store.tickets.children(self.get(ref).id)
 
     def queue(self, flt: QueueFilter | None = None) -> list[Ticket]:
-        """Tickets by SLA urgency: the nearest limit first (the queue index serves it)."""
-        flt = flt or QueueFilter()
-        where, params = queue_where(flt, self.clock())
-        sql = f"SELECT * FROM tickets{where} ORDER BY sla_limit_at LIMIT ?"
-        params.append(int(flt.limit))
-        return [_row_to_ticket(r) for r in self.store.query(sql, tuple(params))]
+        """Tickets by SLA urgency: the nearest limit first."""
+        return self.store.queue.tickets(flt or QueueFilter(), self.clock())
 
     def sla_state(self, ticket: Ticket, now: datetime | None = None) -> SlaState:
         return ticket_state(ticket, now or self.clock())
@@ -245,6 +129,9 @@ class Desk:
     def time_left(self, ticket: Ticket, now: datetime | None = None) -> float | None:
         """Seconds to the SLA limit; None once answered (see `ronda.sla.ticket_time_left`)."""
         return ticket_time_left(ticket, now or self.clock())
+
+    def time_spent(self, ref: int | str) -> float:
+        return self.store.tickets.time_spent(self.get(ref).id)
 
     # ---- writing -------------------------------------------------------------------
 
@@ -275,57 +162,50 @@ class Desk:
         source, priority, impact = Source(source), Priority(priority), Impact(impact)
         now = opened_at or self.clock()
         deadlines = self.policy.deadlines(priority, impact, now)
-        with self.store.write() as db:
-            next_id = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets").fetchone()[0]
+        records = self.store.tickets
+        with self.store.write():
             if dedupe_key is not None:
-                clash = db.execute(
-                    "SELECT case_number FROM tickets WHERE dedupe_key = ? "
-                    f"AND status IN {OPEN_STATUSES_SQL}",
-                    (dedupe_key,),
-                ).fetchone()
-                if clash:
-                    raise TicketError(f"{clash[0]} is already open for {dedupe_key}")
-            db.execute(
-                """INSERT INTO tickets (id, case_number, source, subject, category,
-                failure_class, site, customer, requester, priority, impact, status, opened_at,
-                sla_target_at, sla_limit_at, billable, dedupe_key, parent_id, evidence,
-                touched_by_agent, version, updated_at, opened_class)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)""",
-                (
-                    next_id,
-                    case_number_for(next_id),
-                    str(source),
-                    subject,
-                    category,
-                    str(failure_class) if failure_class else None,
-                    site,
-                    customer,
-                    requester,
-                    str(priority),
-                    str(impact),
-                    str(Status.NEW),
-                    now.timestamp(),
-                    deadlines.target_at.timestamp(),
-                    deadlines.limit_at.timestamp(),
-                    int(billable),
-                    dedupe_key,
-                    parent_id,
-                    json.dumps(evidence or {}, default=str),
-                    int(actor not in SYSTEM_ACTORS and source != Source.PROBE),
-                    now.timestamp(),
-                    str(failure_class) if failure_class else None,
-                ),
+                clash = records.open_with_key(dedupe_key)
+                if clash is not None:
+                    raise TicketError(f"{clash.case_number} is already open for {dedupe_key}")
+            next_id = records.next_id()
+            records.insert(
+                next_id,
+                {
+                    "case_number": case_number_for(next_id),
+                    "source": source,
+                    "subject": subject,
+                    "category": category,
+                    "failure_class": failure_class,
+                    "site": site,
+                    "customer": customer,
+                    "requester": requester,
+                    "priority": priority,
+                    "impact": impact,
+                    "status": Status.NEW,
+                    "opened_at": now,
+                    "sla_target_at": deadlines.target_at,
+                    "sla_limit_at": deadlines.limit_at,
+                    "billable": billable,
+                    "dedupe_key": dedupe_key,
+                    "parent_id": parent_id,
+                    "evidence": evidence or {},
+                    "touched_by_agent": actor not in SYSTEM_ACTORS and source != Source.PROBE,
+                    "updated_at": now,
+                    # The class it is counted under for good (see migration 3).
+                    "opened_class": failure_class,
+                },
             )
-            self._event(db, next_id, now, actor, "opened", body=body or subject)
+            records.add_event(next_id, now, actor, "opened", body=body or subject)
         return self.get(next_id)
 
     def claim(self, ref: int | str, agent: str, version: int | None = None) -> Ticket:
         """Take an unassigned ticket. Atomic: of two agents claiming at once, one wins."""
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            if row["assignee"] and row["assignee"] != agent:
-                raise AlreadyClaimed(_row_to_ticket(row))
-            self._event(db, row["id"], now, agent, "claimed", "assignee", row["assignee"], agent)
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            if ticket.assignee and ticket.assignee != agent:
+                raise AlreadyClaimed(ticket)
+            records.add_event(ticket.id, now, agent, "claimed", "assignee", ticket.assignee, agent)
             return {"assignee": agent}
 
         return self._change(ref, agent, version, change)
@@ -333,9 +213,9 @@ class Desk:
     def assign(
         self, ref: int | str, assignee: str | None, actor: str, version: int | None
     ) -> Ticket:
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            self._event(
-                db, row["id"], now, actor, "assigned", "assignee", row["assignee"], assignee
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(
+                ticket.id, now, actor, "assigned", "assignee", ticket.assignee, assignee
             )
             return {"assignee": assignee}
 
@@ -346,13 +226,13 @@ class Desk:
         if not body.strip():
             raise TicketError("a reply needs a text")
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
             updates: dict = {}
-            self._event(db, row["id"], now, actor, "replied", body=body)
-            if row["first_response_at"] is None:
-                updates.update(self._first_response(db, row, now, actor))
-            if row["status"] in (Status.NEW, Status.REOPENED):
-                updates.update(self._status(db, row, Status.OPEN, now, actor))
+            records.add_event(ticket.id, now, actor, "replied", body=body)
+            if ticket.first_response_at is None:
+                updates.update(self._first_response(records, ticket, now, actor))
+            if ticket.status in (Status.NEW, Status.REOPENED):
+                updates.update(self._status(records, ticket, Status.OPEN, now, actor))
             return updates
 
         return self._change(ref, actor, version, change)
@@ -362,8 +242,8 @@ class Desk:
         if not body.strip():
             raise TicketError("a note needs a text")
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            self._event(db, row["id"], now, actor, "note", body=body)
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(ticket.id, now, actor, "note", body=body)
             return {}
 
         return self._change(ref, actor, None, change)
@@ -378,15 +258,15 @@ class Desk:
     ) -> Ticket:
         status = Status(status)
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            updates = self._status(db, row, status, now, actor, reason)
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            updates = self._status(records, ticket, status, now, actor, reason)
             # Resolving or closing by an agent answers the customer if nobody had yet.
             if (
                 status in (Status.RESOLVED, Status.CLOSED)
-                and row["first_response_at"] is None
+                and ticket.first_response_at is None
                 and actor not in SYSTEM_ACTORS
             ):
-                updates.update(self._first_response(db, row, now, actor))
+                updates.update(self._first_response(records, ticket, now, actor))
             return updates
 
         return self._change(ref, actor, version, change)
@@ -415,35 +295,27 @@ class Desk:
         if not reason.strip():
             raise TicketError("changing priority or impact needs a reason")
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            new_p = Priority(priority) if priority else Priority(row["priority"])
-            new_i = Impact(impact) if impact else Impact(row["impact"])
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            new_p = Priority(priority) if priority else ticket.priority
+            new_i = Impact(impact) if impact else ticket.impact
             updates: dict = {}
-            if new_p != row["priority"]:
-                self._event(
-                    db,
-                    row["id"],
-                    now,
-                    actor,
-                    "priority",
-                    "priority",
-                    row["priority"],
-                    new_p,
-                    reason,
+            if new_p != ticket.priority:
+                records.add_event(
+                    ticket.id, now, actor, "priority", "priority", ticket.priority, new_p, reason
                 )
-                updates["priority"] = str(new_p)
-            if new_i != row["impact"]:
-                self._event(
-                    db, row["id"], now, actor, "impact", "impact", row["impact"], new_i, reason
+                updates["priority"] = new_p
+            if new_i != ticket.impact:
+                records.add_event(
+                    ticket.id, now, actor, "impact", "impact", ticket.impact, new_i, reason
                 )
-                updates["impact"] = str(new_i)
+                updates["impact"] = new_i
             if not updates:
                 return {}
             # Pauses are re-measured in the new cell's calendar: a weekend pause is 0
             # business seconds but 48 h on a 24x7 cell.
-            paused = self.policy.paused_total(new_p, new_i, self._pauses(db, row["id"]))
+            paused = self.policy.paused_total(new_p, new_i, self._pauses(records, ticket.id))
             updates["paused_seconds"] = paused
-            updates.update(self._recompute(db, row, new_p, new_i, paused, now, actor))
+            updates.update(self._recompute(records, ticket, new_p, new_i, paused, now, actor))
             return updates
 
         return self._change(ref, actor, version, change)
@@ -451,18 +323,17 @@ class Desk:
     def set_billable(
         self, ref: int | str, billable: bool, actor: str, version: int | None = None
     ) -> Ticket:
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            self._event(
-                db,
-                row["id"],
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(
+                ticket.id,
                 now,
                 actor,
                 "billable",
                 "billable",
-                str(bool(row["billable"])),
-                str(billable),
+                str(ticket.billable),
+                str(bool(billable)),
             )
-            return {"billable": int(billable)}
+            return {"billable": bool(billable)}
 
         return self._change(ref, actor, version, change)
 
@@ -472,37 +343,26 @@ class Desk:
         if seconds <= 0:
             raise TicketError(f"time spent must be positive, got {seconds}")
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            db.execute(
-                "INSERT INTO time_entries (ticket_id, agent, at, seconds, note, billable) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (row["id"], actor, now.timestamp(), seconds, note, row["billable"]),
-            )
-            self._event(
-                db, row["id"], now, actor, "time_logged", "seconds", None, str(seconds), note
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_time(ticket.id, actor, now, seconds, note, ticket.billable)
+            records.add_event(
+                ticket.id, now, actor, "time_logged", "seconds", None, str(seconds), note
             )
             return {}
 
         return self._change(ref, actor, None, change)
-
-    def time_spent(self, ref: int | str) -> float:
-        ticket = self.get(ref)
-        row = self.store.db.execute(
-            "SELECT COALESCE(SUM(seconds), 0) FROM time_entries WHERE ticket_id = ?", (ticket.id,)
-        ).fetchone()
-        return float(row[0])
 
     def link_parent(
         self, ref: int | str, parent_ref: int | str | None, actor: str, version: int | None = None
     ) -> Ticket:
         parent = self.get(parent_ref) if parent_ref is not None else None
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
-            if parent is not None and parent.id == row["id"]:
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            if parent is not None and parent.id == ticket.id:
                 raise TicketError("a ticket cannot be its own parent")
-            old = case_number_for(row["parent_id"]) if row["parent_id"] else None
+            old = case_number_for(ticket.parent_id) if ticket.parent_id else None
             new = parent.case_number if parent else None
-            self._event(db, row["id"], now, actor, "linked", "parent", old, new)
+            records.add_event(ticket.id, now, actor, "linked", "parent", old, new)
             return {"parent_id": parent.id if parent else None}
 
         return self._change(ref, actor, version, change)
@@ -520,181 +380,130 @@ class Desk:
         """A fact from a probe or the mail channel (recurrence, recovery, a new message):
         appended without a version check and without making the ticket touched."""
 
-        def change(db: sqlite_utils.Database, row: dict, now: datetime) -> dict:
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
             updates: dict = {}
-            self._event(db, row["id"], now, actor, kind, body=body)
+            records.add_event(ticket.id, now, actor, kind, body=body)
             if evidence is not None:
-                merged = json.loads(row["evidence"] or "{}")
-                merged.update(evidence)
-                updates["evidence"] = json.dumps(merged, default=str)
-            if failure_class is not None and failure_class != row["failure_class"]:
-                self._event(
-                    db,
-                    row["id"],
+                updates["evidence"] = {**ticket.evidence, **evidence}
+            if failure_class is not None and failure_class != ticket.failure_class:
+                records.add_event(
+                    ticket.id,
                     now,
                     actor,
                     "class",
                     "failure_class",
-                    row["failure_class"],
+                    ticket.failure_class,
                     failure_class,
                 )
-                updates["failure_class"] = str(failure_class)
+                updates["failure_class"] = FailureClass(failure_class)
             return updates
 
         return self._change(ref, actor, None, change)
 
     # ---- the one write path --------------------------------------------------------
 
-    def _change(
-        self,
-        ref: int | str,
-        actor: str,
-        version: int | None,
-        change: Callable[[sqlite_utils.Database, dict, datetime], dict],
-    ) -> Ticket:
+    def _change(self, ref: int | str, actor: str, version: int | None, change: Change) -> Ticket:
         now = self.clock()
-        with self.store.write() as db:
-            row = self._row(db, ref)
-            if version is not None and row["version"] != version:
-                raise StaleTicket(_row_to_ticket(row), version)
-            updates = change(db, row, now)
+        records = self.store.tickets
+        with self.store.write():
+            ticket = self.get(ref)  # read again under the write lock
+            if version is not None and ticket.version != version:
+                raise StaleTicket(ticket, version)
+            updates = change(records, ticket, now)
             if actor not in SYSTEM_ACTORS:
-                updates["touched_by_agent"] = 1
-            updates["updated_at"] = now.timestamp()
-            assignments = ", ".join(f"{column} = ?" for column in updates)
-            cursor = db.execute(
-                f"UPDATE tickets SET {assignments}, version = version + 1 "  # column names are ours
-                "WHERE id = ? AND version = ?",
-                (*updates.values(), row["id"], row["version"]),
-            )
-            if cursor.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; guard anyway
-                raise StaleTicket(_row_to_ticket(row), row["version"])
-        return self.get(row["id"])
-
-    def _event(
-        self,
-        db: sqlite_utils.Database,
-        ticket_id: int,
-        at: datetime,
-        actor: str,
-        kind: str,
-        field: str | None = None,
-        old: object = None,
-        new: object = None,
-        body: str | None = None,
-    ) -> None:
-        db.execute(
-            "INSERT INTO ticket_events (ticket_id, at, actor, kind, field, old, new, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                ticket_id,
-                at.timestamp(),
-                actor,
-                kind,
-                field,
-                None if old is None else str(old),
-                None if new is None else str(new),
-                body,
-            ),
-        )
+                updates["touched_by_agent"] = True
+            updates["updated_at"] = now
+            if not records.update(ticket.id, ticket.version, updates):
+                # Cannot happen under BEGIN IMMEDIATE; guard anyway.
+                raise StaleTicket(ticket, ticket.version)
+        return self.get(ticket.id)
 
     def _first_response(
-        self, db: sqlite_utils.Database, row: dict, now: datetime, actor: str
+        self, records: TicketRecords, ticket: Ticket, now: datetime, actor: str
     ) -> dict:
-        limit = row["sla_limit_at"]
-        if row["paused_at"] is not None:
-            limit = None  # a reply while paused is within the SLA: the clock was stopped
-        outcome = "met" if limit is None or now.timestamp() <= limit else "missed"
+        # A reply while paused is within the SLA: the clock was stopped.
+        limit = None if ticket.paused_at is not None else ticket.sla_limit_at
+        outcome = "met" if limit is None or now <= limit else "missed"
         elapsed = self.policy.business_elapsed(
-            Priority(row["priority"]),
-            Impact(row["impact"]),
-            from_epoch(row["opened_at"]),
+            ticket.priority,
+            ticket.impact,
+            ticket.opened_at,
             now,
-            paused_seconds=row["paused_seconds"],
+            paused_seconds=ticket.paused_seconds,
         )
-        self._event(db, row["id"], now, actor, "first_response", "sla_outcome", None, outcome)
+        records.add_event(ticket.id, now, actor, "first_response", "sla_outcome", None, outcome)
         return {
-            "first_response_at": now.timestamp(),
+            "first_response_at": now,
             "first_response_seconds": max(0.0, elapsed),
             "sla_outcome": outcome,
-            "outcome_priority": row["priority"],
-            "outcome_impact": row["impact"],
+            # The cell it is counted under for good (see migration 3).
+            "outcome_priority": ticket.priority,
+            "outcome_impact": ticket.impact,
         }
 
     def _status(
         self,
-        db: sqlite_utils.Database,
-        row: dict,
+        records: TicketRecords,
+        ticket: Ticket,
         status: Status,
         now: datetime,
         actor: str,
         reason: str | None = None,
     ) -> dict:
-        current = Status(row["status"])
+        current = ticket.status
         if status == current:
-            raise InvalidTransition(f"{row['case_number']} is already {status}")
+            raise InvalidTransition(f"{ticket.case_number} is already {status}")
         if status not in ALLOWED_TRANSITIONS[current]:
-            raise InvalidTransition(f"{row['case_number']} cannot go from {current} to {status}")
-        self._event(db, row["id"], now, actor, "status", "status", current, status, reason)
-        updates: dict = {"status": str(status)}
-        paused_seconds = row["paused_seconds"]
-        if current == Status.PENDING_CUSTOMER and row["paused_at"] is not None:
+            raise InvalidTransition(f"{ticket.case_number} cannot go from {current} to {status}")
+        records.add_event(ticket.id, now, actor, "status", "status", current, status, reason)
+        updates: dict = {"status": status}
+        if current == Status.PENDING_CUSTOMER and ticket.paused_at is not None:
             # Resuming: the paused business time extends both deadlines.
             paused = self.policy.paused_business_seconds(
-                Priority(row["priority"]), Impact(row["impact"]), from_epoch(row["paused_at"]), now
+                ticket.priority, ticket.impact, ticket.paused_at, now
             )
-            paused_seconds += paused
+            paused_seconds = ticket.paused_seconds + paused
             updates["paused_at"] = None
             updates["paused_seconds"] = paused_seconds
             updates.update(
                 self._recompute(
-                    db,
-                    row,
-                    Priority(row["priority"]),
-                    Impact(row["impact"]),
-                    paused_seconds,
-                    now,
-                    actor,
+                    records, ticket, ticket.priority, ticket.impact, paused_seconds, now, actor
                 )
             )
         if status == Status.PENDING_CUSTOMER:
-            updates["paused_at"] = now.timestamp()
+            updates["paused_at"] = now
         if status in (Status.RESOLVED, Status.CLOSED):
-            updates["resolved_at"] = now.timestamp()
+            updates["resolved_at"] = now
             if (
-                row["first_response_at"] is None
+                ticket.first_response_at is None
                 and actor in SYSTEM_ACTORS
-                and row["sla_limit_at"] is not None
-                and now.timestamp() > row["sla_limit_at"]
+                and ticket.sla_limit_at is not None
+                and now > ticket.sla_limit_at
             ):
                 # Resolved by a probe after the limit with no answer: the promise was missed.
                 updates["sla_outcome"] = "missed"
-                updates["outcome_priority"] = row["priority"]
-                updates["outcome_impact"] = row["impact"]
+                updates["outcome_priority"] = ticket.priority
+                updates["outcome_impact"] = ticket.impact
         if status == Status.REOPENED:
             updates["resolved_at"] = None
         return updates
 
-    def _pauses(self, db: sqlite_utils.Database, ticket_id: int) -> list[tuple[datetime, datetime]]:
+    def _pauses(self, records: TicketRecords, ticket_id: int) -> list[tuple[datetime, datetime]]:
         """Finished pauses (pending_customer spells) from the ticket's history."""
         pauses: list[tuple[datetime, datetime]] = []
-        started: float | None = None
-        for at, old, new in db.execute(
-            "SELECT at, old, new FROM ticket_events WHERE ticket_id = ? AND field = 'status' "
-            "ORDER BY id",
-            (ticket_id,),
-        ):
+        started: datetime | None = None
+        for at, old, new in records.status_changes(ticket_id):
             if new == Status.PENDING_CUSTOMER:
                 started = at
             elif old == Status.PENDING_CUSTOMER and started is not None:
-                pauses.append((from_epoch(started), from_epoch(at)))
+                pauses.append((started, at))
                 started = None
         return pauses
 
     def _recompute(
         self,
-        db: sqlite_utils.Database,
-        row: dict,
+        records: TicketRecords,
+        ticket: Ticket,
         priority: Priority,
         impact: Impact,
         paused_seconds: float,
@@ -702,20 +511,18 @@ class Desk:
         actor: str,
     ) -> dict:
         deadlines = self.policy.deadlines(
-            priority, impact, from_epoch(row["opened_at"]), paused_seconds=paused_seconds
+            priority, impact, ticket.opened_at, paused_seconds=paused_seconds
         )
-        new_limit = deadlines.limit_at.timestamp()
-        self._event(
-            db,
-            row["id"],
+        records.add_event(
+            ticket.id,
             now,
             actor,
             "sla_recomputed",
             "sla_limit_at",
-            from_epoch(row["sla_limit_at"]).isoformat() if row["sla_limit_at"] else None,
+            ticket.sla_limit_at.isoformat() if ticket.sla_limit_at else None,
             deadlines.limit_at.isoformat(),
         )
-        return {"sla_target_at": deadlines.target_at.timestamp(), "sla_limit_at": new_limit}
+        return {"sla_target_at": deadlines.target_at, "sla_limit_at": deadlines.limit_at}
 
 
 __all__ = [

@@ -22,7 +22,7 @@ from ronda.intake.maildir import import_maildir, run_import
 from ronda.intake.parse import decode_header_value
 from ronda.intake.replies import MailError, format_limit, send_reply
 from ronda.intake.server import MailServer, SmtpThread
-from ronda.intake.store import STALE_CLAIM_SECONDS, MailLog
+from ronda.store.mail import STALE_CLAIM_SECONDS, MailLog
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store
 from ronda.tickets import StaleTicket, TicketError

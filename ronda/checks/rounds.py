@@ -18,7 +18,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ronda.checks import incidents as rules
@@ -40,16 +40,16 @@ from ronda.checks.incidents import (
     TicketView,
 )
 from ronda.config import Config, Server, Site
-from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket, family_of
+from ronda.model import FailureClass, Impact, Source, Ticket, family_of
 from ronda.sla import SlaPolicy
-from ronda.store import OPEN_STATUSES_SQL, Store
+from ronda.store import Store
+from ronda.store.probes import ProbeStateRow
 from ronda.tickets import Desk, InvalidTransition, TicketError
 
 log = logging.getLogger(__name__)
 
 PROBE_ACTOR = "probe"
 EVIDENCE_BODY_CHARS = 2000  # the prober keeps less; a hard cap so a ticket row stays small
-_SQL_CHUNK = 500  # ids per IN (...) query
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +158,6 @@ def ticket_view(ticket: Ticket) -> TicketView:
     )
 
 
-def _chunks(values: Sequence, size: int = _SQL_CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 # ---- the runner ---------------------------------------------------------------------------
 
 
@@ -215,16 +210,13 @@ class RoundRunner:
 
     def _load(self) -> None:
         """The rules' memory and last check times as stored: a restart resumes from them."""
-        for row in self.store.query("SELECT site, checked_at, rules FROM probe_state"):
-            self._states[row["site"]] = _parse_state(row["rules"])
-            if row["checked_at"] is not None:
-                self._checked[row["site"]] = row["checked_at"]
-        for row in self.store.query(
-            "SELECT id, dedupe_key FROM tickets WHERE dedupe_key LIKE 'server:%' "
-            f"AND status IN {OPEN_STATUSES_SQL}"
-        ):
-            server = row["dedupe_key"].removeprefix("server:").removesuffix(":down")
-            self._parents[server] = row["id"]
+        for site, checked_at, memory in self.store.probes.memory():
+            self._states[site] = _parse_state(memory)
+            if checked_at is not None:
+                self._checked[site] = checked_at
+        for key, ticket_id in self.store.tickets.open_keys_like("server:").items():
+            server = key.removeprefix("server:").removesuffix(":down")
+            self._parents[server] = ticket_id
 
     def last_checked(self) -> dict[str, float]:
         """Site -> epoch of its last stored result (the scheduler's restart point)."""
@@ -550,13 +542,10 @@ class RoundRunner:
         view = self._parent_view(server, views)
         if view is not None:
             return view
-        rows = self.store.query(
-            "SELECT id FROM tickets WHERE dedupe_key = ? ORDER BY id DESC LIMIT 1",
-            (rules.server_dedupe_key(server),),
-        )
-        if not rows:
+        latest = self.store.tickets.latest_with_key(rules.server_dedupe_key(server))
+        if latest is None:
             return None
-        self._parents[server] = rows[0]["id"]
+        self._parents[server] = latest
         return self._parent_view(server, views)
 
     def _correlate(
@@ -618,39 +607,11 @@ class RoundRunner:
     def _refresh_states(self, names: Sequence[str]) -> None:
         """Re-read the memory of this batch's sites: another process (`ronda probe`) may
         have moved it on since we loaded it."""
-        for chunk in _chunks(list(names)):
-            marks = ",".join("?" * len(chunk))
-            for row in self.store.query(
-                f"SELECT site, rules FROM probe_state WHERE site IN ({marks})", tuple(chunk)
-            ):
-                self._states[row["site"]] = _parse_state(row["rules"])
+        for site, memory in self.store.probes.memory_of(names).items():
+            self._states[site] = _parse_state(memory)
 
     def _views(self, ids: Iterable[int]) -> dict[int, TicketView]:
-        wanted = sorted(set(ids))
-        out: dict[int, TicketView] = {}
-        for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for row in self.store.query(
-                "SELECT id, case_number, status, priority, failure_class, touched_by_agent, "
-                f"resolved_at, parent_id, evidence FROM tickets WHERE id IN ({marks})",
-                tuple(chunk),
-            ):
-                out[row["id"]] = TicketView(
-                    id=row["id"],
-                    case_number=row["case_number"],
-                    is_open=Status(row["status"]).is_open,
-                    priority=Priority(row["priority"]),
-                    failure_class=FailureClass(row["failure_class"])
-                    if row["failure_class"]
-                    else None,
-                    touched_by_agent=bool(row["touched_by_agent"]),
-                    resolved_at=datetime.fromtimestamp(row["resolved_at"], UTC)
-                    if row["resolved_at"] is not None
-                    else None,
-                    parent_id=row["parent_id"],
-                    evidence=json.loads(row["evidence"] or "{}"),
-                )
-        return out
+        return {tid: ticket_view(t) for tid, t in self.store.tickets.many(ids).items()}
 
     def _store_batch(
         self,
@@ -659,50 +620,28 @@ class RoundRunner:
         rounds_count: Mapping[str, int],
     ) -> None:
         """Probe state, counters and the rules' memory of the whole batch: one transaction."""
-        rows = []
+        states = []
         for name, (result, maintenance, state) in latest.items():
             checked_at = result.started_at.timestamp()
-            failing = failures_of(result)
-            rows.append(
-                (
-                    name,
-                    checked_at,
-                    int(home_up(failing)),
-                    str(result.failure_class),
-                    result.status_code,
-                    float(result.elapsed_ms or 0.0),
-                    json.dumps(dict(result.phases or {})),
-                    result.cert_not_after.timestamp() if result.cert_not_after else None,
-                    result.detail or None,
-                    int(maintenance),
-                    json.dumps(state.to_json()),
+            states.append(
+                ProbeStateRow(
+                    site=name,
+                    checked_at=checked_at,
+                    up=home_up(failures_of(result)),
+                    failure_class=str(result.failure_class),
+                    status_code=result.status_code,
+                    elapsed_ms=float(result.elapsed_ms or 0.0),
+                    phases_json=json.dumps(dict(result.phases or {})),
+                    cert_not_after=result.cert_not_after.timestamp()
+                    if result.cert_not_after
+                    else None,
+                    detail=result.detail or None,
+                    in_maintenance=maintenance,
+                    rules_json=json.dumps(state.to_json()),
                 )
             )
             self._checked[name] = checked_at
-        with self.store.write() as db:
-            db.conn.executemany(
-                """INSERT INTO probe_state (site, checked_at, up, failure_class, status_code,
-                elapsed_ms, phases, cert_not_after, detail, in_maintenance, rules)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(site) DO UPDATE SET checked_at = excluded.checked_at,
-                up = excluded.up, failure_class = excluded.failure_class,
-                status_code = excluded.status_code, elapsed_ms = excluded.elapsed_ms,
-                phases = excluded.phases,
-                cert_not_after = COALESCE(excluded.cert_not_after, probe_state.cert_not_after),
-                detail = excluded.detail, in_maintenance = excluded.in_maintenance,
-                rules = excluded.rules""",
-                rows,
-            )
-            db.conn.executemany(
-                "INSERT INTO probe_failures (site, failure_class, count) VALUES (?, ?, ?) "
-                "ON CONFLICT(site, failure_class) DO UPDATE SET count = count + excluded.count",
-                [(site, cls, n) for (site, cls), n in failures.items()],
-            )
-            db.conn.executemany(
-                "INSERT INTO probe_rounds (site, count) VALUES (?, ?) "
-                "ON CONFLICT(site) DO UPDATE SET count = count + excluded.count",
-                list(rounds_count.items()),
-            )
+        self.store.probes.write_round(states, failures, rounds_count)
 
     def _emit(self, events: list[RoundEvent], event: RoundEvent) -> None:
         events.append(event)

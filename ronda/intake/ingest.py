@@ -18,7 +18,6 @@ from email.message import Message
 from ronda.config import Config
 from ronda.intake.parse import TRIAGE_TEXT_CAP, ParsedMail, parse_message, strip_quoted
 from ronda.intake.replies import MailError, compose_ack, deliver, message_text
-from ronda.intake.store import MailLog
 from ronda.intake.thread_match import find_case
 from ronda.intake.triage import (
     Rule,
@@ -74,7 +73,7 @@ class Intake:
         self.desk = desk
         self.config = config
         self.settings = config.mail
-        self.log = MailLog(desk.store)
+        self.log = desk.store.mail
         self.rules = rules if rules is not None else rules_for(getattr(config.mail, "rules", ()))
         self.desk_address = config.mail.desk_address.strip().lower()
         # One message at a time per process: claims already serialize processes, this keeps
@@ -151,14 +150,10 @@ class Intake:
             )
         if reclaimed:
             # A worker died after opening the ticket but before finishing the claim.
-            found = self.desk.store.query(
-                "SELECT id FROM tickets WHERE source = 'email' "
-                "AND json_extract(evidence, '$.mail.message_id') = ?",
-                (mail.message_id,),
-            )
-            if found:
-                self.log.finish(mail.message_id, "opened", found[0]["id"])
-                return Outcome("duplicate", mail, ticket=self.desk.get(found[0]["id"]))
+            found = self.log.opened_ticket(mail.message_id)
+            if found is not None:
+                self.log.finish(mail.message_id, "opened", found)
+                return Outcome("duplicate", mail, ticket=self.desk.get(found))
         reason = self._no_ack_reason(mail, sender, envelope_from, now) if ack else "not asked"
         ticket, suggestion = self._open(mail, sender, reason)
         self.log.finish(mail.message_id, "opened", ticket.id)

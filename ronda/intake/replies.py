@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ronda.config import MailSettings
 from ronda.intake.parse import ParsedMail
-from ronda.intake.store import MailLog
 from ronda.intake.thread_match import tagged_subject
 from ronda.model import Ticket
 from ronda.tickets import Desk, StaleTicket, TicketError
@@ -236,7 +235,7 @@ def send_reply(
     to = (ticket.evidence.get("mail") or {}).get("reply_to") or ticket.requester
     if not to or "@" not in to:
         raise TicketError(f"{ticket.case_number} has no requester e-mail address to reply to")
-    log = MailLog(desk.store)
+    log = desk.store.mail
     thread = log.thread(ticket.id)
     incoming = [m for m in thread if m.direction == "in"]
     in_reply_to = (incoming or thread)[-1].message_id if thread else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ronda.intake.parse import ParsedMail
-from ronda.intake.store import MailLog
+from ronda.store.mail import MailLog
 from ronda.tickets import Desk, TicketNotFound, ticket_id_from_case
 
 # `[R-2481]`, `[r2481]`, `[ R-2481 ]`; the desk's own tags look like the first.

@@ -18,7 +18,12 @@ from pathlib import Path
 import sqlite_utils
 from platformdirs import user_data_path
 
+from ronda.store.mail import MailLog
+from ronda.store.probes import ProbeRecords
+from ronda.store.queue import Queue
 from ronda.store.schema import MIGRATIONS, Migration
+from ronda.store.sites import SiteRecords
+from ronda.store.tickets import TicketRecords
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -64,6 +69,12 @@ class Store:
         self._create_file()
         if migrate:
             self.migrate()
+        # The tables in the desk's words; each runs its statements on this store.
+        self.tickets = TicketRecords(self)
+        self.queue = Queue(self)
+        self.sites = SiteRecords(self)
+        self.probes = ProbeRecords(self)
+        self.mail = MailLog(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":

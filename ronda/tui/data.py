@@ -2,8 +2,8 @@
 header counts, a ticket's detail, lists for the forms. Pure formatting helpers live here too.
 
 Writes never happen here: every change goes through `ronda.tickets.Desk`. The queue itself
-comes from `Desk.queue` (LIMITed, ordered by the SLA limit); `count_queue` repeats its
-WHERE clause only to count what the limit left out (a test keeps the two in step).
+comes from `Desk.queue` (LIMITed, ordered by the SLA limit); `count_queue` counts what the
+limit left out with the same WHERE clause (`ronda.store.queue.queue_where`).
 
 SLA state and countdown in the queue are computed from the deadlines stored on the row
 (`sla_target_at`, `sla_limit_at`, which `ronda.sla` computed and recomputes on every change),
@@ -12,36 +12,23 @@ so the countdown is a subtraction and agrees with the order of the queue.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
 from ronda.sla import ticket_state, ticket_time_left
-from ronda.store import OPEN_STATUSES_SQL, Store
-from ronda.tickets import Desk, QueueFilter, TicketNotFound, queue_where
+from ronda.store import Store
+from ronda.store.queue import ChangeStamp
+from ronda.store.sites import SiteChoice
+from ronda.tickets import Desk, QueueFilter, TicketNotFound
 
 # The queue shows the most urgent N; the header says how many more there are.
 QUEUE_LIMIT = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeStamp:
-    """Cheap fingerprint of the store: when it differs, something changed."""
-
-    tickets_updated: float | None
-    tickets: int
-    last_event: int | None
-    last_probe: float | None
-
-
 def read_stamp(store: Store) -> ChangeStamp:
-    """Three aggregate queries; `MAX(id)` of events is a b-tree end, the rest is small."""
-    updated, count = store.db.execute("SELECT MAX(updated_at), COUNT(*) FROM tickets").fetchone()
-    (last_event,) = store.db.execute("SELECT MAX(id) FROM ticket_events").fetchone()
-    (last_probe,) = store.db.execute("SELECT MAX(checked_at) FROM probe_state").fetchone()
-    return ChangeStamp(updated, count, last_event, last_probe)
+    return store.queue.change_stamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,29 +44,20 @@ class SlaCounts:
 
 
 def sla_counts(store: Store, now: datetime) -> SlaCounts:
-    ts = now.timestamp()
-    row = store.db.execute(
-        f"""SELECT
-            COALESCE(SUM(first_response_at IS NULL AND paused_at IS NULL
-                AND (sla_target_at IS NULL OR sla_target_at >= :now)), 0),
-            COALESCE(SUM(first_response_at IS NULL AND paused_at IS NULL
-                AND sla_target_at < :now AND sla_limit_at >= :now), 0),
-            COALESCE(SUM(first_response_at IS NULL AND paused_at IS NULL
-                AND sla_limit_at < :now), 0),
-            COALESCE(SUM(first_response_at IS NULL AND paused_at IS NOT NULL), 0),
-            COALESCE(SUM(first_response_at IS NOT NULL), 0),
-            COUNT(*)
-        FROM tickets WHERE status IN {OPEN_STATUSES_SQL}""",
-        {"now": ts},
-    ).fetchone()
-    return SlaCounts(*row)
+    by_state = store.queue.sla_counts(now)
+    return SlaCounts(
+        ok=by_state[SlaState.OK],
+        warning=by_state[SlaState.WARNING],
+        breached=by_state[SlaState.BREACHED],
+        paused=by_state[SlaState.PAUSED],
+        answered=by_state[SlaState.MET] + by_state[SlaState.MISSED],
+        open=sum(by_state.values()),
+    )
 
 
 def count_queue(store: Store, flt: QueueFilter, now: datetime) -> int:
     """How many tickets match `flt`, ignoring its limit."""
-    where, params = queue_where(flt, now)
-    # fetchall: step the statement to its end, so none stays pending (see RondaApp._poll).
-    return store.db.execute(f"SELECT COUNT(*) FROM tickets{where}", params).fetchall()[0][0]
+    return store.queue.count(flt, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +156,7 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
             parent = desk.get(ticket.parent_id)
         except TicketNotFound:
             parent = None
-    site_url = None
-    if ticket.site:
-        rows = desk.store.query("SELECT url FROM sites WHERE name = ?", (ticket.site,))
-        site_url = rows[0]["url"] if rows else None
+    site_url = desk.store.sites.url_of(ticket.site) if ticket.site else None
     return TicketDetail(
         ticket=ticket,
         events=tuple(desk.events(ticket.id)),
@@ -190,13 +165,6 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
         time_spent=desk.time_spent(ticket.id),
         site_url=site_url,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class SiteChoice:
-    name: str
-    customer: str | None
-    impact: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,29 +188,20 @@ def load_directory(store: Store) -> Directory:
     customers: set[str] = set()
     emails: dict[str, str] = {}
     domains: dict[str, str] = {}
-    for row in store.query("SELECT name, emails, domains FROM customers"):
-        customers.add(row["name"])
-        for address in json.loads(row["emails"] or "[]"):
-            emails[str(address).lower()] = row["name"]
-        for domain in json.loads(row["domains"] or "[]"):
-            domains[str(domain).lower()] = row["name"]
-    for row in store.query(
-        f"SELECT DISTINCT customer FROM tickets WHERE customer IS NOT NULL "
-        f"AND status IN {OPEN_STATUSES_SQL} LIMIT 1000"
-    ):
-        customers.add(row["customer"])
-    sites = tuple(
-        SiteChoice(r["name"], r["customer"], r["impact"])
-        for r in store.query("SELECT name, customer, impact FROM sites ORDER BY name")
+    for row in store.sites.customers():
+        customers.add(row.name)
+        for address in row.emails:
+            emails[address.lower()] = row.name
+        for domain in row.domains:
+            domains[domain.lower()] = row.name
+    customers.update(store.sites.customers_with_open_tickets())
+    return Directory(
+        tuple(sorted(customers)),
+        tuple(store.sites.choices()),
+        tuple(store.sites.assignees()),
+        emails,
+        domains,
     )
-    agents = tuple(
-        r["assignee"]
-        for r in store.query(
-            "SELECT DISTINCT assignee FROM tickets WHERE assignee IS NOT NULL "
-            "ORDER BY assignee LIMIT 200"
-        )
-    )
-    return Directory(tuple(sorted(customers)), sites, agents, emails, domains)
 
 
 def load_sites(store: Store) -> tuple[SiteHealth, ...]:

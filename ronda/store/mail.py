@@ -4,9 +4,6 @@ One table serves three purposes: dedupe (a duplicated delivery finds its Message
 threading (a reply's In-Reply-To / References name a message of a case, incoming or one of
 the desk's own acknowledgements and replies) and loop protection (acknowledgements sent to
 one address in the last hour).
-
-The table itself is made by the core's schema migrations (`ronda/store.py`), so that every
-process — the TUI too — knows the whole schema.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from ronda.store import Store
+    from ronda.store.db import Store
 
 # A claim older than this belongs to a process that died mid-message: it may be taken over.
 STALE_CLAIM_SECONDS = 120.0
@@ -167,6 +164,16 @@ class MailLog:
             (ticket_id,),
         )
         return [LoggedMessage(**row) for row in rows]
+
+    def opened_ticket(self, message_id: str) -> int | None:
+        """The e-mail ticket opened for this Message-ID (its evidence names the message),
+        found when a worker died between opening the case and finishing its claim."""
+        rows = self.store.query(
+            "SELECT id FROM tickets WHERE source = 'email' "
+            "AND json_extract(evidence, '$.mail.message_id') = ?",
+            (message_id,),
+        )
+        return rows[0]["id"] if rows else None
 
     def get(self, message_id: str) -> LoggedMessage | None:
         rows = self.store.query(

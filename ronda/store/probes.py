@@ -1,0 +1,107 @@
+"""What the rounds keep between them: each site's latest probe state, the incident rules'
+memory, and the monotonic failure and round counts the exporter publishes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ronda.store.db import Store
+
+_SITES_PER_QUERY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStateRow:
+    """One site's latest probe result as stored (instants as epoch seconds)."""
+
+    site: str
+    checked_at: float
+    up: bool
+    failure_class: str
+    status_code: int | None
+    elapsed_ms: float
+    phases_json: str
+    cert_not_after: float | None  # None keeps the last certificate seen
+    detail: str | None
+    in_maintenance: bool
+    rules_json: str
+
+
+class ProbeRecords:
+    """The `probe_state`, `probe_failures` and `probe_rounds` tables."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def memory(self) -> list[tuple[str, float | None, str]]:
+        """(site, last checked at, rules memory as JSON) of every site ever probed."""
+        rows = self.store.query("SELECT site, checked_at, rules FROM probe_state")
+        return [(r["site"], r["checked_at"], r["rules"]) for r in rows]
+
+    def memory_of(self, sites: Sequence[str]) -> dict[str, str]:
+        """Site -> rules memory (JSON) of these sites, as stored now."""
+        out: dict[str, str] = {}
+        names = list(sites)
+        for start in range(0, len(names), _SITES_PER_QUERY):
+            chunk = names[start : start + _SITES_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                f"SELECT site, rules FROM probe_state WHERE site IN ({marks})", tuple(chunk)
+            ):
+                out[row["site"]] = row["rules"]
+        return out
+
+    def write_round(
+        self,
+        states: Iterable[ProbeStateRow],
+        failures: Mapping[tuple[str, str], int],
+        rounds: Mapping[str, int],
+    ) -> None:
+        """A batch of results: latest states, failure counts (site, class) and round counts
+        added, in ONE transaction."""
+        rows = [
+            (
+                s.site,
+                s.checked_at,
+                int(s.up),
+                s.failure_class,
+                s.status_code,
+                s.elapsed_ms,
+                s.phases_json,
+                s.cert_not_after,
+                s.detail,
+                int(s.in_maintenance),
+                s.rules_json,
+            )
+            for s in states
+        ]
+        with self.store.write() as db:
+            db.conn.executemany(
+                """INSERT INTO probe_state (site, checked_at, up, failure_class, status_code,
+                elapsed_ms, phases, cert_not_after, detail, in_maintenance, rules)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(site) DO UPDATE SET checked_at = excluded.checked_at,
+                up = excluded.up, failure_class = excluded.failure_class,
+                status_code = excluded.status_code, elapsed_ms = excluded.elapsed_ms,
+                phases = excluded.phases,
+                cert_not_after = COALESCE(excluded.cert_not_after, probe_state.cert_not_after),
+                detail = excluded.detail, in_maintenance = excluded.in_maintenance,
+                rules = excluded.rules""",
+                rows,
+            )
+            db.conn.executemany(
+                "INSERT INTO probe_failures (site, failure_class, count) VALUES (?, ?, ?) "
+                "ON CONFLICT(site, failure_class) DO UPDATE SET count = count + excluded.count",
+                [(site, cls, n) for (site, cls), n in failures.items()],
+            )
+            db.conn.executemany(
+                "INSERT INTO probe_rounds (site, count) VALUES (?, ?) "
+                "ON CONFLICT(site) DO UPDATE SET count = count + excluded.count",
+                list(rounds.items()),
+            )
+
+
+__all__ = ["ProbeRecords", "ProbeStateRow"]

@@ -1,0 +1,291 @@
+"""Tickets, their events and time entries as the store keeps them.
+
+Reads return the desk's own objects (`Ticket`, `TicketEvent`); writes take field names and
+Python values (datetimes, enums, booleans, dicts) and turn them into columns here, so the
+desk never sees how a value is stored. Every method runs one statement (or a few) on the
+calling thread's connection: inside the caller's `Store.write()` transaction when there is
+one, so a change and its event commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket, TicketEvent
+from ronda.store.schema import OPEN_STATUSES_SQL
+
+if TYPE_CHECKING:
+    from ronda.store.db import Store
+
+_IDS_PER_QUERY = 500  # well under SQLite's limit on bound parameters
+
+# Ticket fields (and the few stored-only ones the desk writes) that are columns of `tickets`.
+_COLUMNS = frozenset(
+    {
+        "case_number",
+        "source",
+        "subject",
+        "category",
+        "failure_class",
+        "site",
+        "customer",
+        "requester",
+        "priority",
+        "impact",
+        "status",
+        "assignee",
+        "opened_at",
+        "sla_target_at",
+        "sla_limit_at",
+        "first_response_at",
+        "first_response_seconds",
+        "sla_outcome",
+        "paused_at",
+        "paused_seconds",
+        "resolved_at",
+        "billable",
+        "dedupe_key",
+        "parent_id",
+        "evidence",
+        "touched_by_agent",
+        "updated_at",
+        "opened_class",
+        "outcome_priority",
+        "outcome_impact",
+    }
+)
+
+
+def _column_value(value: object) -> object:
+    """A Python value as the column holds it: instants as UTC epoch seconds, enums as their
+    text, booleans as 0/1, evidence as JSON."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store")
+        return value.timestamp()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return value
+
+
+def _instant(value: float | None) -> datetime | None:
+    from ronda.store.db import from_epoch
+
+    return from_epoch(value)
+
+
+def ticket_from_row(row: Mapping[str, object]) -> Ticket:
+    """A `tickets` row as the desk's `Ticket`."""
+    return Ticket(
+        id=row["id"],  # type: ignore[arg-type]
+        case_number=row["case_number"],  # type: ignore[arg-type]
+        source=Source(row["source"]),
+        subject=row["subject"],  # type: ignore[arg-type]
+        priority=Priority(row["priority"]),
+        impact=Impact(row["impact"]),
+        status=Status(row["status"]),
+        opened_at=_instant(row["opened_at"]),  # type: ignore[arg-type]
+        version=row["version"],  # type: ignore[arg-type]
+        category=row["category"],  # type: ignore[arg-type]
+        failure_class=FailureClass(row["failure_class"]) if row["failure_class"] else None,
+        site=row["site"],  # type: ignore[arg-type]
+        customer=row["customer"],  # type: ignore[arg-type]
+        assignee=row["assignee"],  # type: ignore[arg-type]
+        sla_target_at=_instant(row["sla_target_at"]),  # type: ignore[arg-type]
+        sla_limit_at=_instant(row["sla_limit_at"]),  # type: ignore[arg-type]
+        first_response_at=_instant(row["first_response_at"]),  # type: ignore[arg-type]
+        sla_outcome=row["sla_outcome"],  # type: ignore[arg-type]
+        paused_at=_instant(row["paused_at"]),  # type: ignore[arg-type]
+        paused_seconds=row["paused_seconds"],  # type: ignore[arg-type]
+        resolved_at=_instant(row["resolved_at"]),  # type: ignore[arg-type]
+        billable=bool(row["billable"]),
+        dedupe_key=row["dedupe_key"],  # type: ignore[arg-type]
+        parent_id=row["parent_id"],  # type: ignore[arg-type]
+        evidence=json.loads(row["evidence"] or "{}"),  # type: ignore[arg-type]
+        requester=row["requester"],  # type: ignore[arg-type]
+        touched_by_agent=bool(row["touched_by_agent"]),
+        updated_at=_instant(row["updated_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _event_from_row(row: Mapping[str, object]) -> TicketEvent:
+    return TicketEvent(
+        id=row["id"],  # type: ignore[arg-type]
+        ticket_id=row["ticket_id"],  # type: ignore[arg-type]
+        at=_instant(row["at"]),  # type: ignore[arg-type]
+        actor=row["actor"],  # type: ignore[arg-type]
+        kind=row["kind"],  # type: ignore[arg-type]
+        field=row["field"],  # type: ignore[arg-type]
+        old=row["old"],  # type: ignore[arg-type]
+        new=row["new"],  # type: ignore[arg-type]
+        body=row["body"],  # type: ignore[arg-type]
+    )
+
+
+def _chunks(values: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(values), _IDS_PER_QUERY):
+        yield values[start : start + _IDS_PER_QUERY]
+
+
+class TicketRecords:
+    """The `tickets`, `ticket_events` and `time_entries` tables."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        rows = self.store.query("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+        return ticket_from_row(rows[0]) if rows else None
+
+    def many(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        """Tickets by id (ids that do not exist are left out)."""
+        out: dict[int, Ticket] = {}
+        for chunk in _chunks(sorted(set(ticket_ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(f"SELECT * FROM tickets WHERE id IN ({marks})", chunk):
+                out[row["id"]] = ticket_from_row(row)
+        return out
+
+    def open_with_key(self, dedupe_key: str) -> Ticket | None:
+        """The open ticket holding a dedupe key (at most one: a unique index says so)."""
+        rows = self.store.query(
+            f"SELECT * FROM tickets WHERE dedupe_key = ? AND status IN {OPEN_STATUSES_SQL}",
+            (dedupe_key,),
+        )
+        return ticket_from_row(rows[0]) if rows else None
+
+    def latest_with_key(self, dedupe_key: str) -> int | None:
+        """The id of the newest ticket ever opened with a dedupe key, open or not."""
+        rows = self.store.query(
+            "SELECT id FROM tickets WHERE dedupe_key = ? ORDER BY id DESC LIMIT 1", (dedupe_key,)
+        )
+        return rows[0]["id"] if rows else None
+
+    def open_keys_like(self, prefix: str) -> dict[str, int]:
+        """Dedupe key -> id of the open tickets whose key starts with `prefix`."""
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.store.query(
+            "SELECT id, dedupe_key FROM tickets WHERE dedupe_key LIKE ? ESCAPE '\\' "
+            f"AND status IN {OPEN_STATUSES_SQL}",
+            (like,),
+        )
+        return {row["dedupe_key"]: row["id"] for row in rows}
+
+    def children(self, parent_id: int) -> list[Ticket]:
+        rows = self.store.query(
+            "SELECT * FROM tickets WHERE parent_id = ? ORDER BY id", (parent_id,)
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    def by_source(self, source: Source) -> list[Ticket]:
+        rows = self.store.query(
+            "SELECT * FROM tickets WHERE source = ? ORDER BY id", (str(source),)
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    def events(self, ticket_id: int) -> list[TicketEvent]:
+        rows = self.store.query(
+            "SELECT * FROM ticket_events WHERE ticket_id = ? ORDER BY id", (ticket_id,)
+        )
+        return [_event_from_row(r) for r in rows]
+
+    def status_changes(self, ticket_id: int) -> list[tuple[datetime, str | None, str | None]]:
+        """(at, old, new) of every status change of a ticket, oldest first."""
+        rows = self.store.db.execute(
+            "SELECT at, old, new FROM ticket_events WHERE ticket_id = ? AND field = 'status' "
+            "ORDER BY id",
+            (ticket_id,),
+        ).fetchall()
+        return [(_instant(at), old, new) for at, old, new in rows]  # type: ignore[misc]
+
+    def time_spent(self, ticket_id: int) -> float:
+        row = self.store.db.execute(
+            "SELECT COALESCE(SUM(seconds), 0) FROM time_entries WHERE ticket_id = ?",
+            (ticket_id,),
+        ).fetchone()
+        return float(row[0])
+
+    # ---- writing (inside the caller's transaction) -------------------------------------
+
+    def next_id(self) -> int:
+        return self.store.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets").fetchone()[0]
+
+    def insert(self, ticket_id: int, fields: Mapping[str, object]) -> None:
+        """A new ticket at version 1."""
+        unknown = set(fields) - _COLUMNS
+        if unknown:
+            raise ValueError(f"not ticket columns: {', '.join(sorted(unknown))}")
+        names = ["id", *fields, "version"]
+        values = [ticket_id, *(_column_value(v) for v in fields.values()), 1]
+        # Column names come from _COLUMNS, never from outside.
+        self.store.db.execute(
+            f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            values,
+        )
+
+    def update(self, ticket_id: int, version: int, fields: Mapping[str, object]) -> bool:
+        """Change a ticket that is still at `version` and move it to the next one; False
+        when it was not at that version."""
+        unknown = set(fields) - _COLUMNS
+        if unknown:
+            raise ValueError(f"not ticket columns: {', '.join(sorted(unknown))}")
+        assignments = "".join(f"{name} = ?, " for name in fields)
+        cursor = self.store.db.execute(
+            f"UPDATE tickets SET {assignments}version = version + 1 WHERE id = ? AND version = ?",
+            (*(_column_value(v) for v in fields.values()), ticket_id, version),
+        )
+        return cursor.rowcount == 1
+
+    def add_event(
+        self,
+        ticket_id: int,
+        at: datetime,
+        actor: str,
+        kind: str,
+        field: str | None = None,
+        old: object = None,
+        new: object = None,
+        body: str | None = None,
+    ) -> None:
+        self.store.db.execute(
+            "INSERT INTO ticket_events (ticket_id, at, actor, kind, field, old, new, body) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ticket_id,
+                at.timestamp(),
+                actor,
+                kind,
+                field,
+                None if old is None else str(old),
+                None if new is None else str(new),
+                body,
+            ),
+        )
+
+    def add_time(
+        self,
+        ticket_id: int,
+        agent: str,
+        at: datetime,
+        seconds: float,
+        note: str | None,
+        billable: bool,
+    ) -> None:
+        self.store.db.execute(
+            "INSERT INTO time_entries (ticket_id, agent, at, seconds, note, billable) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket_id, agent, at.timestamp(), seconds, note, int(billable)),
+        )
+
+
+__all__ = ["TicketRecords", "ticket_from_row"]
