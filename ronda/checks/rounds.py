@@ -19,7 +19,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ronda.checks import incidents as rules
 from ronda.checks.incidents import (
@@ -46,21 +47,43 @@ from ronda.store import Store
 from ronda.store.probes import ProbeStateRow
 from ronda.tickets import Desk, InvalidTransition, TicketError
 
+if TYPE_CHECKING:
+    from ronda.checks.probe import ProbeResult
+
 log = logging.getLogger(__name__)
 
 PROBE_ACTOR = "probe"
 EVIDENCE_BODY_CHARS = 2000  # the prober keeps less; a hard cap so a ticket row stays small
 
 
+class RoundEventKind(StrEnum):
+    """What a round event says happened."""
+
+    TICKET_OPENED = "ticket_opened"
+    TICKET_UPDATED = "ticket_updated"
+    TICKET_REPRIORITIZED = "ticket_reprioritized"
+    TICKET_REOPENED = "ticket_reopened"
+    TICKET_RECOVERED = "ticket_recovered"
+    TICKET_RESOLVED = "ticket_resolved"
+    TICKET_LINKED = "ticket_linked"
+    SITE_DOWN = "site_down"
+    SITE_UP = "site_up"
+    CONFIG_RELOADED = "config_reloaded"
+    ERROR = "error"
+
+
 @dataclass(frozen=True, slots=True)
 class RoundEvent:
     """One thing worth a log line: a ticket opened/updated/resolved, a site down or up."""
 
-    kind: str  # ticket_opened, ticket_updated, ticket_reprioritized, ticket_reopened,
-    # ticket_recovered, ticket_resolved, ticket_linked, site_down, site_up, error
+    kind: RoundEventKind
     message: str
     site: str | None = None
     case_number: str | None = None
+
+    def __post_init__(self) -> None:
+        # The rules' notices name their kind as text; an unknown one is a bug, said here.
+        object.__setattr__(self, "kind", RoundEventKind(self.kind))
 
     def __str__(self) -> str:
         return self.message
@@ -70,8 +93,8 @@ class RoundEvent:
 class RoundItem:
     """One site's round: the probe result and, when the rules asked, the immediate re-probe."""
 
-    result: Any  # ronda.checks.probe.ProbeResult or anything shaped like it
-    reprobe: Any | None = None
+    result: ProbeResult
+    reprobe: ProbeResult | None = None
 
 
 EventSink = Callable[[RoundEvent], object]
@@ -80,7 +103,7 @@ EventSink = Callable[[RoundEvent], object]
 # ---- ProbeResult -> plain values ----------------------------------------------------------
 
 
-def failures_of(result: Any) -> tuple[Failure, ...]:
+def failures_of(result: ProbeResult) -> tuple[Failure, ...]:
     """Every failing check of a result; the worst class alone when it lists no findings."""
     findings = [
         Failure(FailureClass(f.failure_class), f.priority, f.detail or "")
@@ -105,7 +128,7 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def evidence_of(result: Any) -> dict:
+def evidence_of(result: ProbeResult) -> dict:
     """The facts an agent needs on a ticket. The body excerpt stays raw: the TUI escapes."""
     return {
         "url": result.url,
@@ -123,7 +146,7 @@ def evidence_of(result: Any) -> dict:
     }
 
 
-def outcome_of(result: Any, reprobe: Any | None = None) -> Outcome:
+def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outcome:
     """The rules' view of a round. With a re-probe, the re-probe is the round (fresher), and
     the families that failed both times are confirmed."""
     final = reprobe if reprobe is not None else result
@@ -228,7 +251,7 @@ class RoundRunner:
     def in_maintenance(self, site: Site, at: datetime) -> bool:
         return rules.in_maintenance(site, self.config.servers, at)
 
-    def needs_reprobe(self, result: Any) -> bool:
+    def needs_reprobe(self, result: ProbeResult) -> bool:
         """Should the caller probe this site again right away (fresh connection)?"""
         site = self._sites.get(result.site)
         if site is None:
@@ -243,7 +266,7 @@ class RoundRunner:
 
     # ---- a batch -------------------------------------------------------------------------
 
-    def apply(self, items: Iterable[RoundItem | Any]) -> list[RoundEvent]:
+    def apply(self, items: Iterable[RoundItem | ProbeResult]) -> list[RoundEvent]:
         """Apply a batch of rounds (in order) and store it; returns the events it made."""
         batch = [i if isinstance(i, RoundItem) else RoundItem(i) for i in items]
         if not batch:
@@ -254,7 +277,7 @@ class RoundRunner:
         views = self._views(
             [tid for name in names for tid in self._states.get(name, SiteState()).ticket_ids()]
         )
-        latest: dict[str, tuple[Any, bool, SiteState]] = {}
+        latest: dict[str, tuple[ProbeResult, bool, SiteState]] = {}
         failures: dict[tuple[str, str], int] = {}
         rounds_count: dict[str, int] = {}
         now: datetime | None = None
@@ -311,7 +334,7 @@ class RoundRunner:
                 self._carry_out(action, site, decision.state, views, events)
         except (TicketError, sqlite3.Error) as exc:
             log.exception("rules for %s could not be applied", site.name)
-            self._emit(events, RoundEvent("error", f"{site.name}: {exc}", site.name))
+            self._emit(events, RoundEvent(RoundEventKind.ERROR, f"{site.name}: {exc}", site.name))
             return state
         return decision.state
 
@@ -343,7 +366,11 @@ class RoundRunner:
                 evidence=action.evidence,
                 failure_class=action.failure_class,
             )
-            kind = "ticket_recovered" if action.kind == "recovered" else "ticket_updated"
+            kind = (
+                RoundEventKind.TICKET_RECOVERED
+                if action.kind == "recovered"
+                else RoundEventKind.TICKET_UPDATED
+            )
             self._emit(
                 events,
                 RoundEvent(
@@ -360,7 +387,7 @@ class RoundRunner:
             self._emit(
                 events,
                 RoundEvent(
-                    "ticket_reprioritized",
+                    RoundEventKind.TICKET_REPRIORITIZED,
                     f"{ticket.case_number} priority {ticket.priority}: {action.reason}",
                     name,
                     ticket.case_number,
@@ -377,7 +404,7 @@ class RoundRunner:
                 self._emit(
                     events,
                     RoundEvent(
-                        "ticket_resolved",
+                        RoundEventKind.TICKET_RESOLVED,
                         f"{ticket.case_number} resolved: {action.reason}",
                         name,
                         ticket.case_number,
@@ -440,7 +467,7 @@ class RoundRunner:
         self._emit(
             events,
             RoundEvent(
-                "ticket_opened",
+                RoundEventKind.TICKET_OPENED,
                 f"{ticket.case_number} opened ({ticket.priority} priority, {ticket.impact} "
                 f"impact): {ticket.subject}",
                 action.site,
@@ -473,7 +500,7 @@ class RoundRunner:
         self._emit(
             events,
             RoundEvent(
-                "ticket_updated",
+                RoundEventKind.TICKET_UPDATED,
                 f"{ticket.case_number} recurrence: {action.subject}",
                 site.name if site is not None else None,
                 ticket.case_number,
@@ -503,7 +530,7 @@ class RoundRunner:
         self._emit(
             events,
             RoundEvent(
-                "ticket_reopened",
+                RoundEventKind.TICKET_REOPENED,
                 f"{ticket.case_number} reopened: {action.reason}",
                 name,
                 ticket.case_number,
@@ -520,7 +547,7 @@ class RoundRunner:
         self._emit(
             events,
             RoundEvent(
-                "ticket_linked",
+                RoundEventKind.TICKET_LINKED,
                 f"{ticket.case_number} linked under {under}",
                 ticket.site,
                 ticket.case_number,
@@ -600,7 +627,7 @@ class RoundRunner:
                     self._parents[server] = ticket.id
         except (TicketError, sqlite3.Error) as exc:
             log.exception("server rules for %s could not be applied", server)
-            self._emit(events, RoundEvent("error", f"server {server}: {exc}"))
+            self._emit(events, RoundEvent(RoundEventKind.ERROR, f"server {server}: {exc}"))
 
     # ---- reading and writing -------------------------------------------------------------
 
@@ -615,7 +642,7 @@ class RoundRunner:
 
     def _store_batch(
         self,
-        latest: Mapping[str, tuple[Any, bool, SiteState]],
+        latest: Mapping[str, tuple[ProbeResult, bool, SiteState]],
         failures: Mapping[tuple[str, str], int],
         rounds_count: Mapping[str, int],
     ) -> None:
@@ -662,6 +689,7 @@ def _parse_state(text: str | None) -> SiteState:
 
 __all__ = [
     "RoundEvent",
+    "RoundEventKind",
     "RoundItem",
     "RoundRunner",
     "evidence_of",

@@ -31,14 +31,17 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ronda.checks.rounds import RoundItem, RoundRunner
 from ronda.config import Config, Site
 
+if TYPE_CHECKING:
+    from ronda.checks.probe import ProbeResult
+
 log = logging.getLogger(__name__)
 
-ProbeFn = Callable[[Site], Awaitable[Any]]
+ProbeFn = Callable[[Site], Awaitable["ProbeResult"]]
 
 
 def spread_offset(name: str, interval: float) -> float:
