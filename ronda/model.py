@@ -66,7 +66,7 @@ class Source(StrEnum):
     MANUAL = "manual"
 
 
-# What a case is about, in the contract's catalogue (seed/README.md).
+# What a case is about, in the contract's catalogue (docs/contract.md).
 CATEGORIES = (
     "wordpress",
     "woocommerce",
@@ -120,7 +120,7 @@ class FailureClass(StrEnum):
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
 
 
-# Default priority of each class (DESIGN.md); the config may override any of them.
+# Default priority of each class (docs/contract.md); the config may override any of them.
 DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.REFUSED: Priority.HIGH,
     FailureClass.DNS: Priority.HIGH,

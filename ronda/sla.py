@@ -1,6 +1,6 @@
 """The SLA clock: deadlines, states and compliance from the priority x impact matrix.
 
-Two notions stay apart (see STYLE.md): the *deadline* an agent sees is a wall-clock instant
+Two notions stay apart: the *deadline* an agent sees is a wall-clock instant
 (`Deadlines.target_at`, `Deadlines.limit_at`); the *business time consumed* is a timer in the
 cell's calendar that stops while the ticket waits on the customer. Pauses are measured in
 the cell's calendar (`paused_business_seconds`) and push both deadlines out by that much

@@ -1,6 +1,6 @@
 """Intake: a case from an e-mail or opened by hand; a phone call only for an existing case.
 
-The contract (seed/README.md): requests come in by ticket or e-mail; phone help is only for
+The contract (docs/contract.md): requests come in by ticket or e-mail; phone help is only for
 cases that already have a case number. So "phone" here asks for the case number the
 customer reads out and jumps to it; it never opens a new case.
 """
