@@ -22,9 +22,9 @@ from ronda.intake.maildir import import_maildir, run_import
 from ronda.intake.parse import decode_header_value
 from ronda.intake.replies import MailError, format_limit, send_reply
 from ronda.intake.server import MailServer, SmtpThread
-from ronda.store.mail import STALE_CLAIM_SECONDS, MailLog
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store
+from ronda.store.mail import STALE_CLAIM_SECONDS, MailLog
 from ronda.tickets import StaleTicket, TicketError
 
 DESK = "soporte@desk.example"
@@ -102,13 +102,6 @@ def make_config(relay: str | None, **mail: object) -> Config:
 @pytest.fixture
 def config(sink: Sink) -> Config:
     return make_config(f"127.0.0.1:{sink.port}")  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "ronda.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -63,13 +63,6 @@ def result(
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store(tmp_path / "ronda.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def clock():
     with freeze_time(T0) as frozen:
         yield frozen

@@ -89,13 +89,6 @@ class FakeProbe:
                 self.per_server[site.server] -= 1
 
 
-@pytest.fixture
-def store(tmp_path) -> Store:
-    s = Store(tmp_path / "ronda.db")
-    yield s
-    s.close()
-
-
 def make(store: Store, config: Config, probe, clock=None, **kw) -> Scheduler:
     runner = RoundRunner(store, config)
     extra = {"clock": clock} if clock is not None else {}

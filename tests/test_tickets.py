@@ -30,8 +30,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def desk(tmp_path, clock) -> Desk:
-    return Desk(Store(tmp_path / "ronda.db"), clock=clock)
+def desk(store: Store, clock) -> Desk:
+    return Desk(store, clock=clock)
 
 
 def open_email(desk: Desk, **kwargs) -> object:

@@ -31,8 +31,8 @@ NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wednesday 10:00 in Bogota
 
 
 @pytest.fixture
-def desk(tmp_path) -> Desk:
-    return Desk(Store(tmp_path / "ronda.db"), clock=lambda: NOW)
+def desk(store: Store) -> Desk:
+    return Desk(store, clock=lambda: NOW)
 
 
 def _open(desk: Desk, minutes_ago: float, **kwargs) -> object:
