@@ -40,6 +40,7 @@ import trustme
 
 from ronda.demo import pages
 from ronda.demo.pages import Page, Profile
+from ronda.demo.routing import respond
 from ronda.model import FailureClass, Impact
 
 # Behaviour name -> the failure class a probe should report for it.
@@ -393,7 +394,7 @@ class _SiteState:
         key = (behaviour, path)
         page = self.cache.get(key)
         if page is None:
-            page = pages.respond(self.profile, behaviour, path, self.base)
+            page = respond(self.profile, behaviour, path, self.base)
             if len(self.cache) < 64:  # unknown paths must not grow it without bound
                 self.cache[key] = page
         return page
