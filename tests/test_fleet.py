@@ -27,7 +27,8 @@ from polling import wait_until
 
 from ronda.config import parse_config
 from ronda.demo import error_pages
-from ronda.demo.fleet import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite, Fleet
+from ronda.demo.fleet import Fleet
+from ronda.demo.specs import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite
 from ronda.demo.timeline import (
     DEGRADING_SITE,
     FLAPPING_SITE,
