@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 from polling import wait_until
 
-from ronda.demo.fleet import Fleet, SiteSpec
+from ronda.demo.fleet import Fleet
+from ronda.demo.specs import SiteSpec
 from ronda.store import OPEN_STATUSES_SQL, Store
 
 pytestmark = pytest.mark.timeout(120)

@@ -26,8 +26,9 @@ from clocks import FakeClock
 from polling import wait_until
 
 from ronda.config import parse_config
-from ronda.demo import pages
-from ronda.demo.fleet import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite, Fleet
+from ronda.demo import error_pages
+from ronda.demo.fleet import Fleet
+from ronda.demo.specs import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite
 from ronda.demo.timeline import (
     DEGRADING_SITE,
     FLAPPING_SITE,
@@ -169,7 +170,7 @@ def test_every_site_shows_its_class(fleet: Fleet, client: httpx.Client, clock: F
     assert answer.status_code == 200 and answer.content.strip() == b""
     [maint] = sites("wp_maintenance")
     answer = client.get(maint.url)
-    assert answer.status_code == 503 and pages.MAINTENANCE_TEXT in answer.text
+    assert answer.status_code == 503 and error_pages.MAINTENANCE_TEXT in answer.text
     assert answer.headers["retry-after"] == "600"
 
     [loop] = sites("redirect_loop")
@@ -278,7 +279,7 @@ async def test_async_callers_switch_and_fetch(fleet: Fleet) -> None:
         assert (await client.get(site.url)).status_code == 200
         await fleet.aset_behaviour(site.name, "wp_maintenance")
         answer = await client.get(site.url)
-        assert answer.status_code == 503 and pages.MAINTENANCE_TEXT in answer.text
+        assert answer.status_code == 503 and error_pages.MAINTENANCE_TEXT in answer.text
 
 
 # --------------------------------------------------------------------------- cleanup

@@ -10,8 +10,7 @@ from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ronda.checks.incidents import (
-    RECURRENCE_EVERY_SECONDS,
+from ronda.checks.incident_model import (
     Failure,
     LinkChild,
     Notice,
@@ -22,17 +21,15 @@ from ronda.checks.incidents import (
     Reprioritize,
     Reprobe,
     Resolve,
-    ServerRound,
     SiteState,
     TicketView,
     class_priority_of,
-    correlate_server,
-    evaluate,
     human_duration,
     in_maintenance,
-    needs_reprobe,
     subject_for,
 )
+from ronda.checks.incidents import RECURRENCE_EVERY_SECONDS, evaluate, needs_reprobe
+from ronda.checks.outages import ServerRound, correlate_server
 from ronda.config import IncidentSettings, MaintenanceWindow, Server, Site
 from ronda.model import FailureClass as FC
 from ronda.model import Impact, Priority

@@ -10,11 +10,11 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "BEHAVIOURS": "ronda.demo.fleet",
-    "DemoCustomer": "ronda.demo.fleet",
-    "DemoSite": "ronda.demo.fleet",
+    "BEHAVIOURS": "ronda.demo.specs",
+    "DemoCustomer": "ronda.demo.specs",
+    "DemoSite": "ronda.demo.specs",
     "Fleet": "ronda.demo.fleet",
-    "SiteSpec": "ronda.demo.fleet",
+    "SiteSpec": "ronda.demo.specs",
     "Step": "ronda.demo.timeline",
     "Timeline": "ronda.demo.timeline",
     "TimelineDriver": "ronda.demo.timeline",

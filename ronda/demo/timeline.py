@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ronda.demo.fleet import DemoSite, Fleet
+    from ronda.demo.fleet import Fleet
+    from ronda.demo.specs import DemoSite
 
 FLAPPING_SITE = "reservas-hotel-mar"
 DEGRADING_SITE = "academia-idiomas"
