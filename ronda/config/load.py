@@ -9,7 +9,6 @@ have their own modules (sites, sla, mail).
 
 from __future__ import annotations
 
-import ssl
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -190,6 +189,8 @@ def _tls(r: Reader, raw: object, base_dir: Path) -> TlsConfig:
     # Load it now: a bad bundle must stop the desk at start, not fail every probe. A folder
     # (OpenSSL's hashed capath, as checks/tls.py accepts) is only read at handshake time.
     where = {"capath": str(ca)} if ca.is_dir() else {"cafile": str(ca)}
+    import ssl  # lazily: with socket, ~10 ms at import, and only a file with extra_ca pays it
+
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(**where)
     except (ssl.SSLError, OSError, ValueError) as exc:
