@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import trustme
 
-from ronda import config as config_module
 from ronda.config import (
     CalendarConfig,
     Config,
@@ -28,6 +27,10 @@ from ronda.config import (
     parse_config,
     parse_duration,
 )
+from ronda.config.load import INCIDENT_KINDS
+from ronda.config.mail import MAIL_KINDS
+from ronda.config.sites import PROBE_KINDS
+from ronda.config.sla import CALENDAR_KEYS
 from ronda.model import FailureClass, Impact, Priority
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ronda.toml"
@@ -193,11 +196,11 @@ def test_extra_ca_is_read_relative_to_the_config_folder(tmp_path: Path) -> None:
 
 def test_kinds_cover_every_settings_field() -> None:
     """A field added to a settings dataclass must become configurable, not silently fixed."""
-    assert set(config_module._PROBE_KINDS) == {f.name for f in fields(ProbeSettings)}
-    assert set(config_module._INCIDENT_KINDS) == {f.name for f in fields(IncidentSettings)}
-    assert set(config_module._MAIL_KINDS) | {"rules"} == {f.name for f in fields(MailSettings)}
+    assert set(PROBE_KINDS) == {f.name for f in fields(ProbeSettings)}
+    assert set(INCIDENT_KINDS) == {f.name for f in fields(IncidentSettings)}
+    assert set(MAIL_KINDS) | {"rules"} == {f.name for f in fields(MailSettings)}
     calendar_keys = {"timezone", "hours", "holidays", "holidays_subdiv", "extra_holidays"}
-    assert set(config_module._CALENDAR_KEYS) == calendar_keys
+    assert set(CALENDAR_KEYS) == calendar_keys
     assert {f.name for f in fields(CalendarConfig)} == calendar_keys - {"holidays"} | {
         "holidays_country"
     }
