@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from ronda.display import visible, visible_tree
 from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
 from ronda.sla import ticket_state, ticket_time_left
@@ -25,6 +26,42 @@ from ronda.tickets import Desk, QueueFilter, TicketNotFound
 
 # The queue shows the most urgent N; the header says how many more there are.
 QUEUE_LIMIT = 500
+
+
+# ---- text from outside, shown safely ---------------------------------------------------
+# Every ticket, event and site the TUI shows passes through here on its way from the store:
+# what sites and senders wrote is shown with its control characters visible, never acted on
+# by the terminal (`ronda.display`).
+
+_TICKET_TEXT = ("subject", "category", "site", "customer", "requester", "assignee")
+_EVENT_TEXT = ("actor", "kind", "field", "old", "new", "body")
+_SITE_TEXT = ("name", "url", "customer", "server", "failure_class", "detail")
+
+
+def _clean(obj, names: tuple[str, ...], **extra):  # type: ignore[no-untyped-def]
+    """`obj` (a frozen dataclass) with its text fields made visible; the same object when
+    nothing needed it (the common case costs a few `isprintable` calls)."""
+    changes = {
+        name: visible(value, lines=name == "body")
+        for name in names
+        if isinstance(value := getattr(obj, name), str) and not value.isprintable()
+    }
+    changes.update(extra)
+    return replace(obj, **changes) if changes else obj
+
+
+def shown_ticket(ticket: Ticket) -> Ticket:
+    evidence = visible_tree(ticket.evidence)
+    extra = {"evidence": evidence} if evidence != ticket.evidence else {}
+    return _clean(ticket, _TICKET_TEXT, **extra)
+
+
+def shown_event(event: TicketEvent) -> TicketEvent:
+    return _clean(event, _EVENT_TEXT)
+
+
+def shown_site(site: SiteHealth) -> SiteHealth:
+    return _clean(site, _SITE_TEXT)
 
 
 def read_stamp(store: Store) -> ChangeStamp:
@@ -86,7 +123,7 @@ def load_queue(
     """The queue for `flt`. Pass the previous `counts` when the store has not changed (a
     keystroke in the search box): the header counts do not depend on the filter. With
     `count=False` a list cut short by the limit leaves `total` None for `with_total`."""
-    rows = tuple(desk.queue(flt))
+    rows = tuple(shown_ticket(t) for t in desk.queue(flt))
     # Counting is only needed when the limit cut the list short.
     total: int | None = len(rows)
     if len(rows) >= flt.limit:
@@ -158,10 +195,10 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
             parent = None
     site_url = desk.store.sites.url_of(ticket.site) if ticket.site else None
     return TicketDetail(
-        ticket=ticket,
-        events=tuple(desk.events(ticket.id)),
-        children=tuple(desk.children(ticket.id)),
-        parent=parent,
+        ticket=shown_ticket(ticket),
+        events=tuple(shown_event(e) for e in desk.events(ticket.id)),
+        children=tuple(shown_ticket(c) for c in desk.children(ticket.id)),
+        parent=shown_ticket(parent) if parent is not None else None,
         time_spent=desk.time_spent(ticket.id),
         site_url=site_url,
     )
@@ -205,4 +242,4 @@ def load_directory(store: Store) -> Directory:
 
 
 def load_sites(store: Store) -> tuple[SiteHealth, ...]:
-    return tuple(site_health(store))
+    return tuple(shown_site(s) for s in site_health(store))
