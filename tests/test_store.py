@@ -105,3 +105,78 @@ def test_forward_migration_keeps_old_rows(tmp_path: Path) -> None:
     assert new.schema_version() == len(MIGRATIONS)
     row = new.query("SELECT opened_class, outcome_priority, outcome_impact FROM tickets")[0]
     assert row == {"opened_class": "slow", "outcome_priority": "high", "outcome_impact": "low"}
+
+
+# ---- a file that cannot serve: one line, nothing lost ---------------------------------
+
+
+def _open_one(desk: Desk, subject: str = "x"):  # type: ignore[no-untyped-def]
+    return desk.open_ticket(
+        source=Source.MANUAL, subject=subject, priority=Priority.LOW, impact=Impact.LOW, actor="a"
+    )
+
+
+def test_an_existing_wide_open_file_is_made_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "ronda.db"
+    Desk(Store(path)).store.close()
+    for suffix in ("", "-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if not extra.exists():
+            extra.touch()
+        extra.chmod(0o644)
+    store = Store(path)
+    store.query("SELECT 1 AS x")
+    for suffix in ("", "-wal", "-shm"):
+        assert stat.S_IMODE(os.stat(f"{path}{suffix}").st_mode) == 0o600, suffix
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"[[sites]]\nname = 'x'\n" * 200, "is not a Ronda database"),  # a config as --db
+        (b"SQLite format 3\x00" + b"\xff" * 4096, "is not a Ronda database"),  # garbage header
+    ],
+)
+def test_a_file_that_is_not_a_database_is_one_line(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    path = tmp_path / "ronda.toml"
+    path.write_bytes(content)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and words in message and "\n" not in message
+    assert path.read_bytes() == content  # nothing written into someone else's file
+
+
+def test_a_folder_given_as_the_database_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is not a file"):
+        Store(tmp_path)
+
+
+def test_a_read_only_database_refuses_writes_in_one_line_and_keeps_what_it_had(
+    tmp_path: Path,
+) -> None:
+    desk = Desk(Store(tmp_path / "ronda.db"))
+    _open_one(desk, "kept")
+    desk.store.db.execute("PRAGMA query_only = ON")  # SQLite's own read-only refusal
+    with pytest.raises(StoreError, match="is read-only"):
+        _open_one(desk, "refused")
+    desk.store.db.execute("PRAGMA query_only = OFF")
+    assert [t.subject for t in desk.queue()] == ["kept"]
+
+
+def test_a_full_disk_is_one_line_and_rolls_the_change_back(tmp_path: Path) -> None:
+    desk = Desk(Store(tmp_path / "ronda.db"))
+    _open_one(desk, "kept")
+    pages = desk.store.db.execute("PRAGMA page_count").fetchone()[0]
+    desk.store.db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow
+    with pytest.raises(StoreError, match="disk is full"):
+        with desk.store.write() as db:
+            db.execute(
+                "INSERT INTO ticket_events (ticket_id, at, actor, kind, body) "
+                "VALUES (1, 0, 'a', 'note', ?)",
+                ("x" * 200_000,),
+            )
+    assert len(desk.events(1)) == 1  # the opening only
+    assert desk.get(1).subject == "kept"

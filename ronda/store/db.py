@@ -28,8 +28,48 @@ from ronda.store.tickets import TicketRecords
 BUSY_TIMEOUT_MS = 10_000
 
 
-class StoreError(Exception):
-    """The database cannot be used as asked (wrong file, newer schema, unwritable)."""
+class StoreError(sqlite3.DatabaseError):
+    """The database cannot be used as asked (wrong file, newer schema, unwritable, disk
+    full). The message is one line naming the file and what to do. It is an
+    `sqlite3.DatabaseError`, so every part that already survives a failing database (the
+    rounds, the exporter, the TUI's poller) survives this one too."""
+
+
+# SQLite's own words for a file that cannot serve as the desk, and what the user can do.
+_WHAT_TO_DO = (
+    ("file is not a database", "is not a Ronda database; give --db the desk's database file"),
+    ("malformed", "is damaged (SQLite: database disk image is malformed); restore a backup"),
+    (
+        "readonly",
+        "is read-only; Ronda must write it: check the file's and its folder's permissions",
+    ),
+    ("disk is full", "cannot grow: the disk is full; free space (the change was not stored)"),
+    ("unable to open", "cannot be opened; check the path and its permissions"),
+    ("disk i/o error", "could not be read or written (disk I/O error); check the disk"),
+)
+
+
+def _store_error(path: Path, error: sqlite3.Error) -> StoreError | None:
+    """The one-line StoreError for an SQLite error that means the file is unusable; None
+    for the others (a constraint, a busy lock), which callers handle as they are."""
+    text = str(error).lower()
+    for words, advice in _WHAT_TO_DO:
+        if words in text:
+            return StoreError(f"{path}: {advice}")
+    return None
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except StoreError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        translated = _store_error(path, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def default_db_path() -> Path:
@@ -82,26 +122,46 @@ class Store:
         parent = self.path.parent
         if not parent.exists():
             parent.mkdir(parents=True, mode=0o700)
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"{self.path}: is not a file; give --db the desk's database file")
         if not self.path.exists():
             # Owner-only from the first byte: tickets hold customers' names and e-mails.
             # SQLite gives the -wal and -shm files the same permissions.
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
+        self._owner_only()
+
+    def _owner_only(self) -> None:
+        """Make the file and its -wal and -shm companions 0600, also when they existed
+        before with wider permissions (a file copied in, an older Ronda)."""
+        for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            try:
+                if path.exists() and path.stat().st_mode & 0o077:
+                    path.chmod(0o600)
+            except PermissionError as exc:  # not ours to change: say so, do not go on
+                raise StoreError(
+                    f"{path}: readable by others and not ours to tighten ({exc.strerror}); "
+                    "make it owner-only (chmod 600)"
+                ) from exc
 
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection, opened on first use."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            with _translated(self.path):
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
             db = sqlite_utils.Database(conn)
             self._local.db = db
+            self._owner_only()  # the -wal and -shm files exist from here on
         return db
 
     @contextmanager
@@ -109,20 +169,23 @@ class Store:
         """A short write transaction that takes the write lock up front (BEGIN IMMEDIATE),
         so two writers queue on the busy timeout instead of failing on a lock upgrade."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with _translated(self.path):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        with _translated(self.path):
+            return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> int:
         """Apply the forward migrations this file lacks; refuse a newer schema."""
