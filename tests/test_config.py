@@ -648,3 +648,42 @@ category = "hostng"
     problems = error.value.problems
     assert any("mail.rules[0].match" in p and ":3:" in p for p in problems), problems
     assert any("mail.rules[0].category: 'hostng' is not one of" in p for p in problems), problems
+
+
+# ---- credentials in a site's URL, and the interval floor ------------------------------
+
+
+def test_credentials_in_a_site_url_become_basic_auth_and_leave_the_url() -> None:
+    config = parse_config(
+        '[[sites]]\nname = "staging"\nurl = "https://deploy:s3cr%40t@staging.example/wp/"\n'
+    )
+    (site,) = config.sites
+    assert site.url == "https://staging.example/wp/"
+    assert site.basic_auth == ("deploy", "s3cr@t")
+    assert "s3cr" not in repr(site) and "s3cr" not in repr(config)
+    assert "s3cr" not in check_config_summary(config)
+
+
+def test_a_bad_url_with_a_password_is_reported_without_it() -> None:
+    found = problems('[[sites]]\nname = "a"\nurl = "ftp://deploy:hunter2@a.example/"\n')
+    assert found and all("hunter2" not in line for line in found)
+    assert any("deploy:***@a.example" in line for line in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (SITE + "interval = 0.001\n", "ronda.toml:4: sites[0].interval: 0.001 s is below"),
+        ("[probe]\ninterval = 2\n" + SITE, "ronda.toml:2: probe.interval: 2 s is below"),
+    ],
+)
+def test_an_interval_under_the_floor_is_refused_for_a_real_site(text: str, where: str) -> None:
+    (line,) = problems(text)
+    assert line.startswith(where) and "10 s floor" in line
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost", "[::1]:9000", "shop.localhost"])
+def test_sites_on_loopback_may_be_probed_faster(host: str) -> None:
+    config = parse_config(f'[[sites]]\nname = "t"\nurl = "http://{host}/"\ninterval = 0.3\n')
+    assert config.sites[0].probe.interval == 0.3
+    assert parse_config(SITE + "interval = 10\n").sites[0].probe.interval == 10.0

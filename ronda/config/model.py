@@ -72,6 +72,9 @@ class Site:
     checks: tuple[KeywordCheck, ...] = ()
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    # `user:password@` written in the site's URL: taken out of `url` (which is shown and
+    # stored everywhere) and sent by the probe as HTTP Basic authentication only.
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

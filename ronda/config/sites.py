@@ -7,10 +7,11 @@ naive maintenance instants take the calendar's time zone, which the caller passe
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ronda.config.errors import KeyPath, describe
 from ronda.config.model import (
@@ -169,7 +170,8 @@ def read_sites(
         path: KeyPath = ("sites", i)
         r.table(entry, path, SITE_KEYS)
         name = r.required_name(entry, path, names, "sites")
-        values: dict[str, Any] = {"name": name, "url": _url(r, entry, path)}
+        url, auth = _url(r, entry, path)
+        values: dict[str, Any] = {"name": name, "url": url, "basic_auth": auth}
         if "customer" in entry:
             customer = r.string(entry["customer"], path + ("customer",))
             if customer is not BAD and customers and customer not in customer_names:
@@ -200,18 +202,56 @@ def read_sites(
             r, entry.get("maintenance", []), path + ("maintenance",), tz
         )
         values["probe"] = read_probe(r, entry, path, probe, check_cert=False)
+        _interval_floor(r, values["probe"], url, path if "interval" in entry else ("probe",))
         out.append(Site(**values))
     return tuple(out)
 
 
-def _url(r: Reader, entry: dict, path: KeyPath) -> str:
+# Rounds faster than this would hammer a customer's server (and the shared hosting behind
+# it); only sites on this machine's loopback, such as test fleets, may go faster.
+MIN_INTERVAL_SECONDS = 10.0
+
+
+def _interval_floor(r: Reader, probe: ProbeSettings, url: str, where: KeyPath) -> None:
+    if probe.interval >= MIN_INTERVAL_SECONDS or not url or _on_loopback(url):
+        return
+    r.add(
+        where + ("interval",),
+        f"{probe.interval:g} s is below the {MIN_INTERVAL_SECONDS:g} s floor for a real site "
+        f"(expected at least {MIN_INTERVAL_SECONDS:g}; faster rounds only for sites on loopback)",
+    )
+
+
+def _on_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _masked(url: str) -> str:
+    """A URL as an error message may show it: the password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.partition("@")
+    if not sep or not at or "/" in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{hostpart}" if ":" in userinfo else url
+
+
+def _url(r: Reader, entry: dict, path: KeyPath) -> tuple[str, tuple[str, str] | None]:
+    """The site's address without credentials, and the `user:password` it carried (sent as
+    HTTP Basic authentication; never shown or stored)."""
     expected = "(expected http:// or https:// and a host, e.g. https://tienda-ana.example/)"
     if "url" not in entry:
         r.add(path + ("url",), f"missing {expected}")
-        return ""
+        return "", None
     url = r.string(entry["url"], path + ("url",))
     if url is BAD:
-        return ""
+        return "", None
     try:
         parts = urlsplit(url)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -220,9 +260,13 @@ def _url(r: Reader, entry: dict, path: KeyPath) -> str:
     except ValueError:
         valid = False
     if not valid:
-        r.add(path + ("url",), f"{url!r} is not a web address {expected}")
-        return ""
-    return url
+        r.add(path + ("url",), f"{_masked(url)!r} is not a web address {expected}")
+        return "", None
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.netloc.rpartition("@")[2]
+    bare = parts._replace(netloc=netloc).geturl()
+    return bare, (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 def _checks(r: Reader, raw: object, path: KeyPath) -> tuple[KeywordCheck, ...]:
