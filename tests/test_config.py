@@ -682,7 +682,9 @@ def test_an_interval_under_the_floor_is_refused_for_a_real_site(text: str, where
     assert line.startswith(where) and "10 s floor" in line
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost", "[::1]:9000", "shop.localhost"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:8080", "localhost", "[::1]:9000", "shop.localhost", "gone.invalid"]
+)
 def test_sites_on_loopback_may_be_probed_faster(host: str) -> None:
     config = parse_config(f'[[sites]]\nname = "t"\nurl = "http://{host}/"\ninterval = 0.3\n')
     assert config.sites[0].probe.interval == 0.3
