@@ -6,10 +6,10 @@ import pytest
 
 from ronda.config import Customer, Site
 from ronda.intake.triage import (
-    DEFAULT_RULES,
     Rule,
     RuleError,
     compile_rules,
+    default_rules,
     fold,
     match_customer,
     match_site,
@@ -154,7 +154,7 @@ def test_agency_rules_override_the_defaults() -> None:
     result = triage("Migración", "Quiero migrar mi sitio", rules)
     assert result.scope == "covered" and not result.billable
     assert result.matched_rules[:2] == ("migrations_included", "migration")
-    assert rules[-len(DEFAULT_RULES) :] == DEFAULT_RULES
+    assert rules[-len(default_rules()) :] == default_rules()
 
 
 def test_bad_rules_are_all_reported() -> None:
