@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from ronda.config import Customer, Site
@@ -135,6 +137,15 @@ def test_keywords_ignore_accents_case_and_match_whole_words() -> None:
     assert triage("sitio caido", "").priority == H
     # "offline" is a keyword, "offlineshop" is not; "download" does not contain "down".
     assert "site_down" not in triage("offlineshop download", "").matched_rules
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Straße", "\u212a", "ﬁchero", "Ñandú", "ÉLAN", "naïve café", "ǅ", "x\u0301", "ascii Only", ""],
+)
+def test_fold_is_casefold_nfkd_without_combining_marks(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    assert fold(text) == "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def test_prefix_and_regex_terms() -> None:

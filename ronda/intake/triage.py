@@ -49,7 +49,10 @@ class RuleError(ValueError):
 
 def fold(text: str) -> str:
     """Lower case without accents: "Caído" and "caido" read the same."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    folded = text.casefold()
+    if folded.isascii():  # nothing to decompose (every keyword of the rules, most mail)
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
