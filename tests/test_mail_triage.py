@@ -190,6 +190,17 @@ def test_bad_rules_are_all_reported() -> None:
     assert any(p.startswith("mail.rules[5]: expected a table") for p in problems)
 
 
+def test_patterns_that_only_compile_alone_are_reported() -> None:
+    """A rule runs its `re:` patterns as one alternation: a group name used by two of them
+    is a problem of the rule, not an error escaping from `re`."""
+    with pytest.raises(RuleError) as caught:
+        compile_rules(
+            [{"match": [r"re:(?P<n>\d+) pedidos", r"re:pedido (?P<n>\d+)"], "scope": "covered"}]
+        )
+    [problem] = caught.value.problems
+    assert problem.startswith("mail.rules[0].match: the 're:' patterns do not compile together")
+
+
 def test_rule_objects_pass_through() -> None:
     rule = Rule("mine", ("x",), priority=H)
     assert compile_rules([rule]) == (rule,)
