@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from ronda.config import Customer, Site
 from ronda.intake.triage import (
-    DEFAULT_RULES,
     Rule,
     RuleError,
     compile_rules,
+    default_rules,
     fold,
     match_customer,
     match_site,
@@ -137,6 +139,15 @@ def test_keywords_ignore_accents_case_and_match_whole_words() -> None:
     assert "site_down" not in triage("offlineshop download", "").matched_rules
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Straße", "\u212a", "ﬁchero", "Ñandú", "ÉLAN", "naïve café", "ǅ", "x\u0301", "ascii Only", ""],
+)
+def test_fold_is_casefold_nfkd_without_combining_marks(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    assert fold(text) == "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def test_prefix_and_regex_terms() -> None:
     rules = compile_rules(
         [
@@ -154,7 +165,7 @@ def test_agency_rules_override_the_defaults() -> None:
     result = triage("Migración", "Quiero migrar mi sitio", rules)
     assert result.scope == "covered" and not result.billable
     assert result.matched_rules[:2] == ("migrations_included", "migration")
-    assert rules[-len(DEFAULT_RULES) :] == DEFAULT_RULES
+    assert rules[-len(default_rules()) :] == default_rules()
 
 
 def test_bad_rules_are_all_reported() -> None:
@@ -177,6 +188,17 @@ def test_bad_rules_are_all_reported() -> None:
     assert any(p.startswith("mail.rules[3]: sets none") for p in problems)
     assert any(p.startswith("mail.rules[4]: unknown keys colour") for p in problems)
     assert any(p.startswith("mail.rules[5]: expected a table") for p in problems)
+
+
+def test_patterns_that_only_compile_alone_are_reported() -> None:
+    """A rule runs its `re:` patterns as one alternation: a group name used by two of them
+    is a problem of the rule, not an error escaping from `re`."""
+    with pytest.raises(RuleError) as caught:
+        compile_rules(
+            [{"match": [r"re:(?P<n>\d+) pedidos", r"re:pedido (?P<n>\d+)"], "scope": "covered"}]
+        )
+    [problem] = caught.value.problems
+    assert problem.startswith("mail.rules[0].match: the 're:' patterns do not compile together")
 
 
 def test_rule_objects_pass_through() -> None:
