@@ -24,15 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # The config's own TOML error machinery, so a broken rules file reads like a broken config.
-from ronda.config import (
-    Customer,
-    KeyPath,
-    Site,
-    _describe,
-    _LineMap,
-    _syntax_problem,
-    format_key_path,
-)
+from ronda.config import Customer, KeyPath, Site, format_key_path
+from ronda.config.errors import describe, syntax_problem
+from ronda.config.lines import LineMap
 from ronda.model import CATEGORIES, SCOPES, Impact, Priority
 
 DEFAULT_PRIORITY = Priority.MEDIUM
@@ -171,7 +165,7 @@ def _text_list(value: object, path: KeyPath, problems: _Problems) -> tuple[str, 
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple) or not value:
-        what = "is missing" if value is None else f"{_describe(value)} is not a list"
+        what = "is missing" if value is None else f"{describe(value)} is not a list"
         what = "is empty" if isinstance(value, list | tuple) else what
         problems.append((path, f"{what} (expected a non-empty list of keywords or 're:' patterns)"))
         return ()
@@ -179,7 +173,7 @@ def _text_list(value: object, path: KeyPath, problems: _Problems) -> tuple[str, 
     for i, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
             problems.append(
-                (path + (i,), f"{_describe(item)} is not a keyword (expected a non-empty string)")
+                (path + (i,), f"{describe(item)} is not a keyword (expected a non-empty string)")
             )
             continue
         out.append(item)
@@ -240,7 +234,7 @@ def _compile(entries: Iterable[Mapping | Rule]) -> tuple[tuple[Rule, ...], _Prob
             problems.append(
                 (
                     (index, "category"),
-                    f"{_describe(category)} is not a category "
+                    f"{describe(category)} is not a category "
                     f"(expected one of {', '.join(CATEGORIES)})",
                 )
             )
@@ -249,7 +243,7 @@ def _compile(entries: Iterable[Mapping | Rule]) -> tuple[tuple[Rule, ...], _Prob
             problems.append(
                 (
                     (index, "priority"),
-                    f"{_describe(priority)} is not a priority (expected low, medium or high)",
+                    f"{describe(priority)} is not a priority (expected low, medium or high)",
                 )
             )
         scope = entry.get("scope")
@@ -257,7 +251,7 @@ def _compile(entries: Iterable[Mapping | Rule]) -> tuple[tuple[Rule, ...], _Prob
             problems.append(
                 (
                     (index, "scope"),
-                    f"{_describe(scope)} is not a scope (expected one of {', '.join(SCOPES)})",
+                    f"{describe(scope)} is not a scope (expected one of {', '.join(SCOPES)})",
                 )
             )
         if category is None and priority is None and scope is None:
@@ -296,7 +290,7 @@ def parse_rules(text: str, name: str) -> tuple[Rule, ...]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleError([_syntax_problem(name, text, str(exc))]) from None
+        raise RuleError([syntax_problem(name, text, str(exc))]) from None
     problems: _Problems = [
         ((key,), "unknown key (expected only [[mail.rules]] tables)")
         for key in doc
@@ -335,7 +329,7 @@ def parse_rules(text: str, name: str) -> tuple[Rule, ...]:
         else:
             first[rule_name] = index
     if problems:
-        lines = _LineMap(text)
+        lines = LineMap(text)
         located = sorted(
             (lines.line_of(path), n, path, what) for n, (path, what) in enumerate(problems)
         )
