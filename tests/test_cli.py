@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ronda.cli import main
+from ronda.app.cli import main
 
 CONFIG = """
 [[customers]]

@@ -1,6 +1,6 @@
 """`ronda run`, the production daemon, as a real subprocess against the demo fleet.
 
-Each test starts the daemon with `sys.executable -m ronda.cli run`, its stderr redirected
+Each test starts the daemon with `sys.executable -m ronda run`, its stderr redirected
 to a file, and waits for conditions by polling the SQLite file (`ronda.store.Store`) or the
 log with a bound; it never sleeps a fixed time beyond a short poll interval. Every process
 a test starts is killed by its pid in a finalizer if the test left it running.
@@ -106,7 +106,7 @@ class Daemon:
         self.log_path = log_path
         self._log_file = open(log_path, "wb")  # noqa: SIM115 (closed in kill())
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ronda.cli", "run", "--config", str(config)]
+            [sys.executable, "-m", "ronda", "run", "--config", str(config)]
             + ["--db", str(db), "--listen", listen],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

@@ -23,6 +23,7 @@ from polling import wait_until
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ronda.app.cli import run_exporter
 from ronda.exporter.collector import (
     BUCKETS,
     CHUNK,
@@ -37,7 +38,6 @@ from ronda.exporter.server import (
     ExporterError,
     ListenAddressError,
     parse_listen,
-    run,
     serve,
 )
 from ronda.model import FailureClass, Impact, Priority, Source, Status
@@ -878,7 +878,7 @@ def test_a_taken_port_is_a_clear_error_naming_the_address(store, clock) -> None:
         with pytest.raises(AddressInUse, match=rf"127\.0\.0\.1:{port}.*already in use"):
             serve(store, f"127.0.0.1:{port}", clock)
         out = StringIO()
-        assert run(store, f"127.0.0.1:{port}", clock, out=out) == 1
+        assert run_exporter(store, f"127.0.0.1:{port}", clock, out=out) == 1
         assert f"127.0.0.1:{port}" in out.getvalue()
     assert issubclass(AddressInUse, ExporterError)
 
@@ -949,8 +949,8 @@ def test_run_serves_until_sigterm(tmp_path) -> None:
     db = tmp_path / "ronda.db"
     Store(db).close()
     code = (
-        "import sys; from ronda.exporter.server import run; from ronda.store import Store; "
-        f"sys.exit(run(Store({str(db)!r}), '127.0.0.1:0', out=sys.stdout))"
+        "import sys; from ronda.app.cli import run_exporter; from ronda.store import Store; "
+        f"sys.exit(run_exporter(Store({str(db)!r}), '127.0.0.1:0', out=sys.stdout))"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code],

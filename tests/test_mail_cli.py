@@ -38,7 +38,7 @@ def start(tmp_path: Path, listen: str) -> tuple[subprocess.Popen, Path]:
         [
             sys.executable,
             "-m",
-            "ronda.cli",
+            "ronda",
             "mail",
             "--config",
             str(config),

@@ -16,8 +16,9 @@ import pytest
 from clocks import FakeClock
 from polling import wait_until
 
+from ronda.app.probe_cli import probe_once
+from ronda.app.service import run_rounds
 from ronda.checks.classify import Finding
-from ronda.checks.cli import probe_once, run_rounds
 from ronda.checks.probe import Prober, ProbeResult
 from ronda.checks.rounds import RoundRunner
 from ronda.checks.scheduler import Scheduler, spread_offset

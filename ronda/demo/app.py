@@ -1,27 +1,29 @@
 """`ronda demo`: the whole desk on a local fleet of failing sites, from one command.
 
 Starts the fleet (every covered failure, over HTTP and HTTPS, on 127.0.0.1), writes a demo
-config and database, runs the probe rounds and the exporter, plays the scripted timeline
-(a site that flaps, one that degrades, a server that falls and comes back, one that recovers
-on its own), and opens the TUI on the live queue; quitting the TUI stops everything.
-Headless, it runs for a while and prints what the desk saw.
+config and database, runs the desk's service (probe rounds and exporter) on them, and plays
+the scripted timeline (a site that flaps, one that degrades, a server that falls and comes
+back, one that recovers on its own). `ronda demo` opens the TUI on the live queue (quitting
+it stops everything) or, headless, lets it run for a while and prints what the desk saw.
 """
 
 from __future__ import annotations
 
-import getpass
 import sys
-import tempfile
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ronda.config import Config, load_config
-from ronda.sites import site_health, sync_config
+from ronda.app.service import Event, Service, ServiceOptions
+from ronda.config import Config
+from ronda.sites import site_health
 from ronda.store import Store
 from ronda.tickets import Desk
+
+if TYPE_CHECKING:
+    from ronda.checks.probe_now import SiteProbe
+    from ronda.exporter.server import ExporterHandle
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
@@ -51,7 +53,8 @@ class DemoSettings:
 
 
 class DemoDesk:
-    """The running demo: fleet, rounds, exporter and timeline, started and stopped as one."""
+    """The running demo: the fleet and its timeline around the desk's service (rounds and
+    exporter), started and stopped as one."""
 
     def __init__(
         self, workdir: Path, settings: DemoSettings | None = None, out: TextIO | None = None
@@ -63,13 +66,17 @@ class DemoDesk:
         self.config_path = workdir / "ronda.toml"
         self.db_path = workdir / "ronda.db"
         self.store: Store | None = None
-        self.config: Config | None = None
-        self.exporter = None
+        self.service: Service | None = None
         self.fleet = None
         self.driver = None
-        self._stop = threading.Event()
-        self._rounds: threading.Thread | None = None
-        self._round_error: BaseException | None = None
+
+    @property
+    def config(self) -> Config | None:
+        return self.service.config if self.service is not None else None
+
+    @property
+    def exporter(self) -> ExporterHandle | None:
+        return self.service.exporter if self.service is not None else None
 
     def say(self, text: str) -> None:
         print(f"ronda demo: {text}", file=self.out, flush=True)
@@ -83,16 +90,20 @@ class DemoDesk:
         self.fleet = Fleet(slow_delay=s.slow_delay, workdir=self.workdir / "fleet")
         self.fleet.start()
         self.fleet.write_config(self.config_path, extra=s.config_extra())
-        self.config = load_config(self.config_path)
         self.store = Store(self.db_path)
-        sync_config(self.store, self.config)
+        self.service = Service.from_file(
+            self.config_path,
+            self.store,
+            ServiceOptions(rounds=True, exporter=s.listen, exporter_fallback=True),
+            on_event=self._on_event,
+        )
         self.say(
             f"{len(self.fleet.sites)} sites on {len(self.fleet.servers)} servers; "
             f"config {self.config_path}, database {self.db_path}"
         )
-        self._start_exporter()
-        self._rounds = threading.Thread(target=self._run_rounds, name="ronda-rounds", daemon=True)
-        self._rounds.start()
+        self.service.start()
+        assert self.service.exporter is not None
+        self.say(f"exporter at {self.service.exporter.url}")
         timeline = default_timeline(
             self.fleet.sites,
             round_seconds=s.round_seconds,
@@ -103,52 +114,35 @@ class DemoDesk:
         self.driver.start()
         return self
 
-    def _start_exporter(self) -> None:
-        from ronda.exporter.server import AddressInUse, serve
-
-        try:
-            self.exporter = serve(self.store, self.settings.listen)
-        except AddressInUse:
-            host = self.settings.listen.rsplit(":", 1)[0]
-            self.exporter = serve(self.store, f"{host}:0")
-            self.say(f"{self.settings.listen} is taken; exporter on a free port instead")
-        self.say(f"exporter at {self.exporter.url}")
-
-    def _run_rounds(self) -> None:
-        from ronda.checks.cli import run_rounds
-
-        try:
-            run_rounds(self.config_path, self.store, self._stop, on_event=lambda e: None)
-        except BaseException as error:  # reported by stop(); the TUI must not die with it
-            self._round_error = error
+    def _on_event(self, event: Event) -> None:
+        # Round events stay in the store and the TUI; a taken exporter port is worth a line.
+        if event.kind == "exporter_fallback":
+            self.say(str(event))
 
     def _on_step(self, step) -> None:
         # Narrated only without the TUI: a line printed under it would garble the screen.
         if self.narrate:
             self.say(f"timeline: {step.site} {step.note or step.behaviour}")
 
-    def wait(self, seconds: float) -> None:
-        """Let the demo run (headless) for `seconds`, or until it is stopped."""
-        self._stop.wait(seconds)
+    def wait(self, seconds: float) -> bool:
+        """Let the demo run (headless) for `seconds`, or until it is stopped or its rounds
+        end; True when it has ended."""
+        return self.service.wait(seconds) if self.service is not None else True
 
-    def probe_now(self, site: str) -> str:
+    def probe_now(self, site: str) -> SiteProbe:
         """One probe of one site, tickets updated as in a round (the TUI's "probe now")."""
-        from ronda.checks.cli import probe_summary
-
-        return probe_summary(self.config, self.store, site)
+        assert self.service is not None
+        return self.service.probe_site(site)
 
     def stop(self) -> None:
-        self._stop.set()
         if self.driver is not None:
             self.driver.stop()
-        if self._rounds is not None:
-            self._rounds.join(timeout=15)
-        if self.exporter is not None:
-            self.exporter.stop()
+        if self.service is not None:
+            self.service.stop()
         if self.fleet is not None:
             self.fleet.stop()
-        if self._round_error is not None:
-            self.say(f"rounds stopped with an error: {self._round_error}")
+        if self.service is not None and self.service.error is not None:
+            self.say(f"rounds stopped with an error: {self.service.error}")
 
     def summary(self) -> str:
         """Tickets by failure class, priority and SLA state; sites up and down."""
@@ -177,49 +171,3 @@ class DemoDesk:
                 f"sites: {up} up, {len(down)} down ({', '.join(down)})",
             ]
         )
-
-
-def run_demo(
-    *,
-    headless: bool = False,
-    duration: float = 60.0,
-    workdir: Path | None = None,
-    listen: str = DEFAULT_LISTEN,
-    agent: str | None = None,
-    lang: str = "en",
-    settings: DemoSettings | None = None,
-    out: TextIO | None = None,
-) -> int:
-    """`ronda demo [--headless --duration S]`. Returns the exit code."""
-    out = out or sys.stdout
-    settings = settings or DemoSettings(listen=listen)
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="ronda-demo-"))
-    demo = DemoDesk(workdir, settings, out=sys.stderr)
-    demo.narrate = headless
-    try:
-        demo.start()
-        if headless:
-            demo.say(f"running headless for {duration:g} s (Ctrl-C stops early)")
-            try:
-                demo.wait(duration)
-            except KeyboardInterrupt:
-                demo.say("interrupted")
-        else:
-            from ronda.sla import SlaPolicy
-            from ronda.tui.app import RondaApp
-
-            app = RondaApp(
-                demo.store,
-                agent or getpass.getuser(),
-                lang,
-                probe_now=demo.probe_now,
-                policy=SlaPolicy.from_config(demo.config),
-                idle_gc=True,
-            )
-            app.run()
-    finally:
-        demo.stop()
-    if demo.store is not None:
-        print(demo.summary(), file=out)
-        print(f"demo files kept in {workdir}", file=out)
-    return 0

@@ -11,7 +11,6 @@ from ronda.exporter.server import (
     ExporterError,
     ExporterHandle,
     parse_listen,
-    run,
     serve,
 )
 
@@ -25,6 +24,5 @@ __all__ = [
     "RondaCollector",
     "make_registry",
     "parse_listen",
-    "run",
     "serve",
 ]

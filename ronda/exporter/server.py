@@ -1,15 +1,13 @@
 """The exporter's HTTP endpoint: `/metrics` on a threaded server, loopback by default.
 
 `serve()` starts it in a background thread and returns a handle (`.port`, `.url`,
-`.stop()`), for `ronda run` and for tests; `run()` serves in the foreground until
-interrupted, for `ronda exporter`.
+`.stop()`); the desk's service starts and stops it (`ronda run`, `ronda exporter`, the demo).
 """
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-import signal
 import socket
 import socketserver
 import sys
@@ -18,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TextIO
 from urllib.parse import urlsplit
 
 from ronda.exporter.collector import CONTENT_TYPE, RondaCollector, gc_paused
@@ -95,7 +92,8 @@ def _family_for(host: str, port: int) -> socket.AddressFamily:
         return infos[0][0]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach `host` (the metrics name customers and sites)."""
     if host == "localhost":
         return True
     try:
@@ -236,42 +234,6 @@ def serve(
     return ExporterHandle(host, bound_port, server.collector, server, thread)
 
 
-def run(
-    store: Store,
-    listen: str = DEFAULT_LISTEN,
-    clock: Callable[[], datetime] = utcnow,
-    *,
-    out: TextIO | None = None,
-) -> int:
-    """`ronda exporter`: serve until SIGINT or SIGTERM. Returns the exit code (0, or 1 with
-    the reason on `out` when the address cannot be used)."""
-    out = out or sys.stderr
-    try:
-        handle = serve(store, listen, clock)
-    except ExporterError as exc:
-        print(f"ronda exporter: {exc}", file=out)
-        return 1
-    stopped = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    print(f"ronda exporter: serving {handle.url} (database {store.path})", file=out, flush=True)
-    if not _is_loopback(handle.host):
-        print(
-            f"ronda exporter: {handle.host} is reachable from other machines, and the metrics "
-            "name customers and sites; put a firewall or an authenticating proxy in front",
-            file=out,
-            flush=True,
-        )
-    try:
-        while not stopped.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        handle.stop()
-    return 0
-
-
 __all__ = [
     "DEFAULT_LISTEN",
     "AddressInUse",
@@ -279,7 +241,7 @@ __all__ = [
     "ExporterHandle",
     "ListenAddressError",
     "format_address",
+    "is_loopback",
     "parse_listen",
-    "run",
     "serve",
 ]

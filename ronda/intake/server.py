@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ronda.config import Config
 from ronda.intake.ingest import Intake, Outcome
 from ronda.intake.replies import parse_hostport
-from ronda.store import Store
 
 log = logging.getLogger("ronda.mail")
 
@@ -189,33 +184,4 @@ class MailServer:
         self.stop()
 
 
-def serve(
-    config: Config, store: Store, *, stop: threading.Event | None = None, listen: str | None = None
-) -> None:
-    """Run the intake until SIGINT/SIGTERM (or `stop` is set). Blocks."""
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-    with MailServer(Intake.from_config(config, store), listen) as server:
-        host, port = server.address
-        relay = config.mail.relay or "none (no acknowledgements)"
-        log.info("mail intake on %s:%d, relay %s", host, port, relay)
-        print(f"ronda mail: listening on {host}:{port}; relay {relay}", flush=True)
-        stop.wait()
-
-
-def run(config: Config, db_path: Path | str | None = None, *, listen: str | None = None) -> int:
-    """`ronda mail --config FILE [--db PATH] [--listen HOST:PORT]`; returns the exit code."""
-    store = Store(db_path)
-    try:
-        serve(config, store, listen=listen)
-    except OSError as error:  # the address is taken or not ours: one clear line
-        print(f"ronda mail: {error}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
-    return 0
-
-
-__all__ = ["IntakeHandler", "MailServer", "SmtpThread", "run", "serve"]
+__all__ = ["IntakeHandler", "MailServer", "SmtpThread"]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from textual import events, work
 from textual.app import App
@@ -100,6 +100,28 @@ JUMP_COMMANDS: dict[str, str] = {
 MailReply = Callable[[Desk, Ticket, str, str], Ticket]
 
 
+class ProbedSite(Protocol):
+    """What "probe now" answers for a site (`ronda.checks.probe_now.SiteProbe`): the TUI
+    reads the result's class, HTTP status and time."""
+
+    @property
+    def result(self) -> Any: ...
+
+
+# site name -> what the probe saw (a ProbedSite; a plain text is shown as it is).
+ProbeNow = Callable[[str], "ProbedSite | str | None"]
+
+
+def probe_summary(probed: ProbedSite | str | None) -> str:
+    """One line for the toast: `http_500 (HTTP 500, 42 ms)`, or `timeout (no answer, ...)`."""
+    if probed is None or isinstance(probed, str):
+        return probed or ""
+    result = probed.result
+    seen = f"HTTP {result.status_code}" if result.status_code else "no answer"
+    elapsed = round(float(result.elapsed_ms or 0.0), 3)
+    return f"{result.failure_class} ({seen}, {elapsed:.0f} ms)"
+
+
 class RondaApp(App[None]):
     """The desk for one agent. `clock` and `probe_now` are injected (tests, the CLI)."""
 
@@ -113,7 +135,7 @@ class RondaApp(App[None]):
         agent: str,
         lang: str = "en",
         clock: Callable[[], datetime] | None = None,
-        probe_now: Callable[[str], Any] | None = None,
+        probe_now: ProbeNow | None = None,
         policy: SlaPolicy | None = None,
         *,
         mail_reply: MailReply | None = None,
@@ -507,15 +529,15 @@ class RondaApp(App[None]):
             )
 
     def probe_site(self, site: str, then: Callable[[], None] | None = None) -> None:
-        """Probe one site now through the injected `probe_now` (the CLI wires `checks`)."""
+        """Probe one site now through the injected `probe_now` (the service's)."""
         probe = self.probe_now
         if probe is None:
             self.say(self.t("sites.no_probe"), "warning")
             return
         self.say(self.t("sites.probing", site=site))
 
-        def finished(result: object) -> None:
-            self.say(self.t("sites.probed", site=site, result="" if result is None else result))
+        def finished(probed: ProbedSite | str | None) -> None:
+            self.say(self.t("sites.probed", site=site, result=probe_summary(probed)))
             if then is not None:
                 then()
 
@@ -527,7 +549,7 @@ def run_tui(
     agent: str | None = None,
     lang: str | None = None,
     config: Config | None = None,
-    probe_now: Callable[[str], Any] | None = None,
+    probe_now: ProbeNow | None = None,
     mail_reply: MailReply | None = None,
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.

@@ -1,0 +1,448 @@
+"""`ronda`: the desk's one command. It parses the arguments and hands each subcommand to a
+thin function; whatever runs for a while (rounds, exporter, mail intake, the TUI's probe
+now and replies) is started and stopped through `ronda.app.service.Service`. Components
+are imported by the commands that need them, so the core never depends on them."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from ronda.app.context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    load,
+    open_store,
+    policy,
+)
+from ronda.app.tickets_cli import (
+    TICKET_ACTIONS,
+    cmd_sites_list,
+    cmd_tickets_list,
+    cmd_tickets_new,
+    cmd_tickets_show,
+)
+from ronda.model import Impact, Priority, Source, Status
+from ronda.store import Store
+from ronda.tickets import utcnow
+
+DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
+
+
+# ---- check-config, sla ---------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from ronda.config import ConfigError, check_config_summary, load_config
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    print(check_config_summary(config))
+    return EXIT_OK
+
+
+def cmd_sla_deadline(args: argparse.Namespace) -> int:
+    from ronda.sla import format_deadlines
+
+    try:
+        opened = datetime.fromisoformat(args.opened)
+    except ValueError as error:
+        raise CliError(f"--opened: {args.opened!r} is not an ISO 8601 instant") from error
+    if opened.tzinfo is None:
+        raise CliError(f"--opened: {args.opened!r} needs a UTC offset, e.g. 2026-11-25T09:00-05:00")
+    deadlines = policy(args).deadlines(Priority(args.priority), Impact(args.impact), opened)
+    print(format_deadlines(deadlines))
+    return EXIT_OK
+
+
+# ---- probe now ------------------------------------------------------------------------
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from ronda.app.probe_cli import probe_once
+
+    return probe_once(
+        load(args.config),
+        open_store(args),
+        site_name=args.site,
+        as_json=args.json,
+        dry_run=args.dry_run,
+    )
+
+
+# ---- what runs until stopped: run, exporter, mail, demo, tui ----------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: rounds and exporter until SIGTERM/SIGINT; SIGHUP or a changed config file
+    reloads the config (a broken one is refused, the old one runs on)."""
+    from ronda.app.runtime import (
+        SignalInbox,
+        configure_logging,
+        log,
+        log_event,
+        serve_until_signalled,
+    )
+    from ronda.app.service import Service, ServiceOptions, file_signature
+    from ronda.config import load_config
+    from ronda.exporter.server import ExporterError
+
+    configure_logging()
+    config_path = Path(args.config)
+    seen = file_signature(config_path)  # before reading: a later edit is a change
+    config = load_config(config_path)  # ConfigError: its problems, exit 2 (main)
+    listen = None if args.listen == "off" else (args.listen or DEFAULT_LISTEN)
+    service = Service(
+        config,
+        open_store(args),
+        ServiceOptions(rounds=True, exporter=listen, watch_config=True),
+        config_path=config_path,
+        on_event=log_event,
+        loaded_signature=seen,
+    )
+
+    def on_signal(sig: signal.Signals) -> bool:
+        if sig != signal.SIGHUP:
+            log.info("%s received: stopping after the round in flight", sig.name)
+            return False
+        log.info("SIGHUP received: reloading %s", config_path)
+        try:
+            service.reload()
+        except Exception as error:  # the daemon runs on with the config it has
+            log.error("config not reloaded: %s", error)
+        return True
+
+    with SignalInbox((signal.SIGTERM, signal.SIGINT, signal.SIGHUP)) as inbox:
+        try:
+            service.start()
+        except ExporterError as error:
+            log.error("exporter: %s", error)
+            return EXIT_ERROR
+        try:
+            serve_until_signalled(service, inbox, on_signal)
+        finally:
+            service.stop()
+            if service.error is not None:
+                log.error("rounds stopped with an error: %s", service.error)
+            log.info("stopped")
+    return EXIT_ERROR if service.error is not None else EXIT_OK
+
+
+def _stop_on_any(_sig: signal.Signals) -> bool:
+    return False
+
+
+def run_exporter(
+    store: Store,
+    listen: str = DEFAULT_LISTEN,
+    clock: Callable[[], datetime] = utcnow,
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """`ronda exporter`: serve `/metrics` until SIGINT or SIGTERM. Returns the exit code
+    (0, or 1 with the reason on `out` when the address cannot be used)."""
+    from ronda.app.runtime import SignalInbox, serve_until_signalled
+    from ronda.app.service import Service, ServiceOptions
+    from ronda.exporter.server import ExporterError, is_loopback
+
+    out = out or sys.stderr
+    service = Service(None, store, ServiceOptions(exporter=listen), clock=clock)
+    with SignalInbox((signal.SIGTERM, signal.SIGINT)) as inbox:
+        try:
+            service.start()
+        except ExporterError as error:
+            print(f"ronda exporter: {error}", file=out)
+            return EXIT_ERROR
+        handle = service.exporter
+        assert handle is not None
+        print(f"ronda exporter: serving {handle.url} (database {store.path})", file=out, flush=True)
+        if not is_loopback(handle.host):
+            print(
+                f"ronda exporter: {handle.host} is reachable from other machines, and the "
+                "metrics name customers and sites; put a firewall or an authenticating proxy "
+                "in front",
+                file=out,
+                flush=True,
+            )
+        try:
+            serve_until_signalled(service, inbox, _stop_on_any)
+        finally:
+            service.stop()
+    return EXIT_OK
+
+
+def cmd_exporter(args: argparse.Namespace) -> int:
+    return run_exporter(open_store(args), args.listen)
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    """`ronda mail`: the SMTP intake until SIGINT/SIGTERM; `ronda mail import`: a Maildir."""
+    if not args.config:
+        raise CliError("ronda mail needs --config FILE (customers and the SMTP relay)")
+    config = load(args.config)
+    if args.mail_command == "import":
+        from ronda.intake.maildir import run_import
+
+        return run_import(config, args.path, args.db, ack=args.ack)
+    from ronda.app.runtime import SignalInbox, serve_until_signalled
+    from ronda.app.service import Service, ServiceOptions
+
+    store = open_store(args)
+    service = Service(config, store, ServiceOptions(mail=True, mail_listen=args.listen))
+    try:
+        with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
+            try:
+                service.start()
+            except OSError as error:  # the address is taken or not ours: one clear line
+                print(f"ronda mail: {error}", file=sys.stderr)
+                return EXIT_ERROR
+            assert service.mail is not None
+            host, port = service.mail.address
+            relay = config.mail.relay or "none (no acknowledgements)"
+            print(f"ronda mail: listening on {host}:{port}; relay {relay}", flush=True)
+            try:
+                serve_until_signalled(service, inbox, _stop_on_any)
+            finally:
+                service.stop()
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole desk on a local fleet: the TUI on its live queue, or headless for a while
+    with a summary at the end."""
+    from ronda.demo.app import DemoDesk, DemoSettings
+
+    settings = DemoSettings(listen=args.listen, round_seconds=args.round)
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="ronda-demo-"))
+    demo = DemoDesk(workdir, settings, out=sys.stderr)
+    demo.narrate = args.headless
+    try:
+        demo.start()
+        if args.headless:
+            _demo_headless(demo, args.duration)
+        else:
+            from ronda.sla import SlaPolicy
+            from ronda.tui.app import RondaApp
+
+            app = RondaApp(
+                demo.store,
+                args.agent or getpass.getuser(),
+                args.lang,
+                probe_now=demo.probe_now,
+                policy=SlaPolicy.from_config(demo.config),
+                idle_gc=True,
+            )
+            app.run()
+    finally:
+        demo.stop()
+    if demo.store is not None:
+        print(demo.summary())
+        print(f"demo files kept in {workdir}")
+    return EXIT_OK
+
+
+def _demo_headless(demo, duration: float) -> None:  # noqa: ANN001 - a DemoDesk
+    from ronda.app.runtime import SIGNAL_POLL, SignalInbox
+
+    demo.say(f"running headless for {duration:g} s (Ctrl-C stops early)")
+    deadline = time.monotonic() + duration
+    with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
+        while (left := deadline - time.monotonic()) > 0:
+            if demo.wait(min(left, SIGNAL_POLL)):
+                return  # the rounds ended on their own; stop() reports why
+            if inbox.drain():
+                demo.say("interrupted")
+                return
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    """The agents' queue; with a config, "probe now" and replies by mail too."""
+    from ronda.tui.app import run_tui
+
+    if not args.config:
+        run_tui(args.db, args.agent, args.lang)
+        return EXIT_OK
+    from ronda.app.service import Service
+
+    config = load(args.config)
+    # The service's own store: "probe now" writes from the TUI's worker threads.
+    service = Service(config, open_store(args)).start()  # no part runs: probes on demand only
+    try:
+        run_tui(
+            args.db,
+            args.agent,
+            args.lang,
+            config=config,
+            probe_now=service.probe_site,
+            mail_reply=service.mail_reply if service.replies_by_mail else None,
+        )
+    finally:
+        service.stop()
+        service.store.close()
+    return EXIT_OK
+
+
+# ---- the parser ---------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ronda", description="Ronda: the support desk of a WordPress hosting agency."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", type=Path, help="SQLite file (default: user data directory)")
+    agent = argparse.ArgumentParser(add_help=False)
+    agent.add_argument("--agent", default=getpass.getuser(), help="who acts (default: login)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="one JSON object per line")
+    version = argparse.ArgumentParser(add_help=False)
+    version.add_argument(
+        "--version", type=int, help="the ticket version you saw (refused if it changed)"
+    )
+
+    p = sub.add_parser("check-config", help="validate a config file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_check_config)
+
+    sla = sub.add_parser("sla", help="SLA clock")
+    sla_sub = sla.add_subparsers(dest="sla_command", required=True)
+    p = sla_sub.add_parser("deadline", help="target and limit for a case opened at an instant")
+    p.add_argument("--priority", required=True, choices=[x.value for x in Priority])
+    p.add_argument("--impact", required=True, choices=[x.value for x in Impact])
+    p.add_argument("--opened", required=True, help="ISO 8601 with offset")
+    p.add_argument("--config", help="config file with [sla] overrides")
+    p.set_defaults(func=cmd_sla_deadline)
+
+    tickets = sub.add_parser("tickets", help="list and work tickets")
+    t_sub = tickets.add_subparsers(dest="tickets_command", required=True)
+    p = t_sub.add_parser("list", parents=[common, agent, as_json], help="the queue")
+    p.add_argument(
+        "--view", default="open", choices=["open", "mine", "unassigned", "breached", "all"]
+    )
+    p.add_argument("--priority", choices=[x.value for x in Priority])
+    p.add_argument("--status", choices=[x.value for x in Status])
+    p.add_argument("--customer")
+    p.add_argument("--search")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_tickets_list)
+    p = t_sub.add_parser("show", parents=[common, as_json], help="one case and its history")
+    p.add_argument("case")
+    p.set_defaults(func=cmd_tickets_show)
+    p = t_sub.add_parser("new", parents=[common, agent, as_json], help="open a case")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--source", default="manual", choices=[x.value for x in Source])
+    p.add_argument("--priority", default="medium", choices=[x.value for x in Priority])
+    p.add_argument("--impact", default="medium", choices=[x.value for x in Impact])
+    p.add_argument("--customer")
+    p.add_argument("--site")
+    p.add_argument("--category")
+    p.add_argument("--requester")
+    p.add_argument("--body")
+    p.add_argument("--billable", action="store_true")
+    p.set_defaults(func=cmd_tickets_new)
+    for name, (func, extra) in TICKET_ACTIONS.items():
+        p = t_sub.add_parser(name, parents=[common, agent, as_json, version])
+        p.add_argument("case")
+        for positional in extra:
+            if positional == "status":
+                p.add_argument("status", choices=[x.value for x in Status])
+            else:
+                p.add_argument(positional)
+        if name in ("status", "resolve", "reopen"):
+            p.add_argument("--reason")
+        p.set_defaults(func=func)
+
+    sites = sub.add_parser("sites", help="sites and their health")
+    s_sub = sites.add_subparsers(dest="sites_command", required=True)
+    p = s_sub.add_parser("list", parents=[common, as_json])
+    p.add_argument("--config", help="sync sites from this config first")
+    p.set_defaults(func=cmd_sites_list)
+
+    p = sub.add_parser("probe", parents=[common, as_json], help="probe sites now")
+    p.add_argument("--config", required=True)
+    p.add_argument("--site", help="only this site")
+    p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
+    p.add_argument("--dry-run", action="store_true", help="print only; open no tickets")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("run", parents=[common], help="the daemon: rounds and exporter")
+    p.add_argument("--config", required=True)
+    p.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        help="exporter address, or 'off' (default %(default)s)",
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("exporter", parents=[common], help="Prometheus metrics from the store")
+    p.add_argument("--listen", default=DEFAULT_LISTEN, help="address (default %(default)s)")
+    p.set_defaults(func=cmd_exporter)
+
+    p = sub.add_parser("mail", parents=[common], help="tickets by e-mail (SMTP server)")
+    p.add_argument("--config")
+    p.add_argument("--listen", help="SMTP address (default: [mail] listen, 127.0.0.1:2525)")
+    p.set_defaults(func=cmd_mail, mail_command="serve")
+    m_sub = p.add_subparsers(dest="mail_command", required=False)
+    m = m_sub.add_parser("import", parents=[common], help="import a Maildir folder")
+    m.add_argument("path", help="the Maildir (with cur/ and new/)")
+    m.add_argument("--config", required=True)
+    m.add_argument("--ack", action="store_true", help="acknowledge imported messages")
+    m.set_defaults(func=cmd_mail)
+
+    p = sub.add_parser("demo", parents=[agent], help="the whole desk on a local fleet")
+    p.add_argument("--headless", action="store_true", help="no TUI; print a summary at the end")
+    p.add_argument("--duration", type=float, default=60.0, help="headless run time, seconds")
+    p.add_argument("--dir", type=Path, help="keep the demo's config and database here")
+    p.add_argument("--listen", default=DEFAULT_LISTEN, help="exporter address")
+    p.add_argument("--round", type=float, default=5.0, help="seconds between rounds")
+    p.add_argument("--lang", default="en", choices=["en", "es"])
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
+    p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")
+    p.add_argument("--config", help="config file (SLA matrix, language; enables probe now)")
+    p.set_defaults(func=cmd_tui)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ronda.config import ConfigError
+    from ronda.store import StoreError
+    from ronda.tickets import TicketError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    except (CliError, TicketError, StoreError) as error:
+        print(f"ronda: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The rounds on a thread of their own: the scheduler's event loop, started and stopped
+from the service, with a new config handed in while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ronda.checks.probe import Prober, run
+from ronda.checks.rounds import EventSink, RoundRunner
+from ronda.checks.scheduler import Scheduler
+from ronda.config import Config, Site
+from ronda.store import Store
+
+START_TIMEOUT = 10.0  # seconds for the loop to come up
+APPLY_TIMEOUT = 10.0  # seconds for the loop to take a new config
+# Seconds to wait for the rounds to end: the scheduler's grace for probes in flight (5 s),
+# then the last batch's write.
+STOP_TIMEOUT = 15.0
+
+
+def make_prober(config: Config) -> Prober:
+    """The probes' client; it holds the SSL context built from `[tls]`."""
+    return Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
+
+
+class RoundsThread:
+    """Rounds of every configured site until `stop()`.
+
+    `start()` builds the round runner and the scheduler on the caller's thread (so a store
+    that cannot be read fails there), then runs the scheduler's loop on a thread named
+    `ronda-rounds-loop`. What ended the loop other than `stop()` is kept in `error`.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        on_event: EventSink | None = None,
+        on_done: Callable[[], object] | None = None,
+    ) -> None:
+        """`on_done` is called on the loop's thread once the rounds have ended."""
+        self.config = config
+        self.store = store
+        self.on_event = on_event
+        self.on_done = on_done
+        self.error: BaseException | None = None
+        self.done = threading.Event()  # set when the loop has ended, however it ended
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._scheduler: Scheduler | None = None
+        # A reload that changes [tls] swaps in a new prober; probes in flight finish on the
+        # old one, so every prober made is closed at the end.
+        self._probers: list[Prober] = []
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> RoundsThread:
+        runner = RoundRunner(self.store, self.config, on_event=self.on_event)
+        self._probers = [make_prober(self.config)]
+        self._scheduler = Scheduler(self.config, runner, self._probe)
+        self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError("the rounds' event loop did not start")
+        if self.error is not None:
+            raise RuntimeError(f"the rounds could not start: {self.error}") from self.error
+        return self
+
+    async def _probe(self, site: Site) -> Any:
+        return await self._probers[-1].probe_site(site)
+
+    def _run(self) -> None:
+        try:
+            run(self._main())
+        except BaseException as error:  # noqa: BLE001 - kept for the service to report
+            self.error = error
+        finally:
+            self._ready.set()
+            self.done.set()
+            if self.on_done is not None:
+                self.on_done()
+
+    async def _main(self) -> None:
+        assert self._scheduler is not None
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        try:
+            await self._scheduler.run(self._stop)
+        finally:
+            for prober in self._probers:
+                await prober.aclose()
+
+    def update_config(self, config: Config) -> None:
+        """Hand a reloaded config to the running scheduler (from any thread but the loop's
+        own); returns once the loop has taken it. New sites are scheduled, removed ones
+        stop."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def apply() -> None:
+            try:
+                self._apply(config)
+            except BaseException as error:  # noqa: BLE001 - raised in the caller
+                future.set_exception(error)
+            else:
+                future.set_result(None)
+
+        if not self._call(apply):
+            self.config = config  # not running: the next start takes it
+            return
+        try:
+            future.result(APPLY_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            if not self.done.is_set():
+                raise
+            self.config = config  # the loop ended before it got there
+
+    def _apply(self, config: Config) -> None:
+        assert self._scheduler is not None
+        if config.tls != self.config.tls:
+            self._probers.append(make_prober(config))
+        self.config = config
+        self._scheduler.update_config(config)
+
+    def _call(self, fn: Any) -> bool:
+        """Run `fn` on the loop; False when the loop is not running."""
+        loop = self._loop
+        if loop is None or self.done.is_set():
+            return False
+        try:
+            loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # closed meanwhile
+            return False
+        return True
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop after the probes in flight (a grace period) and the last batch; idempotent."""
+        stop = self._stop
+        if stop is not None:
+            self._call(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+__all__ = ["RoundsThread", "make_prober"]

@@ -1,0 +1,377 @@
+"""The desk's service: the one object that starts and stops its running parts.
+
+A `Service` is built from a config (or its file), a store and `ServiceOptions` saying which
+parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter, the
+SMTP intake, and a watch on the config file. `start()` starts them in that order (exporter,
+mail, rounds, watch) and `stop()` stops them in reverse; `reload()` applies the config file
+again (a broken one is refused and the old one runs on); `wait()` blocks until the service
+has stopped or its rounds ended on their own. "Probe now" and mail replies use the running
+config. Every command that runs something (`ronda run`, `exporter`, `mail`, `demo`, `tui`)
+goes through it; signals and logging belong to the command line, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ronda.app.rounds import STOP_TIMEOUT, RoundsThread
+from ronda.checks.probe_now import ProbeRun, SiteProbe, probe_now
+from ronda.checks.rounds import RoundEvent
+from ronda.config import Config, ConfigError, load_config
+from ronda.model import Ticket
+from ronda.sites import sync_config
+from ronda.store import Store
+from ronda.tickets import Desk, utcnow
+
+if TYPE_CHECKING:
+    from ronda.exporter.server import ExporterHandle
+    from ronda.intake.server import MailServer
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL = 2.0  # seconds between two looks at the config file's modification time
+DEFAULT_EXPORTER = "127.0.0.1:9464"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEvent:
+    """Something the service did that is worth a log line (a part started, the config
+    reloaded or refused). `kind` is "error" for a refusal, as for round events."""
+
+    kind: str  # exporter_started, exporter_fallback, mail_started, rounds_started,
+    # config_reloaded, error
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Event = RoundEvent | ServiceEvent
+EventSink = Callable[[Event], object]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    """Which parts a service runs. Everything is off unless asked for."""
+
+    rounds: bool = False
+    exporter: str | None = None  # listen address (host:port, port 0 = a free one), or off
+    exporter_fallback: bool = False  # a taken exporter port: serve on a free one instead
+    mail: bool = False
+    mail_listen: str | None = None  # default: the config's [mail] listen
+    watch_config: bool = False  # reload when the config file changes (needs its path)
+    watch_interval: float = WATCH_INTERVAL
+
+
+def file_signature(path: Path) -> tuple[int, int] | None:
+    """What the watch compares: modification time (ns) and size, None when unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+class Service:
+    """The running desk of one process. See the module docstring for its life cycle."""
+
+    def __init__(
+        self,
+        config: Config | None,
+        store: Store,
+        options: ServiceOptions | None = None,
+        *,
+        config_path: str | Path | None = None,
+        on_event: EventSink | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        loaded_signature: tuple[int, int] | None = None,
+    ) -> None:
+        """`config_path` is the file `reload()` and the watch read; `loaded_signature` its
+        signature taken before `config` was read from it (an edit made meanwhile is then
+        seen as a change). `on_event` is called on the thread that made the event (the
+        rounds' for round events), so it must be quick and must not call back into the
+        service. `clock` is the exporter's and the intake's."""
+        self.config = config if config is not None else Config()
+        self.store = store
+        self.options = options or ServiceOptions()
+        self.config_path = Path(config_path) if config_path is not None else None
+        self.on_event = on_event
+        self.clock = clock
+        self.exporter: ExporterHandle | None = None
+        self.mail: MailServer | None = None
+        self.rounds: RoundsThread | None = None
+        self._seen = loaded_signature
+        if self._seen is None and self.config_path is not None:
+            self._seen = file_signature(self.config_path)
+        self._lock = threading.Lock()  # start, stop and reload, one at a time
+        self._started = False
+        self._stopping = threading.Event()  # tells the watch to end
+        self._ended = threading.Event()  # stopped, or the rounds ended on their own
+        self._watch: threading.Thread | None = None
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        store: Store,
+        options: ServiceOptions | None = None,
+        *,
+        on_event: EventSink | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Service:
+        """Load the config file (`ConfigError` when it is broken) and build on it."""
+        path = Path(path)
+        seen = file_signature(path)  # before reading: a later edit is a change
+        config = load_config(path)
+        return cls(
+            config,
+            store,
+            options,
+            config_path=path,
+            on_event=on_event,
+            clock=clock,
+            loaded_signature=seen,
+        )
+
+    # ---- life cycle --------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self._ended.is_set()
+
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the rounds, when it was not `stop()`."""
+        return self.rounds.error if self.rounds is not None else None
+
+    def start(self) -> Service:
+        """Start the parts the options ask for. If one cannot start, those already started
+        are stopped and the error is raised (`ExporterError` for a taken or bad exporter
+        address, `OSError` for the SMTP one)."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError("the service is already started")
+            self._started = True
+            try:
+                if self.options.exporter is not None:
+                    self._start_exporter(self.options.exporter)
+                if self.options.mail:
+                    self._start_mail()
+                if self.options.rounds:
+                    self._start_rounds()
+                if self.options.watch_config and self.config_path is not None:
+                    self._watch = threading.Thread(
+                        target=self._watch_loop, name="ronda-config-watch", daemon=True
+                    )
+                    self._watch.start()
+            except BaseException:
+                self._stop_parts()
+                self._ended.set()
+                raise
+        return self
+
+    def _start_exporter(self, listen: str) -> None:
+        from ronda.exporter.server import AddressInUse, serve
+
+        try:
+            self.exporter = serve(self.store, listen, self.clock)
+        except AddressInUse:
+            if not self.options.exporter_fallback:
+                raise
+            host = listen.rsplit(":", 1)[0] if ":" in listen else "127.0.0.1"
+            self.exporter = serve(self.store, f"{host}:0", self.clock)
+            self._emit(
+                ServiceEvent(
+                    "exporter_fallback", f"{listen} is taken; exporter on a free port instead"
+                )
+            )
+        self._emit(ServiceEvent("exporter_started", f"exporter serving {self.exporter.url}"))
+
+    def _start_mail(self) -> None:
+        from ronda.intake.ingest import Intake
+        from ronda.intake.server import MailServer
+
+        intake = Intake.from_config(self.config, self.store, self.clock)
+        self.mail = MailServer(intake, self.options.mail_listen).start()
+        host, port = self.mail.address
+        relay = self.config.mail.relay or "none (no acknowledgements)"
+        self._emit(ServiceEvent("mail_started", f"mail intake on {host}:{port}, relay {relay}"))
+
+    def _start_rounds(self) -> None:
+        sync_config(self.store, self.config)
+        self.rounds = RoundsThread(
+            self.config, self.store, on_event=self._emit, on_done=self._ended.set
+        ).start()
+        source = f" from {self.config_path}" if self.config_path is not None else ""
+        self._emit(
+            ServiceEvent(
+                "rounds_started",
+                f"rounds of {len(self.config.sites)} sites{source}, database {self.store.path}",
+            )
+        )
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop every part, in reverse order of starting: the watch, the rounds (after the
+        probes in flight and the last batch), the intake (after what it accepted is stored),
+        the exporter. Idempotent; the parts' handles stay for inspection, and the store stays
+        open (it is the caller's)."""
+        self._stopping.set()
+        self._join_watch(timeout)  # before the lock: a reload in flight needs it to finish
+        with self._lock:
+            self._stop_parts(timeout)
+            self._ended.set()
+
+    def _join_watch(self, timeout: float) -> None:
+        watch = self._watch
+        if watch is not None and watch is not threading.current_thread():
+            watch.join(timeout)
+            self._watch = None
+
+    def _stop_parts(self, timeout: float = STOP_TIMEOUT) -> None:
+        self._stopping.set()
+        self._join_watch(timeout)
+        if self.rounds is not None:
+            self.rounds.stop(timeout)
+            if self.rounds.alive:
+                log.warning("the rounds did not stop within %g s", timeout)
+        if self.mail is not None:
+            self.mail.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the service has stopped or its rounds ended on their own (see
+        `error`), or `timeout` seconds pass; True when it has ended."""
+        return self._ended.wait(timeout)
+
+    # ---- the config --------------------------------------------------------------------
+
+    def reload(self, config: Config | None = None) -> bool:
+        """Apply `config`, or the config file read again: sites synced to the store and
+        handed to the running rounds. A file that cannot be used is reported as an "error"
+        event and changes nothing (False). The running intake keeps the config it started
+        with."""
+        with self._lock:
+            if self._stopping.is_set() and self._started:
+                return False  # stopping: nothing left to apply it to
+            if config is None:
+                if self.config_path is None:
+                    raise ValueError("this service has no config file to reload")
+                try:
+                    config = load_config(self.config_path)
+                except ConfigError as error:
+                    self._emit(
+                        ServiceEvent("error", f"config not reloaded, keeping the old one: {error}")
+                    )
+                    return False
+            self.config = config
+            if self.rounds is not None:
+                sync_config(self.store, config)
+                self.rounds.update_config(config)
+            self._emit(
+                ServiceEvent("config_reloaded", f"config reloaded: {len(config.sites)} sites")
+            )
+            return True
+
+    def _watch_loop(self) -> None:
+        assert self.config_path is not None
+        while not self._stopping.wait(self.options.watch_interval):
+            now = file_signature(self.config_path)
+            if now == self._seen:
+                continue
+            self._seen = now
+            try:
+                self.reload()
+            except Exception as error:  # the watch must outlive a failed reload
+                log.exception("reloading %s failed", self.config_path)
+                self._emit(ServiceEvent("error", f"config not reloaded: {error}"))
+
+    # ---- what the TUI and the probe command ask of it ----------------------------------
+
+    def probe(self, site: str | None = None, *, dry_run: bool = False) -> ProbeRun:
+        """Probe `site` (or every site) now with the running config; tickets opened and
+        updated as in a round unless `dry_run`. `UnknownSite` for a name it lacks."""
+        return probe_now(self.config, self.store, site, dry_run=dry_run)
+
+    def probe_site(self, site: str) -> SiteProbe:
+        """One site probed now, tickets updated (the TUI's "probe now")."""
+        return self.probe(site).sites[0]
+
+    @property
+    def replies_by_mail(self) -> bool:
+        """Agents' replies to e-mail cases can go out by mail (a relay is configured)."""
+        return bool(self.config.mail.relay)
+
+    def mail_reply(self, desk: Desk, ticket: Ticket, agent: str, text: str) -> Ticket:
+        """Mail an agent's reply through the relay and record it (the TUI's replies)."""
+        from ronda.intake.replies import send_reply
+
+        config = self.config
+        return send_reply(
+            desk,
+            ticket.id,
+            agent,
+            text,
+            settings=config.mail,
+            lang=config.lang,
+            version=ticket.version,
+        )
+
+    # ---- events ------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:  # a logging hook must never stop the service
+            log.exception("on_event hook failed")
+
+
+def run_rounds(
+    config_path: str | Path,
+    store: Store,
+    stop_event: threading.Event,
+    on_event: EventSink = print,
+    *,
+    reload_event: threading.Event | None = None,
+    poll: float = 0.1,
+) -> int:
+    """Rounds in the foreground until `stop_event` is set; when `reload_event` is set the
+    config file is read again (a broken one is reported through `on_event`). Returns 0."""
+    service = Service.from_file(config_path, store, ServiceOptions(rounds=True), on_event=on_event)
+    service.start()
+    try:
+        while not stop_event.wait(poll) and not service.wait(0):
+            if reload_event is not None and reload_event.is_set():
+                reload_event.clear()
+                service.reload()
+    finally:
+        service.stop()
+    if service.error is not None:
+        raise service.error
+    return 0
+
+
+__all__ = [
+    "DEFAULT_EXPORTER",
+    "Event",
+    "EventSink",
+    "Service",
+    "ServiceEvent",
+    "ServiceOptions",
+    "file_signature",
+    "run_rounds",
+]
