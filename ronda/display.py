@@ -14,9 +14,11 @@ Rich markup needs no escaping here: the TUI renders text as `Text`, never as mar
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TextIO
 
 # Kept as they are where a caller asks for lines: a newline or a tab acts on layout only.
 _LAYOUT = frozenset("\n\t")
@@ -63,4 +65,27 @@ def visible_tree(value: object) -> object:
     return value
 
 
-__all__ = ["visible", "visible_tree"]
+class VisibleStream(io.TextIOBase):
+    """A text stream (stdout, stderr) that writes everything through `visible`, lines kept:
+    the CLI's output can then never carry a live control character, whichever value it
+    prints. JSON output passes unchanged: `json.dumps` escapes to plain ASCII."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(visible(text, lines=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
+
+
+__all__ = ["VisibleStream", "visible", "visible_tree"]

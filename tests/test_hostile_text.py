@@ -3,10 +3,16 @@ the one display rule shows control characters, C1 controls and bidi overrides vi
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 from test_tui import NOW, SIZE, make_app, open_case, settle
 
+from ronda.app.runtime import VisibleFormatter
 from ronda.display import visible, visible_tree
 from ronda.model import FailureClass, Impact, Priority, Source
 from ronda.store import Store
@@ -90,3 +96,45 @@ async def test_no_control_character_reaches_the_rendered_screen(store: Store) ->
     for output in (queue, ticket_screen):
         for raw in RAW:
             assert raw not in output, repr(raw)
+
+
+def _ronda(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "ronda", *args], capture_output=True, timeout=60, check=False
+    )
+
+
+def test_the_cli_prints_hostile_text_visibly_and_json_exactly(store: Store) -> None:
+    _hostile_desk(store)
+    shown = _ronda("tickets", "show", "R-1001", "--db", str(store.path))
+    listed = _ronda("tickets", "list", "--db", str(store.path))
+    missing = _ronda("tickets", "show", f"R-9{CLEAR}", "--db", str(store.path))
+    assert shown.returncode == 0 and listed.returncode == 0 and missing.returncode == 1
+    for output in (shown.stdout, listed.stdout, missing.stderr):
+        text = output.decode()
+        for raw in RAW:
+            assert raw not in text, (raw, text)
+    assert "\\x1b]52;c;" in shown.stdout.decode() and "<U+202E>" in shown.stdout.decode()
+    assert "\\x1b[2J" in missing.stderr.decode()
+    as_json = _ronda("tickets", "show", "R-1001", "--db", str(store.path), "--json")
+    assert not any(raw in as_json.stdout.decode() for raw in RAW)
+    data = json.loads(as_json.stdout)
+    assert data["subject"] == f"shop: HTTP 500 {CLEAR}{TITLE}"  # the exact value
+    assert data["evidence"]["headers"]["server"] == f"nginx{CLIPBOARD}"
+
+
+def test_a_log_line_shows_hostile_text_and_stays_one_line() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("ronda.test.hostile")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("R-1001 opened: %s", f"title{TITLE}\n2026-12-01 INFO forged line{C1}")
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert line.count("\n") == 1 and line.endswith("\n")
+    assert "\\x1b]0;pwned\\x07\\x0a2026-12-01 INFO forged line\\x9b31m" in line
+    assert not any(raw in line for raw in RAW)

@@ -32,6 +32,7 @@ from ronda.app.tickets_cli import (
     cmd_tickets_new,
     cmd_tickets_show,
 )
+from ronda.display import VisibleStream
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store
 from ronda.tickets import utcnow
@@ -424,13 +425,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that own the terminal through Textual (which shows text through
+# `ronda.tui.data`'s display rule) instead of printing lines.
+FULL_SCREEN = frozenset({"tui", "demo"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    if args.command not in FULL_SCREEN:
+        # Whatever a command prints (a ticket's subject, a site's error page, an e-mail's
+        # name) reaches the terminal with its control characters shown, never obeyed.
+        sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     from ronda.config import ConfigError
     from ronda.store import StoreError
     from ronda.tickets import TicketError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as error:

@@ -50,7 +50,8 @@ def format_json_lines(probed: ProbeRun) -> str:
     for site in probed.sites:
         row = result_json(site)
         row["events"] = [str(e) for e in site.events]
-        lines.append(json.dumps(row, ensure_ascii=False) + "\n")
+        # ASCII with escapes: exact values, and nothing a terminal could obey.
+        lines.append(json.dumps(row) + "\n")
     return "".join(lines)
 
 

@@ -12,10 +12,22 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from ronda.app.service import Event, Service
+from ronda.display import visible
 
 log = logging.getLogger("ronda")
 
 SIGNAL_POLL = 0.2  # seconds between two looks at the signals received
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines whose message can never carry a live control character or a line break:
+    text from sites and mail in a message is shown with `ronda.display.visible`, so it
+    cannot act on the terminal that tails the log or forge a line of its own. Tracebacks
+    (Ronda's own text) keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = visible(record.message)
+        return super().formatMessage(record)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -23,7 +35,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     errors from anywhere else (`ronda.checks.scheduler` when a batch cannot be stored, asyncio,
     ...), which would otherwise reach stderr bare, without time or level."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.service import Event, Service, ServiceOptions
 from ronda.config import Config
+from ronda.model import Source
 from ronda.sites import site_health
 from ronda.store import Store
 from ronda.tickets import Desk
@@ -148,8 +149,7 @@ class DemoDesk:
         """Tickets by failure class, priority and SLA state; sites up and down."""
         assert self.store is not None
         desk = Desk(self.store)
-        rows = self.store.query("SELECT id FROM tickets WHERE source = 'probe' ORDER BY id")
-        tickets = [desk.get(r["id"]) for r in rows]
+        tickets = self.store.tickets.by_source(Source.PROBE)
         by_class = Counter(str(t.failure_class) for t in tickets)
         by_priority = Counter(str(t.priority) for t in tickets)
         by_state = Counter(str(desk.sla_state(t)) for t in tickets)

@@ -28,6 +28,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker, get_current_worker
 
 from ronda.config import Config
+from ronda.display import visible
 from ronda.model import Ticket
 from ronda.sla import SlaPolicy
 from ronda.store import Store
@@ -347,8 +348,9 @@ class RondaApp(App[None]):
     # ---- feedback and I/O helpers ----------------------------------------------------
 
     def say(self, text: str, severity: SeverityLevel = "information") -> None:
-        """A toast. Never markup: messages quote case subjects, names and errors."""
-        self.notify(text, severity=severity, markup=False)
+        """A toast. Never markup, and controls shown (`ronda.display`): messages quote case
+        subjects, names and errors."""
+        self.notify(visible(text, lines=True), severity=severity, markup=False)
 
     def run_io(
         self,
