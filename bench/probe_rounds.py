@@ -1,6 +1,7 @@
 """Probe rounds: Ronda's prober against blackbox_exporter on the same loopback targets.
 
     python bench/probe_rounds.py [--sites 1000] [--probes 5000] [--concurrency 50] [--runs 3]
+                                 [--parser hand|httptools]
 
 Serves >= 1,000 sites over HTTP and HTTPS from a separate server process (nginx when
 installed, else a small uvloop server in a subprocess), so server CPU is never counted.
@@ -149,9 +150,12 @@ def start_python_server(chain: Path, key: Path, http: int, https: int) -> subpro
 # --- Ronda's side (a child process, so only its own CPU is counted) -------------------------------
 
 
-async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path) -> dict:
+async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path, parser: str) -> dict:
+    from ronda.checks import http1
     from ronda.checks.probe import Prober
     from ronda.config import ProbeSettings, Site
+
+    http1._Reader = http1.PARSERS[parser]
 
     prober = Prober(extra_ca=ca, use_uvloop=False)  # the loop is already chosen by run()
     settings = ProbeSettings(deadline=10.0)
@@ -187,7 +191,9 @@ async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path) -> di
     }
 
 
-def run_ronda(urls_file: Path, probes: int, concurrency: int, ca: Path, uvloop: bool) -> dict:
+def run_ronda(
+    urls_file: Path, probes: int, concurrency: int, ca: Path, uvloop: bool, parser: str
+) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -201,6 +207,8 @@ def run_ronda(urls_file: Path, probes: int, concurrency: int, ca: Path, uvloop: 
         str(concurrency),
         "--ca",
         str(ca),
+        "--parser",
+        parser,
     ]
     if not uvloop:
         cmd.append("--no-uvloop")
@@ -311,9 +319,10 @@ def summarize(name: str, runs: list[dict]) -> dict:
     cpu_ms = statistics.median(r["cpu"] / r["probes"] * 1000 for r in runs)
     rate = statistics.median(r["probes"] / r["wall"] for r in runs)
     rss = max(r["maxrss_kib"] for r in runs) / 1024
+    each = " ".join(f"{r['cpu'] / r['probes'] * 1000:.3f}" for r in runs)
     print(
         f"  {name:<9} {rate:8.0f} probes/s  {cpu_ms:6.3f} CPU ms/probe  "
-        f"{cpu_ms:6.3f} CPU s/1000  peak RSS {rss:6.1f} MiB"
+        f"{cpu_ms:6.3f} CPU s/1000  peak RSS {rss:6.1f} MiB  (runs: {each})"
     )
     return {"cpu_ms": cpu_ms, "rate": rate, "rss_mib": rss}
 
@@ -326,6 +335,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--parser", default="hand", choices=["hand", "httptools"])
     parser.add_argument("--python-server", action="store_true", help="even if nginx exists")
     parser.add_argument("--urls-file")
     parser.add_argument("--ca")
@@ -345,7 +355,7 @@ def main() -> None:
 
         urls = Path(args.urls_file).read_text().split()
         result = run(
-            _ronda(urls, args.probes, args.concurrency, Path(args.ca)),
+            _ronda(urls, args.probes, args.concurrency, Path(args.ca), args.parser),
             use_uvloop=not args.no_uvloop,
         )
         print(json.dumps(result))
@@ -370,7 +380,8 @@ def main() -> None:
         print(
             f"server: {server_name}; {args.sites} sites per protocol; {args.probes} probes per "
             f"protocol and run; concurrency {args.concurrency}; {args.runs} runs (median); "
-            f"uvloop {'off' if args.no_uvloop else 'on'}; {os.cpu_count()} CPUs"
+            f"uvloop {'off' if args.no_uvloop else 'on'}; parser {args.parser}; "
+            f"{os.cpu_count()} CPUs"
         )
         ratios = {}
         for scheme, port in (("http", http), ("https", https)):
@@ -380,7 +391,14 @@ def main() -> None:
             ronda_runs, bb_runs = [], []
             for _ in range(args.runs):
                 ronda_runs.append(
-                    run_ronda(urls_file, args.probes, args.concurrency, ca, not args.no_uvloop)
+                    run_ronda(
+                        urls_file,
+                        args.probes,
+                        args.concurrency,
+                        ca,
+                        not args.no_uvloop,
+                        args.parser,
+                    )
                 )
                 bb_runs.append(
                     run_blackbox(blackbox.pid, bb_port, urls, args.probes, args.concurrency)

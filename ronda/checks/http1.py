@@ -28,6 +28,8 @@ from functools import lru_cache
 from time import perf_counter
 from urllib.parse import quote, urlsplit
 
+import httptools
+
 from ronda.checks.tls import verify_error_kind
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -120,26 +122,124 @@ class Response:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-class _Reader(asyncio.Protocol):
-    """Collects one HTTP/1.1 response from a transport, enforcing every limit."""
+class _Body(asyncio.Protocol):
+    """What both response readers share: timings, the decoded-body cap, the end of the exchange."""
 
     def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
         self.waiter = waiter
         self.max_body = max_body
         self.stop_at_redirect = stop_at_redirect
         self.state = _HEAD
-        self.buf = bytearray()
         self.body = bytearray()
         self.truncated = False
         self.status = 0
         self.headers: dict[str, str] = {}
-        self.remaining = 0
-        self.cstate = _C_SIZE
         self.decomp: zlib._Decompress | None = None
         self.t_first = 0.0
         self.t_done = 0.0
 
-    # -- asyncio callbacks ---------------------------------------------------------------
+    def eof_received(self) -> bool:
+        self._at_eof(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._at_eof(exc)
+
+    def _at_eof(self, exc: Exception | None) -> None:
+        raise NotImplementedError
+
+    def _body_wanted(self) -> bool:
+        """Called once the final head is in: False (and done) when no body is to be read."""
+        status = self.status
+        headers = self.headers
+        if status in (204, 304) or (
+            self.stop_at_redirect and status in REDIRECT_STATUSES and "location" in headers
+        ):
+            self._finish()  # no body, or one a redirect hop never needs
+            return False
+        encoding = headers.get("content-encoding")
+        if encoding:
+            encoding = encoding.lower().strip()
+            if encoding in ("gzip", "x-gzip"):
+                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif encoding == "deflate":
+                self.decomp = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
+        return True
+
+    def _emit(self, raw: bytes) -> None:
+        """Append decoded body bytes, stopping at the cap."""
+        room = self.max_body - len(self.body)
+        if room <= 0:
+            self.truncated = True
+            self._finish()
+            return
+        decomp = self.decomp
+        if decomp is None:
+            if len(raw) > room:
+                self.body += raw[:room]
+                self.truncated = True
+                self._finish()
+            else:
+                self.body += raw
+            return
+        try:
+            out = decomp.decompress(raw, room)
+        except zlib.error as exc:
+            if not self.body and self.headers.get("content-encoding", "").strip() == "deflate":
+                # Some servers send raw deflate without the zlib header, as browsers accept.
+                self.decomp = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.headers["content-encoding"] = "deflate (raw)"
+                self._emit(raw)
+                return
+            raise ProbeError("protocol", f"body does not decompress: {exc}") from None
+        self.body += out
+        if decomp.unconsumed_tail and len(self.body) >= self.max_body:
+            self.truncated = True  # more compressed input than the cap lets out
+            self._finish()
+
+    def _complete(self) -> None:
+        """The framing says the body is over."""
+        decomp = self.decomp
+        if decomp is not None and len(self.body) >= self.max_body:
+            try:
+                if decomp.unconsumed_tail or decomp.decompress(b"", 1):
+                    self.truncated = True
+            except zlib.error:
+                pass
+        self._finish()
+
+    def _finish(self) -> None:
+        self.state = _DONE
+        self.t_done = perf_counter()
+        if not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def _fail(self, exc: ProbeError) -> None:
+        self.state = _DONE
+        self.t_done = perf_counter()
+        if not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+
+def _content_length(value: str) -> int:
+    """The body length a Content-Length header gives; a list must repeat one number."""
+    values = {v.strip() for v in value.split(",")}
+    if len(values) != 1:
+        raise ProbeError("protocol", f"conflicting Content-Length values {value[:40]!r}")
+    (text,) = values
+    if not text or not text.isascii() or not text.isdigit():
+        raise ProbeError("protocol", f"invalid Content-Length {value[:40]!r}")
+    return int(text)
+
+
+class _HandReader(_Body):
+    """Collects one HTTP/1.1 response with the hand-written parser, enforcing every limit."""
+
+    def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
+        super().__init__(waiter, max_body, stop_at_redirect)
+        self.buf = bytearray()
+        self.remaining = 0
+        self.cstate = _C_SIZE
 
     def data_received(self, data: bytes) -> None:
         if not self.t_first:
@@ -158,15 +258,6 @@ class _Reader(asyncio.Protocol):
                 self._chunked()
         except ProbeError as exc:
             self._fail(exc)
-
-    def eof_received(self) -> bool:
-        self._at_eof(None)
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._at_eof(exc)
-
-    # -- parsing ---------------------------------------------------------------------------
 
     def _at_eof(self, exc: Exception | None) -> None:
         if self.state == _DONE:
@@ -235,20 +326,9 @@ class _Reader(asyncio.Protocol):
             last = key
 
     def _start_body(self, rest: bytes) -> None:
-        status = self.status
-        headers = self.headers
-        if status in (204, 304) or (
-            self.stop_at_redirect and status in REDIRECT_STATUSES and "location" in headers
-        ):
-            self._finish()  # no body, or one a redirect hop never needs
+        if not self._body_wanted():
             return
-        encoding = headers.get("content-encoding")
-        if encoding:
-            encoding = encoding.lower().strip()
-            if encoding in ("gzip", "x-gzip"):
-                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            elif encoding == "deflate":
-                self.decomp = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
+        headers = self.headers
         te = headers.get("transfer-encoding")
         if te is not None and "chunked" in te.lower():
             self.state = _CHUNKED
@@ -257,10 +337,7 @@ class _Reader(asyncio.Protocol):
             return
         length = headers.get("content-length")
         if length is not None:
-            first = length.split(",", 1)[0].strip()
-            if not first.isdigit():
-                raise ProbeError("protocol", f"invalid Content-Length {length[:40]!r}")
-            self.remaining = int(first)
+            self.remaining = _content_length(length)
             if self.remaining == 0:
                 self._finish()
                 return
@@ -332,59 +409,135 @@ class _Reader(asyncio.Protocol):
                     self._complete()
         del buf[:pos]
 
-    def _emit(self, raw: bytes) -> None:
-        """Append decoded body bytes, stopping at the cap."""
-        room = self.max_body - len(self.body)
-        if room <= 0:
-            self.truncated = True
-            self._finish()
-            return
-        decomp = self.decomp
-        if decomp is None:
-            if len(raw) > room:
-                self.body += raw[:room]
-                self.truncated = True
-                self._finish()
-            else:
-                self.body += raw
-            return
-        try:
-            out = decomp.decompress(raw, room)
-        except zlib.error as exc:
-            if not self.body and self.headers.get("content-encoding", "").strip() == "deflate":
-                # Some servers send raw deflate without the zlib header, as browsers accept.
-                self.decomp = zlib.decompressobj(-zlib.MAX_WBITS)
-                self.headers["content-encoding"] = "deflate (raw)"
-                self._emit(raw)
-                return
-            raise ProbeError("protocol", f"body does not decompress: {exc}") from None
-        self.body += out
-        if decomp.unconsumed_tail and len(self.body) >= self.max_body:
-            self.truncated = True  # more compressed input than the cap lets out
-            self._finish()
 
-    def _complete(self) -> None:
-        """The framing says the body is over."""
-        decomp = self.decomp
-        if decomp is not None and len(self.body) >= self.max_body:
-            try:
-                if decomp.unconsumed_tail or decomp.decompress(b"", 1):
-                    self.truncated = True
-            except zlib.error:
-                pass
-        self._finish()
+class _LlhttpReader(_Body):
+    """Collects one HTTP/1.1 response with httptools (llhttp), enforcing every limit.
+
+    llhttp frames the message (Content-Length, chunked, 1xx, 204/304) and rejects what is
+    ambiguous; the caps llhttp does not have (header count and size, trailers) are counted
+    here, and body decoding is the shared `_Body`'s.
+    """
+
+    def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
+        super().__init__(waiter, max_body, stop_at_redirect)
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
+        # Lenient about style as browsers are (bare LF, folded lines, stray bytes in values);
+        # strict about framing (duplicate Content-Length, Content-Length with chunked).
+        self.parser.set_dangerous_leniencies(
+            lenient_optional_cr_before_lf=True,
+            lenient_headers=True,
+            lenient_spaces_after_chunk_size=True,
+        )
+        self.error: ProbeError | None = None
+        self.head_bytes = 0  # bytes received while no final head is complete
+        self.count = 0
+        self.raw = 0  # bytes received after the final head (bounds trailers and chunk overhead)
+        self.raw_cap = 8 * max_body + 2 * MAX_HEAD_BYTES
+
+    def data_received(self, data: bytes) -> None:
+        if not self.t_first:
+            self.t_first = perf_counter()
+        if self.state == _DONE:
+            return
+        in_head = self.state == _HEAD
+        try:
+            self.parser.feed_data(data)  # type: ignore[union-attr]
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if self.state != _DONE:  # once done, what follows does not matter
+                self._fail(self.error or self._protocol_error(exc))
+            return
+        if self.state == _DONE:
+            return
+        if in_head and self.state == _HEAD:
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self._fail(ProbeError("protocol", "response header section larger than 64 KiB"))
+        elif not in_head:
+            self.raw += len(data)
+            if self.raw > self.raw_cap:
+                self._fail(ProbeError("protocol", "response framing far larger than its body"))
+
+    def _protocol_error(self, exc: Exception) -> ProbeError:
+        if isinstance(exc, httptools.HttpParserUpgrade):
+            return ProbeError("protocol", "the server switched protocols")
+        if isinstance(exc, httptools.HttpParserInvalidStatusError):
+            return ProbeError("protocol", "invalid status code")
+        if self.state == _HEAD and not self.count and not self.status:
+            return ProbeError("protocol", f"not an HTTP/1.x status line ({exc})")
+        return ProbeError("protocol", str(exc) or type(exc).__name__)
 
     def _finish(self) -> None:
-        self.state = _DONE
-        self.t_done = perf_counter()
-        if not self.waiter.done():
-            self.waiter.set_result(None)
+        self.parser = None  # parser and reader refer to each other: free them without the GC
+        super()._finish()
 
     def _fail(self, exc: ProbeError) -> None:
-        self.state = _DONE
-        self.t_done = perf_counter()
-        if not self.waiter.done():
-            self.waiter.set_exception(exc)
+        self.parser = None
+        super()._fail(exc)
+
+    def _raise(self, exc: ProbeError) -> None:
+        self.error = exc  # feed_data wraps a callback's exception; keep the real one
+        raise exc
+
+    # -- llhttp callbacks ------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.state == _DONE:
+            self._raise(ProbeError("protocol", "stop"))  # done: parse no further
+        self.headers = {}
+        self.count = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.count += 1
+        if self.count > MAX_HEADERS:
+            what = "response header lines" if self.state == _HEAD else "trailer lines"
+            self._raise(ProbeError("protocol", f"more than {MAX_HEADERS} {what}"))
+        if self.state != _HEAD:
+            return  # a trailer: counted, not kept
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1").strip()
+        headers = self.headers
+        if key in headers:
+            headers[key] += ", " + text
+        else:
+            headers[key] = text
+
+    def on_headers_complete(self) -> None:
+        self.status = status = self.parser.get_status_code()  # type: ignore[union-attr]
+        if status < 200:
+            return  # an interim response (100 Continue, 103 Early Hints): the next one counts
+        self.count = 0
+        self.state = _UNTIL_EOF
+        self._body_wanted()
+
+    def on_body(self, data: bytes) -> None:
+        if self.state != _DONE:
+            try:
+                self._emit(data)
+            except ProbeError as exc:
+                self._raise(exc)
+
+    def on_message_complete(self) -> None:
+        if self.state == _UNTIL_EOF:
+            self._complete()
+
+    def _at_eof(self, exc: Exception | None) -> None:
+        if self.state == _DONE:
+            return
+        if self.state == _UNTIL_EOF:
+            headers = self.headers
+            te = headers.get("transfer-encoding", "")
+            if "content-length" not in headers and "chunked" not in te.lower():
+                self._finish()  # a close-delimited body ends here (TLS close_notify or not)
+                return
+        elif not self.t_first:
+            why = f": {exc}" if exc else ""
+            self._fail(ProbeError("reset", f"connection closed before any response{why}"))
+            return
+        self._fail(ProbeError("protocol", "connection closed in the middle of the response"))
+
+
+PARSERS: dict[str, type[_Body]] = {"hand": _HandReader, "httptools": _LlhttpReader}
+_Reader: type[_Body] = _HandReader  # the parser `exchange` uses
 
 
 class Progress:
