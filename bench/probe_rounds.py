@@ -1,7 +1,6 @@
 """Probe rounds: Ronda's prober against blackbox_exporter on the same loopback targets.
 
     python bench/probe_rounds.py [--sites 1000] [--probes 5000] [--concurrency 50] [--runs 3]
-                                 [--parser hand|httptools]
 
 Serves >= 1,000 sites over HTTP and HTTPS from a separate server process (nginx when
 installed, else a small uvloop server in a subprocess), so server CPU is never counted.
@@ -12,10 +11,12 @@ HTTPS) at the given concurrency:
   reports its own `getrusage` CPU and peak RSS for the probing window only;
 - blackbox_exporter (`prometheus-blackbox-exporter`, module http_2xx) through its /probe
   endpoint, its CPU read from /proc/PID/stat (serving /probe and rendering metrics
-  included, as in shared/PROBE-COST.md).
+  included, as in docs/probe-costs.md).
 
-Prints probes/s, CPU ms per probe, CPU s per 1,000 probes, peak RSS and the ratio
-Ronda / blackbox per protocol (median of the runs). Goal: ratio <= 1.0; above 1.5 is a defect.
+Prints the response parser's own cost first (one nginx-like response, in this process), then
+probes/s, CPU ms per probe (with each run's figure), CPU s per 1,000 probes, peak RSS and the
+ratio Ronda / blackbox per protocol (median of the runs). Goal: ratio <= 1.0; above 1.5 is a
+defect.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,29 @@ def make_certs(workdir: Path) -> tuple[Path, Path, Path]:
     chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
     leaf.private_key_pem.write_to_path(str(key))
     return ca_file, chain, key
+
+
+def parse_cost() -> float:
+    """Microseconds the response reader spends on one nginx answer for PAGE (best of 5)."""
+    from ronda.checks.http1 import _Reader
+
+    raw = (
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+        b"Content-Type: text/html\r\nContent-Length: %d\r\n"
+        b"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nConnection: close\r\n"
+        b'ETag: "65920000-1234"\r\nAccept-Ranges: bytes\r\n\r\n' % len(PAGE)
+    ) + PAGE
+    loop = asyncio.new_event_loop()
+
+    def one() -> None:
+        reader = _Reader(loop.create_future(), 1 << 20, stop_at_redirect=True)
+        reader.data_received(raw)
+        assert len(reader.body) == len(PAGE)
+
+    try:
+        return min(timeit.repeat(one, number=20_000, repeat=5)) / 20_000 * 1e6
+    finally:
+        loop.close()
 
 
 # --- the target server --------------------------------------------------------------------------
@@ -150,12 +175,9 @@ def start_python_server(chain: Path, key: Path, http: int, https: int) -> subpro
 # --- Ronda's side (a child process, so only its own CPU is counted) -------------------------------
 
 
-async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path, parser: str) -> dict:
-    from ronda.checks import http1
+async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path) -> dict:
     from ronda.checks.probe import Prober
     from ronda.config import ProbeSettings, Site
-
-    http1._Reader = http1.PARSERS[parser]
 
     prober = Prober(extra_ca=ca, use_uvloop=False)  # the loop is already chosen by run()
     settings = ProbeSettings(deadline=10.0)
@@ -191,9 +213,7 @@ async def _ronda(urls: list[str], probes: int, concurrency: int, ca: Path, parse
     }
 
 
-def run_ronda(
-    urls_file: Path, probes: int, concurrency: int, ca: Path, uvloop: bool, parser: str
-) -> dict:
+def run_ronda(urls_file: Path, probes: int, concurrency: int, ca: Path, uvloop: bool) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -207,8 +227,6 @@ def run_ronda(
         str(concurrency),
         "--ca",
         str(ca),
-        "--parser",
-        parser,
     ]
     if not uvloop:
         cmd.append("--no-uvloop")
@@ -335,7 +353,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-uvloop", action="store_true")
-    parser.add_argument("--parser", default="hand", choices=["hand", "httptools"])
     parser.add_argument("--python-server", action="store_true", help="even if nginx exists")
     parser.add_argument("--urls-file")
     parser.add_argument("--ca")
@@ -355,12 +372,13 @@ def main() -> None:
 
         urls = Path(args.urls_file).read_text().split()
         result = run(
-            _ronda(urls, args.probes, args.concurrency, Path(args.ca), args.parser),
+            _ronda(urls, args.probes, args.concurrency, Path(args.ca)),
             use_uvloop=not args.no_uvloop,
         )
         print(json.dumps(result))
         return
 
+    print(f"response parser: {parse_cost():.2f} us per nginx response of {len(PAGE)} bytes")
     workdir = Path(tempfile.mkdtemp(prefix="ronda-bench-"))
     workdir.chmod(0o755)  # nginx workers run as an unprivileged user and read the page here
     ca, chain, key = make_certs(workdir)
@@ -380,8 +398,7 @@ def main() -> None:
         print(
             f"server: {server_name}; {args.sites} sites per protocol; {args.probes} probes per "
             f"protocol and run; concurrency {args.concurrency}; {args.runs} runs (median); "
-            f"uvloop {'off' if args.no_uvloop else 'on'}; parser {args.parser}; "
-            f"{os.cpu_count()} CPUs"
+            f"uvloop {'off' if args.no_uvloop else 'on'}; {os.cpu_count()} CPUs"
         )
         ratios = {}
         for scheme, port in (("http", http), ("https", https)):
@@ -391,14 +408,7 @@ def main() -> None:
             ronda_runs, bb_runs = [], []
             for _ in range(args.runs):
                 ronda_runs.append(
-                    run_ronda(
-                        urls_file,
-                        args.probes,
-                        args.concurrency,
-                        ca,
-                        not args.no_uvloop,
-                        args.parser,
-                    )
+                    run_ronda(urls_file, args.probes, args.concurrency, ca, not args.no_uvloop)
                 )
                 bb_runs.append(
                     run_blackbox(blackbox.pid, bb_port, urls, args.probes, args.concurrency)

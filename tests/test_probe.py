@@ -24,9 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ronda.checks import http1
 from ronda.checks.classify import Observation
-from ronda.checks.http1 import PARSERS, ProbeError
+from ronda.checks.http1 import ProbeError, _Reader
 from ronda.checks.probe import Prober, ProbeResult, body_excerpt
 from ronda.config import KeywordCheck, ProbeSettings, Site
 from ronda.model import FailureClass, Priority
@@ -95,13 +94,6 @@ class Server:
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
-
-
-@pytest.fixture(autouse=True, params=sorted(PARSERS))
-def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test runs against each response parser."""
-    monkeypatch.setattr(http1, "_Reader", PARSERS[request.param])
-    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -626,10 +618,10 @@ async def test_plain_http_on_a_tls_url(prober: Prober) -> None:
 # --- the reader alone ---------------------------------------------------------------------------
 
 
-def read(raw: bytes, max_body: int = 1 << 20, split: int = 0) -> http1._Body:
+def read(raw: bytes, max_body: int = 1 << 20, split: int = 0) -> _Reader:
     loop = asyncio.new_event_loop()
     try:
-        reader = http1._Reader(loop.create_future(), max_body, stop_at_redirect=True)
+        reader = _Reader(loop.create_future(), max_body, stop_at_redirect=True)
         pieces = [raw] if not split else [raw[i : i + split] for i in range(0, len(raw), split)]
         for piece in pieces:
             reader.data_received(piece)

@@ -2,7 +2,7 @@
 
 Why not httpx here: a probe is one GET on a fresh connection, and httpx's general path
 (pool, anyio, h11 events, trace hooks) costs 1.7-2.7x the CPU of blackbox_exporter per probe
-(shared/PROBE-COST.md), while the issue asks for <= 1x. This module drives the socket with
+(docs/probe-costs.md), while the goal is <= 1x. This module drives the socket with
 an `asyncio.Protocol` and parses the response by hand, so that every phase is timed where
 it happens: DNS (`getaddrinfo`, skipped for IP literals), TCP connect (`sock_connect`), TLS
 handshake (`create_connection(sock=..., ssl=...)` with the prober's one shared context),
@@ -13,7 +13,17 @@ The parser is strict about size and lenient about style (bare LF, folded header 
 header section <= 64 KiB and <= 256 header lines, chunk-size lines <= 4 KiB, and the body
 is capped at `max_body` *decoded* bytes, decompressing gzip/deflate incrementally with
 `decompressobj(max_length)` so a gzip bomb never inflates past the cap. Any violation is a
-`ProbeError("protocol", ...)`, never another exception.
+`ProbeError("protocol", ...)`, never another exception. Framing that could be read two
+ways is refused: two different Content-Length values, a length that is not ASCII digits.
+
+Why not httptools (llhttp, Node's parser) for the parsing: a reader on it with the same
+limits parsed an nginx response in 6.0 us against 7.9 us here, but a whole probe did not
+move. Interleaved runs of `python bench/probe_rounds.py`, four per parser, gave 0.110-0.119
+CPU ms per HTTP probe with either (ratio to blackbox_exporter 0.21-0.22 hand, 0.22-0.23
+llhttp) and 0.69-0.75 over HTTPS (0.72-0.74 hand, 0.73-0.76 llhttp); every run is in
+docs/probe-costs.md. At a tie this parser stays: no compiled dependency, and it reads what
+browsers read where llhttp refuses (a header line without a colon, bare-LF chunk lines,
+folded header lines unless its `lenient_headers` is on).
 """
 
 from __future__ import annotations
@@ -27,8 +37,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from time import perf_counter
 from urllib.parse import quote, urlsplit
-
-import httptools
 
 from ronda.checks.tls import verify_error_kind
 
@@ -122,107 +130,12 @@ class Response:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-class _Body(asyncio.Protocol):
-    """What both response readers share: timings, the decoded-body cap, the end of the exchange."""
-
-    def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
-        self.waiter = waiter
-        self.max_body = max_body
-        self.stop_at_redirect = stop_at_redirect
-        self.state = _HEAD
-        self.body = bytearray()
-        self.truncated = False
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.decomp: zlib._Decompress | None = None
-        self.t_first = 0.0
-        self.t_done = 0.0
-
-    def eof_received(self) -> bool:
-        self._at_eof(None)
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._at_eof(exc)
-
-    def _at_eof(self, exc: Exception | None) -> None:
-        raise NotImplementedError
-
-    def _body_wanted(self) -> bool:
-        """Called once the final head is in: False (and done) when no body is to be read."""
-        status = self.status
-        headers = self.headers
-        if status in (204, 304) or (
-            self.stop_at_redirect and status in REDIRECT_STATUSES and "location" in headers
-        ):
-            self._finish()  # no body, or one a redirect hop never needs
-            return False
-        encoding = headers.get("content-encoding")
-        if encoding:
-            encoding = encoding.lower().strip()
-            if encoding in ("gzip", "x-gzip"):
-                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            elif encoding == "deflate":
-                self.decomp = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
-        return True
-
-    def _emit(self, raw: bytes) -> None:
-        """Append decoded body bytes, stopping at the cap."""
-        room = self.max_body - len(self.body)
-        if room <= 0:
-            self.truncated = True
-            self._finish()
-            return
-        decomp = self.decomp
-        if decomp is None:
-            if len(raw) > room:
-                self.body += raw[:room]
-                self.truncated = True
-                self._finish()
-            else:
-                self.body += raw
-            return
-        try:
-            out = decomp.decompress(raw, room)
-        except zlib.error as exc:
-            if not self.body and self.headers.get("content-encoding", "").strip() == "deflate":
-                # Some servers send raw deflate without the zlib header, as browsers accept.
-                self.decomp = zlib.decompressobj(-zlib.MAX_WBITS)
-                self.headers["content-encoding"] = "deflate (raw)"
-                self._emit(raw)
-                return
-            raise ProbeError("protocol", f"body does not decompress: {exc}") from None
-        self.body += out
-        if decomp.unconsumed_tail and len(self.body) >= self.max_body:
-            self.truncated = True  # more compressed input than the cap lets out
-            self._finish()
-
-    def _complete(self) -> None:
-        """The framing says the body is over."""
-        decomp = self.decomp
-        if decomp is not None and len(self.body) >= self.max_body:
-            try:
-                if decomp.unconsumed_tail or decomp.decompress(b"", 1):
-                    self.truncated = True
-            except zlib.error:
-                pass
-        self._finish()
-
-    def _finish(self) -> None:
-        self.state = _DONE
-        self.t_done = perf_counter()
-        if not self.waiter.done():
-            self.waiter.set_result(None)
-
-    def _fail(self, exc: ProbeError) -> None:
-        self.state = _DONE
-        self.t_done = perf_counter()
-        if not self.waiter.done():
-            self.waiter.set_exception(exc)
-
-
 def _content_length(value: str) -> int:
-    """The body length a Content-Length header gives; a list must repeat one number."""
+    """The body length a Content-Length header gives; a list must repeat one number.
+
+    Two different lengths (in one header or two, joined by the reader) leave the framing
+    ambiguous, so they are a protocol error; `isascii` because `"²".isdigit()` is true.
+    """
     values = {v.strip() for v in value.split(",")}
     if len(values) != 1:
         raise ProbeError("protocol", f"conflicting Content-Length values {value[:40]!r}")
@@ -232,14 +145,26 @@ def _content_length(value: str) -> int:
     return int(text)
 
 
-class _HandReader(_Body):
-    """Collects one HTTP/1.1 response with the hand-written parser, enforcing every limit."""
+class _Reader(asyncio.Protocol):
+    """Collects one HTTP/1.1 response from a transport, enforcing every limit."""
 
     def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
-        super().__init__(waiter, max_body, stop_at_redirect)
+        self.waiter = waiter
+        self.max_body = max_body
+        self.stop_at_redirect = stop_at_redirect
+        self.state = _HEAD
         self.buf = bytearray()
+        self.body = bytearray()
+        self.truncated = False
+        self.status = 0
+        self.headers: dict[str, str] = {}
         self.remaining = 0
         self.cstate = _C_SIZE
+        self.decomp: zlib._Decompress | None = None
+        self.t_first = 0.0
+        self.t_done = 0.0
+
+    # -- asyncio callbacks ---------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
         if not self.t_first:
@@ -258,6 +183,15 @@ class _HandReader(_Body):
                 self._chunked()
         except ProbeError as exc:
             self._fail(exc)
+
+    def eof_received(self) -> bool:
+        self._at_eof(None)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._at_eof(exc)
+
+    # -- parsing ---------------------------------------------------------------------------
 
     def _at_eof(self, exc: Exception | None) -> None:
         if self.state == _DONE:
@@ -326,9 +260,20 @@ class _HandReader(_Body):
             last = key
 
     def _start_body(self, rest: bytes) -> None:
-        if not self._body_wanted():
-            return
+        status = self.status
         headers = self.headers
+        if status in (204, 304) or (
+            self.stop_at_redirect and status in REDIRECT_STATUSES and "location" in headers
+        ):
+            self._finish()  # no body, or one a redirect hop never needs
+            return
+        encoding = headers.get("content-encoding")
+        if encoding:
+            encoding = encoding.lower().strip()
+            if encoding in ("gzip", "x-gzip"):
+                self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif encoding == "deflate":
+                self.decomp = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
         te = headers.get("transfer-encoding")
         if te is not None and "chunked" in te.lower():
             self.state = _CHUNKED
@@ -409,135 +354,59 @@ class _HandReader(_Body):
                     self._complete()
         del buf[:pos]
 
-
-class _LlhttpReader(_Body):
-    """Collects one HTTP/1.1 response with httptools (llhttp), enforcing every limit.
-
-    llhttp frames the message (Content-Length, chunked, 1xx, 204/304) and rejects what is
-    ambiguous; the caps llhttp does not have (header count and size, trailers) are counted
-    here, and body decoding is the shared `_Body`'s.
-    """
-
-    def __init__(self, waiter: asyncio.Future, max_body: int, stop_at_redirect: bool) -> None:
-        super().__init__(waiter, max_body, stop_at_redirect)
-        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
-        # Lenient about style as browsers are (bare LF, folded lines, stray bytes in values);
-        # strict about framing (duplicate Content-Length, Content-Length with chunked).
-        self.parser.set_dangerous_leniencies(
-            lenient_optional_cr_before_lf=True,
-            lenient_headers=True,
-            lenient_spaces_after_chunk_size=True,
-        )
-        self.error: ProbeError | None = None
-        self.head_bytes = 0  # bytes received while no final head is complete
-        self.count = 0
-        self.raw = 0  # bytes received after the final head (bounds trailers and chunk overhead)
-        self.raw_cap = 8 * max_body + 2 * MAX_HEAD_BYTES
-
-    def data_received(self, data: bytes) -> None:
-        if not self.t_first:
-            self.t_first = perf_counter()
-        if self.state == _DONE:
+    def _emit(self, raw: bytes) -> None:
+        """Append decoded body bytes, stopping at the cap."""
+        room = self.max_body - len(self.body)
+        if room <= 0:
+            self.truncated = True
+            self._finish()
             return
-        in_head = self.state == _HEAD
+        decomp = self.decomp
+        if decomp is None:
+            if len(raw) > room:
+                self.body += raw[:room]
+                self.truncated = True
+                self._finish()
+            else:
+                self.body += raw
+            return
         try:
-            self.parser.feed_data(data)  # type: ignore[union-attr]
-        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
-            if self.state != _DONE:  # once done, what follows does not matter
-                self._fail(self.error or self._protocol_error(exc))
-            return
-        if self.state == _DONE:
-            return
-        if in_head and self.state == _HEAD:
-            self.head_bytes += len(data)
-            if self.head_bytes > MAX_HEAD_BYTES:
-                self._fail(ProbeError("protocol", "response header section larger than 64 KiB"))
-        elif not in_head:
-            self.raw += len(data)
-            if self.raw > self.raw_cap:
-                self._fail(ProbeError("protocol", "response framing far larger than its body"))
+            out = decomp.decompress(raw, room)
+        except zlib.error as exc:
+            if not self.body and self.headers.get("content-encoding", "").strip() == "deflate":
+                # Some servers send raw deflate without the zlib header, as browsers accept.
+                self.decomp = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.headers["content-encoding"] = "deflate (raw)"
+                self._emit(raw)
+                return
+            raise ProbeError("protocol", f"body does not decompress: {exc}") from None
+        self.body += out
+        if decomp.unconsumed_tail and len(self.body) >= self.max_body:
+            self.truncated = True  # more compressed input than the cap lets out
+            self._finish()
 
-    def _protocol_error(self, exc: Exception) -> ProbeError:
-        if isinstance(exc, httptools.HttpParserUpgrade):
-            return ProbeError("protocol", "the server switched protocols")
-        if isinstance(exc, httptools.HttpParserInvalidStatusError):
-            return ProbeError("protocol", "invalid status code")
-        if self.state == _HEAD and not self.count and not self.status:
-            return ProbeError("protocol", f"not an HTTP/1.x status line ({exc})")
-        return ProbeError("protocol", str(exc) or type(exc).__name__)
+    def _complete(self) -> None:
+        """The framing says the body is over."""
+        decomp = self.decomp
+        if decomp is not None and len(self.body) >= self.max_body:
+            try:
+                if decomp.unconsumed_tail or decomp.decompress(b"", 1):
+                    self.truncated = True
+            except zlib.error:
+                pass
+        self._finish()
 
     def _finish(self) -> None:
-        self.parser = None  # parser and reader refer to each other: free them without the GC
-        super()._finish()
+        self.state = _DONE
+        self.t_done = perf_counter()
+        if not self.waiter.done():
+            self.waiter.set_result(None)
 
     def _fail(self, exc: ProbeError) -> None:
-        self.parser = None
-        super()._fail(exc)
-
-    def _raise(self, exc: ProbeError) -> None:
-        self.error = exc  # feed_data wraps a callback's exception; keep the real one
-        raise exc
-
-    # -- llhttp callbacks ------------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        if self.state == _DONE:
-            self._raise(ProbeError("protocol", "stop"))  # done: parse no further
-        self.headers = {}
-        self.count = 0
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.count += 1
-        if self.count > MAX_HEADERS:
-            what = "response header lines" if self.state == _HEAD else "trailer lines"
-            self._raise(ProbeError("protocol", f"more than {MAX_HEADERS} {what}"))
-        if self.state != _HEAD:
-            return  # a trailer: counted, not kept
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1").strip()
-        headers = self.headers
-        if key in headers:
-            headers[key] += ", " + text
-        else:
-            headers[key] = text
-
-    def on_headers_complete(self) -> None:
-        self.status = status = self.parser.get_status_code()  # type: ignore[union-attr]
-        if status < 200:
-            return  # an interim response (100 Continue, 103 Early Hints): the next one counts
-        self.count = 0
-        self.state = _UNTIL_EOF
-        self._body_wanted()
-
-    def on_body(self, data: bytes) -> None:
-        if self.state != _DONE:
-            try:
-                self._emit(data)
-            except ProbeError as exc:
-                self._raise(exc)
-
-    def on_message_complete(self) -> None:
-        if self.state == _UNTIL_EOF:
-            self._complete()
-
-    def _at_eof(self, exc: Exception | None) -> None:
-        if self.state == _DONE:
-            return
-        if self.state == _UNTIL_EOF:
-            headers = self.headers
-            te = headers.get("transfer-encoding", "")
-            if "content-length" not in headers and "chunked" not in te.lower():
-                self._finish()  # a close-delimited body ends here (TLS close_notify or not)
-                return
-        elif not self.t_first:
-            why = f": {exc}" if exc else ""
-            self._fail(ProbeError("reset", f"connection closed before any response{why}"))
-            return
-        self._fail(ProbeError("protocol", "connection closed in the middle of the response"))
-
-
-PARSERS: dict[str, type[_Body]] = {"hand": _HandReader, "httptools": _LlhttpReader}
-_Reader: type[_Body] = _HandReader  # the parser `exchange` uses
+        self.state = _DONE
+        self.t_done = perf_counter()
+        if not self.waiter.done():
+            self.waiter.set_exception(exc)
 
 
 class Progress:
