@@ -54,7 +54,9 @@ def test_two_different_content_lengths_are_a_protocol_error(head: bytes, split: 
     assert "Content-Length" in protocol_error(reader)
 
 
-@pytest.mark.parametrize("value", [b"ten", b"+5", b"-1", b"0x10", b"1 0", b"\xb2", b"\xb9\xb2"])
+@pytest.mark.parametrize(
+    "value", [b"ten", b"+5", b"-1", b"0x10", b"1 0", b"\xb2", b"\xb9\xb2", b"9" * 5000]
+)
 def test_a_content_length_that_is_not_digits_is_a_protocol_error(value: bytes) -> None:
     reader = read(b"HTTP/1.1 200 OK\r\nContent-Length: " + value + b"\r\n\r\nabcdefghij")
     assert "Content-Length" in protocol_error(reader)

@@ -134,13 +134,14 @@ def _content_length(value: str) -> int:
     """The body length a Content-Length header gives; a list must repeat one number.
 
     Two different lengths (in one header or two, joined by the reader) leave the framing
-    ambiguous, so they are a protocol error; `isascii` because `"²".isdigit()` is true.
+    ambiguous, so they are a protocol error; `isascii` because `"²".isdigit()` is true, and
+    at most 19 digits because `int()` refuses strings of over 4,300 digits.
     """
     values = {v.strip() for v in value.split(",")}
     if len(values) != 1:
         raise ProbeError("protocol", f"conflicting Content-Length values {value[:40]!r}")
     (text,) = values
-    if not text or not text.isascii() or not text.isdigit():
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
         raise ProbeError("protocol", f"invalid Content-Length {value[:40]!r}")
     return int(text)
 
