@@ -11,10 +11,12 @@ HTTPS) at the given concurrency:
   reports its own `getrusage` CPU and peak RSS for the probing window only;
 - blackbox_exporter (`prometheus-blackbox-exporter`, module http_2xx) through its /probe
   endpoint, its CPU read from /proc/PID/stat (serving /probe and rendering metrics
-  included, as in shared/PROBE-COST.md).
+  included, as in docs/probe-costs.md).
 
-Prints probes/s, CPU ms per probe, CPU s per 1,000 probes, peak RSS and the ratio
-Ronda / blackbox per protocol (median of the runs). Goal: ratio <= 1.0; above 1.5 is a defect.
+Prints the response parser's own cost first (one nginx-like response, in this process), then
+probes/s, CPU ms per probe (with each run's figure), CPU s per 1,000 probes, peak RSS and the
+ratio Ronda / blackbox per protocol (median of the runs). Goal: ratio <= 1.0; above 1.5 is a
+defect.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +77,29 @@ def make_certs(workdir: Path) -> tuple[Path, Path, Path]:
     chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
     leaf.private_key_pem.write_to_path(str(key))
     return ca_file, chain, key
+
+
+def parse_cost() -> float:
+    """Microseconds the response reader spends on one nginx answer for PAGE (best of 5)."""
+    from ronda.checks.http1 import _Reader
+
+    raw = (
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+        b"Content-Type: text/html\r\nContent-Length: %d\r\n"
+        b"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\nConnection: close\r\n"
+        b'ETag: "65920000-1234"\r\nAccept-Ranges: bytes\r\n\r\n' % len(PAGE)
+    ) + PAGE
+    loop = asyncio.new_event_loop()
+
+    def one() -> None:
+        reader = _Reader(loop.create_future(), 1 << 20, stop_at_redirect=True)
+        reader.data_received(raw)
+        assert len(reader.body) == len(PAGE)
+
+    try:
+        return min(timeit.repeat(one, number=20_000, repeat=5)) / 20_000 * 1e6
+    finally:
+        loop.close()
 
 
 # --- the target server --------------------------------------------------------------------------
@@ -311,9 +337,10 @@ def summarize(name: str, runs: list[dict]) -> dict:
     cpu_ms = statistics.median(r["cpu"] / r["probes"] * 1000 for r in runs)
     rate = statistics.median(r["probes"] / r["wall"] for r in runs)
     rss = max(r["maxrss_kib"] for r in runs) / 1024
+    each = " ".join(f"{r['cpu'] / r['probes'] * 1000:.3f}" for r in runs)
     print(
         f"  {name:<9} {rate:8.0f} probes/s  {cpu_ms:6.3f} CPU ms/probe  "
-        f"{cpu_ms:6.3f} CPU s/1000  peak RSS {rss:6.1f} MiB"
+        f"{cpu_ms:6.3f} CPU s/1000  peak RSS {rss:6.1f} MiB  (runs: {each})"
     )
     return {"cpu_ms": cpu_ms, "rate": rate, "rss_mib": rss}
 
@@ -351,6 +378,7 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    print(f"response parser: {parse_cost():.2f} us per nginx response of {len(PAGE)} bytes")
     workdir = Path(tempfile.mkdtemp(prefix="ronda-bench-"))
     workdir.chmod(0o755)  # nginx workers run as an unprivileged user and read the page here
     ca, chain, key = make_certs(workdir)

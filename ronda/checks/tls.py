@@ -1,7 +1,7 @@
 """TLS for probes: one reusable verifying SSL context, and the facts of a peer certificate.
 
 Building an `SSLContext` loads the CA store (tens of milliseconds), so a prober builds one
-at start and reuses it for every handshake (see shared/PROBE-COST.md). When verification
+at start and reuses it for every handshake (see docs/probe-costs.md). When verification
 fails the reason is kept (expired, untrusted, wrong host) and the certificate is fetched a
 second time over a non-verifying context so its dates can still be reported.
 """
