@@ -389,8 +389,9 @@ def _body(msg: Message) -> tuple[str, bool, tuple[Attachment, ...]]:
     return "", False, tuple(attachments)
 
 
-# A header line that opens a level of structure: the stdlib parser recurses into each.
-_CONTAINER = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)*(?:multipart|message)/", re.I | re.M)
+# A header line that opens a level of structure: the stdlib parser recurses into each. Read
+# on the lower-cased bytes, where the literal prefix makes the search fast.
+_CONTAINER = re.compile(rb"content-type:[ \t]*(?:\r?\n[ \t]+)*(?:multipart|message)/")
 
 
 def _needs_bounds(raw: bytes) -> bool:
@@ -398,11 +399,13 @@ def _needs_bounds(raw: bytes) -> bool:
     structure headers than levels allowed, or more boundary-like lines than parts."""
     if raw.count(b"\n--") > 2 * MAX_MIME_PARTS:
         return True
-    found = 0
-    for _ in _CONTAINER.finditer(raw):
-        found += 1
-        if found > MAX_MIME_DEPTH:
-            return True
+    low = raw.lower()
+    found = 1 if _CONTAINER.match(low) else 0
+    for match in _CONTAINER.finditer(low):
+        if match.start() and low[match.start() - 1] == 0x0A:  # at the start of a line
+            found += 1
+            if found > MAX_MIME_DEPTH:
+                return True
     return False
 
 

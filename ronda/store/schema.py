@@ -209,8 +209,8 @@ def _m4_change_stamp(db: sqlite_utils.Database) -> None:
 def _m5_mail_limits(db: sqlite_utils.Database) -> None:
     """Rate limits of the mail intake count new cases and acknowledgements per sender, per
     sender domain and for the whole desk in a sliding window: the peer's domain is kept with
-    each message and indexed with the address, so every count reads only the rows it
-    counts. `mail_floods` counts the messages gathered on a flood's one ticket."""
+    each message, and partial indexes hold only the rows counted, so every count reads only
+    what it counts. `mail_floods` counts the messages gathered on a flood's one ticket."""
     run_script(
         db,
         """
@@ -223,9 +223,16 @@ def _m5_mail_limits(db: sqlite_utils.Database) -> None:
         UPDATE mail_messages
             SET peer_domain = lower(substr(to_addr, instr(to_addr, '@') + 1))
             WHERE direction = 'out' AND instr(to_addr, '@') > 0;
-        CREATE INDEX ix_mail_sender ON mail_messages(from_addr, direction, kind, received_at);
-        CREATE INDEX ix_mail_domain ON mail_messages(peer_domain, direction, kind, received_at);
-        CREATE INDEX ix_mail_kind ON mail_messages(direction, kind, received_at);
+        -- Partial: only the rows a limit counts are indexed, so storing a message or a
+        -- follow-up costs no more than before. (Acks to one address: ix_mail_out_to.)
+        CREATE INDEX ix_mail_opened_sender ON mail_messages(from_addr, received_at)
+            WHERE kind = 'opened';
+        CREATE INDEX ix_mail_opened_domain ON mail_messages(peer_domain, received_at)
+            WHERE kind = 'opened';
+        CREATE INDEX ix_mail_opened ON mail_messages(received_at) WHERE kind = 'opened';
+        CREATE INDEX ix_mail_acks_domain ON mail_messages(peer_domain, received_at)
+            WHERE kind = 'ack';
+        CREATE INDEX ix_mail_acks ON mail_messages(received_at) WHERE kind = 'ack';
         CREATE TABLE mail_floods (
             ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
             flood_key TEXT NOT NULL,
