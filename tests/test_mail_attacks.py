@@ -127,6 +127,7 @@ def test_reply_to_on_another_domain_gets_neither_the_ack_nor_the_reply(
     assert ticket.evidence["mail"]["reply_to"] == EVIL  # shown to the agent, never written to
     envelope_from, rcpt, ack = sink.wait(1)[0]
     assert rcpt == [ANA] and EVIL not in ack["To"]
+    assert ack.get_payload(decode=True).decode().startswith("Hola Ana Pérez,")  # a customer
     send_reply(intake.desk, "R-1001", "laura", "La clave nueva es ...", settings=intake.settings)
     assert sink.wait(2)[1][1] == [ANA]
     assert [r["to_addr"] for r in outgoing(intake.desk.store)] == [ANA, ANA]
@@ -177,6 +178,7 @@ def test_two_hundred_reply_tos_make_at_most_the_limit_of_acks_all_to_the_sender(
         assert not any(unicodedata.category(ch) in ("Cc", "Cf") for ch in subject)
         text = ack.get_payload(decode=True).decode()
         assert "spam.example" not in text and "PILLS" not in text
+        assert text.startswith("Hola,\r\n") and "Offers" not in ack["To"]  # a stranger's name
         assert not any(unicodedata.category(ch) == "Cf" for ch in text)
         assert not any(unicodedata.category(ch) == "Cc" and ch not in "\r\n" for ch in text)
 

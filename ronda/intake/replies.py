@@ -195,10 +195,11 @@ def compose_ack(
     now: datetime,
 ) -> Message:
     """The acknowledgement of a new case, to its requester (the sender of `mail`; a
-    Reply-To is not followed). Repeats only excerpts of the sender's subject and name."""
+    Reply-To is not followed). Repeats only an excerpt of the sender's subject, and greets
+    by name only a known customer's sender (a stranger's name could carry anything)."""
     if not ticket.requester or "@" not in ticket.requester:
         raise TicketError(f"{ticket.case_number} has no requester e-mail address")
-    name = excerpt(mail.from_name, NAME_EXCERPT)
+    name = excerpt(mail.from_name, NAME_EXCERPT) if ticket.customer else ""
     subject = excerpt(bare_subject(mail.subject or ticket.subject), ACK_SUBJECT_EXCERPT)
     msg = _message(
         sender=("", settings.desk_address),
