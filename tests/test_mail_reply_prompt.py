@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from email import message_from_bytes
 
+import pytest
 from test_tui import NOW, SIZE, answer, make_app, open_case, settle
 from textual.widgets import Static
 
@@ -74,9 +75,18 @@ async def test_the_reply_prompt_names_the_requester_and_the_reply_goes_there(
     assert message_from_bytes(raw)["To"] == "ana@cliente.co"
 
 
-async def test_without_a_relay_the_prompt_says_the_reply_is_recorded_only(store: Store) -> None:
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "No e-mail is sent: the reply is recorded only."),
+        ("es", "No se envía correo: la respuesta solo queda registrada."),
+    ],
+)
+async def test_without_a_relay_the_prompt_says_the_reply_is_recorded_only(
+    store: Store, lang: str, expected: str
+) -> None:
     seed(store)
-    app = make_app(store)
+    app = make_app(store, lang=lang)
     async with app.run_test(size=SIZE) as pilot:
         note = await prompt_note(pilot, "R-1001")
-    assert note == "No e-mail is sent: the reply is recorded only."
+    assert note == expected

@@ -151,11 +151,8 @@ class TicketActions(RondaScreen):
             app: RondaApp = self.ronda
             to = mailed_to(app, tk)
             if to is None:
-                return app.t(
-                    "prompt.reply_recorded_only",
-                    default="No e-mail is sent: the reply is recorded only.",
-                )
-            return app.t("prompt.reply_to", default="To: {address}", address=to)
+                return app.t("prompt.reply_recorded_only")
+            return app.t("prompt.reply_to", address=to)
 
         self._text_action(
             "prompt.reply",
