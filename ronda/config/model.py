@@ -113,6 +113,18 @@ class MailSettings:
     desk_address: str = "soporte@localhost"
     relay: str | None = None  # host:port of the SMTP relay for acknowledgements and replies
     max_message_bytes: int = 10 * 1024 * 1024
+    # Rate limits within `limit_window` seconds (0: no limit). New cases past a limit are
+    # gathered on one flood ticket; an acknowledgement past one is not sent.
+    limit_window: float = 3600.0
+    new_cases_per_sender: int = 20
+    new_cases_per_domain: int = 50
+    new_cases_per_desk: int = 200
+    acks_per_sender: int = 10  # also the loop guard: a robot answering acks stops here
+    acks_per_domain: int = 20
+    acks_per_desk: int = 100
+    # The authserv-id of the receiving MTA whose Authentication-Results header is trusted
+    # (SPF/DKIM/DMARC of the From domain); None: none is, and senders are taken at their word.
+    authserv_id: str | None = None
     # [[mail.rules]] tables as read (dicts: match, name, category, priority, scope); the
     # mail intake checks and compiles them (ronda.intake.triage.compile_rules).
     rules: tuple = ()

@@ -1,9 +1,14 @@
-"""The intake: one received message -> a new case or an event on an existing one, and the
-acknowledgement to send back (if any).
+"""The intake: one received message -> a new case, an event on an existing one, or a count on
+a flood's ticket, and the acknowledgement to send back (if any).
 
 Shared by the SMTP server and the Maildir import. A message is claimed in the mail log by
 its Message-ID before anything is stored, so a duplicated delivery makes one ticket, and the
 claim is given back if storing fails, so the sender's retry is not lost.
+
+The story of one message: authenticate the sender (`trust`), find the case it names
+(`thread_match`) and add to it only if the sender may (`trust.may_add_to`) - otherwise it
+opens a new case linked to that one; past a limit of new cases (`limits`) it joins the
+flood's one ticket instead; an acknowledgement goes to the requester only, within limits.
 """
 
 from __future__ import annotations
@@ -16,9 +21,19 @@ from datetime import datetime
 from email.message import Message
 
 from ronda.config import Config
+from ronda.intake.limits import (
+    Scope,
+    ack_limit,
+    case_limit,
+    first_over,
+    flood_subject,
+    is_milestone,
+    scopes,
+    window_text,
+)
 from ronda.intake.parse import TRIAGE_TEXT_CAP, ParsedMail, parse_message, strip_quoted
-from ronda.intake.replies import MailError, compose_ack, deliver, message_text
-from ronda.intake.thread_match import find_case
+from ronda.intake.replies import MailError, compose_ack, deliver, excerpt, message_text
+from ronda.intake.thread_match import bare_subject, find_case
 from ronda.intake.triage import (
     Rule,
     Triage,
@@ -28,24 +43,28 @@ from ronda.intake.triage import (
     rules_for,
     triage,
 )
-from ronda.model import Source, Status, Ticket
+from ronda.intake.trust import AuthVerdict, authenticate, may_add_to
+from ronda.model import Impact, Priority, Source, Status, Ticket
 from ronda.sla import SlaPolicy
 from ronda.store import Store
-from ronda.tickets import Desk, utcnow
+from ronda.tickets import Desk, TicketError, utcnow
 
 log = logging.getLogger("ronda.mail")
 
 ACTOR = "mail"
-ACK_LIMIT_PER_HOUR = 10  # acknowledgements to one address: a loop with a robot stops here
 NO_SUBJECT = "(no subject)"
+FLOOD_DETAIL = 20  # first messages of a flood noted one by one on its ticket
+FLOOD_BODY_EXCERPT = 500  # characters of each of those messages' bodies
+FLOOD_SUBJECT_EXCERPT = 120  # characters of a flood message's subject on its ticket
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one message.
 
-    action: opened (new case), followup (event on a case), duplicate (already stored),
-    dropped (the desk's own mail), busy (being stored by another worker: retry later).
+    action: opened (new case), followup (event on a case), flooded (counted on the ticket of
+    a flood: past a limit of new cases), duplicate (already stored), dropped (the desk's own
+    mail), busy (being stored by another worker: retry later).
     """
 
     action: str
@@ -55,15 +74,24 @@ class Outcome:
     ack: Message | None = None  # to send with `Intake.send_ack`
     no_ack_reason: str | None = None
     reopened: bool = False
+    about: Ticket | None = None  # the case it named but may not add to (now its parent)
 
 
-def _attachment_note(mail: ParsedMail) -> str:
-    if not mail.attachments:
-        return ""
-    names = ", ".join(
-        f"{a.name or a.content_type} ({max(1, a.size // 1024)} KiB)" for a in mail.attachments
-    )
-    return f"\n\n[attachments not stored: {names}]"
+def _notes(mail: ParsedMail) -> str:
+    """What the stored body lacks: attachments, and parts the structure limits left out."""
+    text = ""
+    if mail.attachments:
+        names = ", ".join(
+            f"{a.name or a.content_type} ({max(1, a.size // 1024)} KiB)" for a in mail.attachments
+        )
+        text += f"\n\n[attachments not stored: {names}]"
+    if mail.cut:
+        text += f"\n\n[message structure not fully read: {'; '.join(mail.cut)}]"
+    return text
+
+
+def _stored_body(mail: ParsedMail) -> str:
+    return (mail.body or "(empty message)") + _notes(mail)
 
 
 class Intake:
@@ -141,35 +169,67 @@ class Intake:
         reclaimed: bool,
     ) -> Outcome:
         automated = mail.no_reply_reason()
-        ticket_id = find_case(self.desk, self.log, mail)
-        if ticket_id is not None:
-            ticket, reopened = self._follow_up(ticket_id, mail, sender, automated is not None)
-            self.log.finish(mail.message_id, "followup", ticket.id)
-            return Outcome(
-                "followup", mail, ticket=ticket, no_ack_reason="follow-up", reopened=reopened
-            )
+        verdict = authenticate(mail, self.settings.authserv_id)
+        about: Ticket | None = None
+        named = find_case(self.desk, self.log, mail)
+        if named is not None:
+            ticket = self.desk.get(named.ticket_id)
+            if may_add_to(ticket, sender, self.config.customers, verdict):
+                ticket, reopened = self._follow_up(ticket, mail, sender, automated is not None)
+                self.log.finish(mail.message_id, "followup", ticket.id)
+                return Outcome(
+                    "followup", mail, ticket=ticket, no_ack_reason="follow-up", reopened=reopened
+                )
+            # Naming a case is no right to it: a new case, linked, tells the agent.
+            about = ticket
         if reclaimed:
             # A worker died after opening the ticket but before finishing the claim.
             found = self.log.opened_ticket(mail.message_id)
             if found is not None:
                 self.log.finish(mail.message_id, "opened", found)
                 return Outcome("duplicate", mail, ticket=self.desk.get(found))
-        reason = self._no_ack_reason(mail, sender, envelope_from, now) if ack else "not asked"
-        ticket, suggestion = self._open(mail, sender, reason)
+        over = first_over(
+            scopes(sender),
+            lambda scope: case_limit(self.settings, scope),
+            lambda scope: self._new_cases(scope, now),
+        )
+        if over is not None:
+            return self._flooded(mail, sender, over[0], over[1], now, about)
+        reason = (
+            self._no_ack_reason(mail, sender, envelope_from, verdict, now) if ack else "not asked"
+        )
+        ticket, suggestion = self._open(mail, sender, reason, verdict, about)
         self.log.finish(mail.message_id, "opened", ticket.id)
         message = None
         if reason is None:
             try:
-                message = self._compose_ack(ticket, mail, sender, now)
+                message = self._compose_ack(ticket, mail, now)
             except Exception as exc:  # noqa: BLE001 - the case is stored; only the ack is lost
                 log.exception("acknowledgement of %s not composed", ticket.case_number)
                 reason = f"acknowledgement not composed: {exc}"
                 self.desk.record(ticket.id, ACTOR, "ack_failed", reason)
-        return Outcome("opened", mail, ticket, suggestion, message, reason)
+        return Outcome("opened", mail, ticket, suggestion, message, reason, about=about)
 
-    def _compose_ack(
-        self, ticket: Ticket, mail: ParsedMail, sender: str | None, now: datetime
-    ) -> Message:
+    def _since(self, now: datetime) -> float:
+        return now.timestamp() - self.settings.limit_window
+
+    def _new_cases(self, scope: Scope, now: datetime) -> int:
+        since = self._since(now)
+        if scope.kind == "sender":
+            return self.log.new_cases_since(since, sender=scope.value)
+        if scope.kind == "domain":
+            return self.log.new_cases_since(since, domain=scope.value)
+        return self.log.new_cases_since(since)
+
+    def _acks(self, scope: Scope, now: datetime) -> int:
+        since = self._since(now)
+        if scope.kind == "sender":
+            return self.log.acks_since(since, to_addr=scope.value)
+        if scope.kind == "domain":
+            return self.log.acks_since(since, domain=scope.value)
+        return self.log.acks_since(since)
+
+    def _compose_ack(self, ticket: Ticket, mail: ParsedMail, now: datetime) -> Message:
         message = compose_ack(
             ticket,
             mail,
@@ -184,14 +244,19 @@ class Intake:
             ticket_id=ticket.id,
             kind="ack",
             from_addr=self.settings.desk_address,
-            to_addr=mail.reply_to or sender or "",
+            to_addr=ticket.requester or "",
             subject=str(message["Subject"]),
             now=now.timestamp(),
         )
         return message
 
     def _no_ack_reason(
-        self, mail: ParsedMail, sender: str | None, envelope_from: str | None, now: datetime
+        self,
+        mail: ParsedMail,
+        sender: str | None,
+        envelope_from: str | None,
+        verdict: AuthVerdict,
+        now: datetime,
     ) -> str | None:
         if not self.settings.relay:
             return "no relay configured"
@@ -200,28 +265,45 @@ class Intake:
         reason = mail.no_reply_reason()
         if reason is not None:
             return reason
-        to = mail.reply_to or sender
-        if not to:
+        if not sender:
             return "no sender address"
-        if self.log.acks_since(to, now.timestamp() - 3600) >= ACK_LIMIT_PER_HOUR:
-            return f"{ACK_LIMIT_PER_HOUR} acknowledgements to {to} in the last hour"
+        if verdict.refuted:
+            # An acknowledgement would go to whoever the forger named.
+            return f"sender not authenticated: {verdict.detail}"
+        over = first_over(
+            scopes(sender),
+            lambda scope: ack_limit(self.settings, scope),
+            lambda scope: self._acks(scope, now),
+        )
+        if over is not None:
+            scope, limit = over
+            where = "sent by the desk" if scope.kind == "desk" else f"to {scope.describe()}"
+            span = window_text(self.settings.limit_window)
+            return f"{limit} acknowledgements {where} in the last {span}"
         return None
 
     def _open(
-        self, mail: ParsedMail, sender: str | None, no_ack: str | None
+        self,
+        mail: ParsedMail,
+        sender: str | None,
+        no_ack: str | None,
+        verdict: AuthVerdict,
+        about: Ticket | None,
     ) -> tuple[Ticket, Triage]:
-        customer = match_customer(self.config.customers, sender)
+        # A refuted sender is nobody's customer: the address is only what the forger wrote.
+        customer = None if verdict.refuted else match_customer(self.config.customers, sender)
         site = match_site(self.config.sites, customer, mail.subject, mail.body)
         suggestion = triage(mail.subject, strip_quoted(mail.body)[:TRIAGE_TEXT_CAP], self.rules)
         evidence = {
             "triage": suggestion.as_evidence(),
             "unmatched_sender": customer is None,
+            "auth": verdict.as_evidence(),
             "mail": {
                 "message_id": mail.message_id,
                 "message_id_synthetic": mail.message_id_synthetic,
                 "from": sender,
                 "from_name": mail.from_name,
-                "reply_to": mail.reply_to,
+                "reply_to": mail.reply_to,  # kept for the agent; never written to
                 "to": list(mail.to),
                 "date": mail.date.isoformat() if mail.date else None,
                 "size": mail.size,
@@ -235,9 +317,22 @@ class Intake:
                 "no_ack": no_ack,
             },
         }
+        subject = mail.subject.strip()
+        body = _stored_body(mail)
+        if about is not None:
+            evidence["about"] = about.case_number
+            # The other case's tag stays off this one's subject: replies thread here.
+            subject = bare_subject(subject)
+            why = (
+                f"the sender is not authenticated ({verdict.detail})"
+                if verdict.refuted
+                else "the sender is neither its requester nor an address of its customer"
+            )
+            who = sender or "an unknown sender"
+            body = f"{who} says it is about {about.case_number}; not added there: {why}.\n\n{body}"
         ticket = self.desk.open_ticket(
             source=Source.EMAIL,
-            subject=mail.subject.strip() or NO_SUBJECT,
+            subject=subject or NO_SUBJECT,
             priority=suggestion.priority,
             impact=impact_for(site),
             actor=ACTOR,
@@ -247,16 +342,101 @@ class Intake:
             requester=sender,
             evidence=evidence,
             billable=suggestion.billable,
-            body=(mail.body or "(empty message)") + _attachment_note(mail),
+            body=body,
+            parent_id=about.id if about is not None else None,
         )
         return ticket, suggestion
 
+    def _flooded(
+        self,
+        mail: ParsedMail,
+        sender: str | None,
+        scope: Scope,
+        limit: int,
+        now: datetime,
+        about: Ticket | None,
+    ) -> Outcome:
+        """Count the message on its flood's one open ticket (opened by the first): its first
+        messages are noted one by one, then at milestones; none is acknowledged."""
+        dedupe_key = f"mail-flood:{scope.key}"
+        ticket = self.desk.find_open(dedupe_key) or self._open_flood(dedupe_key, scope, limit, now)
+        count = self.log.count_flood(ticket.id, scope.key, now=now.timestamp())
+        if count <= FLOOD_DETAIL or is_milestone(count):
+            flood = {**(ticket.evidence.get("flood") or {}), "messages": count}
+            flood["last_at"] = now.isoformat()
+            ticket = self.desk.record(
+                ticket.id,
+                ACTOR,
+                "email_flood",
+                self._flood_note(mail, sender, count, about),
+                evidence={"flood": flood},
+            )
+        self.log.finish(mail.message_id, "flooded", ticket.id)
+        span = window_text(self.settings.limit_window)
+        reason = f"flood: over {limit} new cases in {span} from {scope.describe()}"
+        return Outcome("flooded", mail, ticket=ticket, no_ack_reason=reason, about=about)
+
+    def _open_flood(self, dedupe_key: str, scope: Scope, limit: int, now: datetime) -> Ticket:
+        window = self.settings.limit_window
+        subject = flood_subject(scope, limit, window, self.config.lang)
+        body = (
+            f"More than {limit} messages from {scope.describe()} would have opened a case "
+            f"within {window_text(window)}. The next ones are counted here instead, the first "
+            f"{FLOOD_DETAIL} noted one by one, and nobody is acknowledged. Resolve this case "
+            "when the flood is over: a later one opens a new one."
+        )
+        try:
+            return self.desk.open_ticket(
+                source=Source.EMAIL,
+                subject=subject,
+                priority=Priority.LOW,
+                impact=Impact.LOW,
+                actor=ACTOR,
+                dedupe_key=dedupe_key,
+                evidence={
+                    "flood": {
+                        "scope": scope.kind,
+                        "key": scope.key,
+                        "limit": limit,
+                        "window_seconds": window,
+                        "first_at": now.isoformat(),
+                        "messages": 0,
+                    }
+                },
+                body=body,
+            )
+        except TicketError:
+            # Another process opened it in between: that one gathers the flood.
+            found = self.desk.find_open(dedupe_key)
+            if found is None:
+                raise
+            return found
+
+    @staticmethod
+    def _flood_note(mail: ParsedMail, sender: str | None, count: int, about: Ticket | None) -> str:
+        subject = excerpt(mail.subject, FLOOD_SUBJECT_EXCERPT) or NO_SUBJECT
+        named = f" (says it is about {about.case_number})" if about is not None else ""
+        if count > FLOOD_DETAIL:
+            return (
+                f"{count} messages in this flood so far; the latest from "
+                f"{sender or 'an unknown sender'}: {subject}{named}"
+            )
+        text = excerpt(mail.body, FLOOD_BODY_EXCERPT)
+        return (
+            f"Message {count} of the flood{named}\nFrom: {sender or '(none)'}\n"
+            f"Message-ID: {mail.message_id}\nSubject: {subject}\n\n{text}"
+        )
+
     def _follow_up(
-        self, ticket_id: int, mail: ParsedMail, sender: str | None, automated: bool
+        self, ticket: Ticket, mail: ParsedMail, sender: str | None, automated: bool
     ) -> tuple[Ticket, bool]:
-        ticket = self.desk.get(ticket_id)
-        body = (mail.body or "(empty message)") + _attachment_note(mail)
-        if sender and sender != (ticket.requester or "").lower():
+        body = _stored_body(mail)
+        first_line = body.lstrip().partition("\n")[0].lower()
+        if sender and (
+            sender != (ticket.requester or "").lower() or first_line.startswith("from:")
+        ):
+            # Who wrote it comes first, in the desk's words: a "From:" line of the body
+            # itself then cannot pass for it.
             body = f"From: {sender}\n\n{body}"
         ticket = self.desk.record(ticket.id, ACTOR, "email_received", body)
         if automated:
@@ -301,4 +481,4 @@ class Intake:
         return outcome
 
 
-__all__ = ["ACK_LIMIT_PER_HOUR", "Intake", "Outcome"]
+__all__ = ["FLOOD_DETAIL", "Intake", "Outcome"]

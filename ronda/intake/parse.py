@@ -3,24 +3,36 @@
 Pure and forgiving: customers' mail arrives malformed, in latin-1 or windows-1252 under any
 label, HTML-only, or with no Message-ID; none of that may lose the message. The parser is
 the stdlib's most tolerant (compat32), and every decode falls back instead of raising.
+
+Bounded: a message whose structure is deep or has very many parts (the stdlib parser
+recurses once per level and builds every part) is read by `_bounded_tree` instead, which
+splits multiparts itself, stops at `MAX_MIME_DEPTH` levels and `MAX_MIME_PARTS` parts, and
+says what it left out in `ParsedMail.cut`.
 """
 
 from __future__ import annotations
 
 import codecs
 import email
+import email.errors
 import email.header
+import email.parser
 import email.utils
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
+from email.policy import compat32
 from html.parser import HTMLParser
 
 BODY_CAP_BYTES = 64 * 1024  # stored body text, UTF-8 bytes
 SUBJECT_CAP = 300  # characters
 TRIAGE_TEXT_CAP = 20_000  # characters of body the triage rules read
+MAX_MIME_DEPTH = 20  # nesting levels of multipart and message/* parts that are read
+MAX_MIME_PARTS = 200  # parts read of one message; the rest are left out (and said so)
+AUTH_RESULTS_CAP = 20  # Authentication-Results headers kept (a trusted one is near the top)
 
 # Header lines relays add on the way: a duplicated delivery may differ only in these, so a
 # synthesized Message-ID hashes the message without them.
@@ -79,7 +91,9 @@ class ParsedMail:
     precedence: str | None = None
     is_list: bool = False  # List-Id or List-Unsubscribe present
     suppress_auto_reply: bool = False  # X-Auto-Response-Suppress / X-Autoreply / X-Autorespond
-    defects: tuple[str, ...] = ()
+    defects: tuple[str, ...] = ()  # what was malformed, and every `cut`
+    cut: tuple[str, ...] = ()  # what the structure limits left unread, in words for the agent
+    auth_results: tuple[str, ...] = ()  # Authentication-Results values, top (newest) first
 
     def no_reply_reason(self) -> str | None:
         """Why an automatic acknowledgement must not go back (RFC 3834), or None."""
@@ -186,7 +200,17 @@ def _address(value: str | None) -> tuple[str, str | None]:
     addr = addr.strip().lower()
     if "@" not in addr or " " in addr or addr.startswith("@") or addr.endswith("@"):
         return name, None
+    if len(addr) > 254 or not all(_address_char(ch) for ch in addr):
+        # An address shows on the case and in "To:" lines: one that hides or reorders
+        # characters (U+202E, U+200B, controls) could pass for another.
+        return name, None
     return name, addr
+
+
+def _address_char(ch: str) -> bool:
+    """Letters, marks, digits, punctuation and symbols: no controls, format characters
+    (bidi overrides, zero-width) or separators."""
+    return unicodedata.category(ch)[0] in "LMNPS"
 
 
 def _message_ids(value: str | None) -> list[str]:
@@ -365,9 +389,120 @@ def _body(msg: Message) -> tuple[str, bool, tuple[Attachment, ...]]:
     return "", False, tuple(attachments)
 
 
+# A header line that opens a level of structure: the stdlib parser recurses into each. Read
+# on the lower-cased bytes, where the literal prefix makes the search fast.
+_CONTAINER = re.compile(rb"content-type:[ \t]*(?:\r?\n[ \t]+)*(?:multipart|message)/")
+
+
+def _needs_bounds(raw: bytes) -> bool:
+    """Whether the stdlib parser could recurse too deep or build too many parts: more
+    structure headers than levels allowed, or more boundary-like lines than parts."""
+    if raw.count(b"\n--") > 2 * MAX_MIME_PARTS:
+        return True
+    low = raw.lower()
+    found = 1 if _CONTAINER.match(low) else 0
+    for match in _CONTAINER.finditer(low):
+        if match.start() and low[match.start() - 1] == 0x0A:  # at the start of a line
+            found += 1
+            if found > MAX_MIME_DEPTH:
+                return True
+    return False
+
+
+def _container(part: Message) -> str | None:
+    """ "multipart" or "message" when the part holds others (and its payload is still
+    text), else None."""
+    if part.is_multipart():
+        return None
+    maintype = part.get_content_maintype()
+    if maintype == "multipart" and part.get_boundary():
+        return "multipart"
+    if part.get_content_type() == "message/rfc822":
+        return "message"
+    return None
+
+
+def _split_multipart(text: str, boundary: str) -> tuple[list[str], bool]:
+    """The bodies between a multipart's boundary lines, and whether the closing boundary
+    was found. Stops reading after `MAX_MIME_PARTS + 1` parts."""
+    delimiter = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*\r?$\n?", re.M)
+    bodies: list[str] = []
+    start: int | None = None
+    for found in delimiter.finditer(text):
+        if start is not None:
+            # The line break before a delimiter belongs to it (RFC 2046).
+            bodies.append(text[start : found.start()].removesuffix("\n").removesuffix("\r"))
+            if len(bodies) > MAX_MIME_PARTS:
+                return bodies, True
+        if found.group(1):
+            return bodies, True
+        start = found.end()
+    if start is not None:
+        bodies.append(text[start:])
+    return bodies, False
+
+
+def _bounded_tree(raw: bytes) -> tuple[Message, list[str]]:
+    """A compat32 message tree of at most `MAX_MIME_DEPTH` levels and `MAX_MIME_PARTS`
+    parts, built without recursion: each part's headers are parsed alone (headersonly)
+    and multipart bodies are split on their boundary here. Returns the notes of what was
+    left out."""
+    text_parser = email.parser.Parser(policy=compat32)
+    root = email.parser.BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+    notes: list[str] = []
+    parts = 1
+    pending: list[tuple[Message, int]] = [(root, 0)]
+    while pending:
+        part, depth = pending.pop()
+        kind = _container(part)
+        if kind is None:
+            continue
+        # The bytes as received (get_payload() without decoding would replace 8-bit bytes),
+        # back to text the way the stdlib parser keeps them.
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        payload = data.decode("ascii", "surrogateescape")
+        if depth >= MAX_MIME_DEPTH:
+            note = f"MIME nested deeper than {MAX_MIME_DEPTH} levels: the inner parts were not read"
+            if note not in notes:
+                notes.append(note)
+            part.set_payload([])
+            continue
+        if kind == "message":
+            bodies, closed = [payload], True
+        else:
+            bodies, closed = _split_multipart(payload, str(part.get_boundary()))
+            if not closed:
+                part.defects.append(email.errors.CloseBoundaryNotFoundDefect())
+        children: list[Message] = []
+        for body in bodies:
+            if parts >= MAX_MIME_PARTS:
+                note = f"more than {MAX_MIME_PARTS} MIME parts: only the first were read"
+                if note not in notes:
+                    notes.append(note)
+                break
+            parts += 1
+            children.append(text_parser.parsestr(body, headersonly=True))
+        part.set_payload(children)
+        pending.extend((child, depth + 1) for child in reversed(children))
+    return root, notes
+
+
+def _tree(raw: bytes) -> tuple[Message, list[str]]:
+    """The message's tree: the stdlib parser's for ordinary mail, a bounded one for deep
+    or huge structures (and for whatever else makes the stdlib parser recurse too far)."""
+    if not _needs_bounds(raw):
+        try:
+            return email.message_from_bytes(raw), []
+        except RecursionError:
+            pass
+    return _bounded_tree(raw)
+
+
 def parse_message(raw: bytes, *, body_cap: int = BODY_CAP_BYTES) -> ParsedMail:
     """Parse raw RFC 5322 bytes. Never raises on malformed input."""
-    msg = email.message_from_bytes(raw)
+    msg, cut = _tree(raw)
     headers = _headers(msg)
     from_name, from_addr = _address(_first(headers, "from"))
     if from_addr is None:
@@ -399,6 +534,7 @@ def parse_message(raw: bytes, *, body_cap: int = BODY_CAP_BYTES) -> ParsedMail:
         payload = raw.partition(b"\r\n\r\n")[2] or raw.partition(b"\n\n")[2]
         text, html_only, attachments = decode_text(payload), False, ()
         defects = [f"unparseable body: {type(exc).__name__}"]
+    defects.extend(cut)
     body, truncated = cap_utf8(clean_text(text).strip(), body_cap)
     auto = decode_header_value(_first(headers, "auto-submitted")).lower() or None
     precedence = decode_header_value(_first(headers, "precedence")).lower() or None
@@ -428,6 +564,10 @@ def parse_message(raw: bytes, *, body_cap: int = BODY_CAP_BYTES) -> ParsedMail:
         or "x-autoreply" in headers
         or "x-autorespond" in headers,
         defects=tuple(dict.fromkeys(defects)),
+        cut=tuple(cut),
+        auth_results=tuple(
+            decode_header_value(v) for v in headers.get("authentication-results", [])
+        )[:AUTH_RESULTS_CAP],
     )
 
 
@@ -450,6 +590,8 @@ def strip_quoted(text: str) -> str:
 __all__ = [
     "Attachment",
     "BODY_CAP_BYTES",
+    "MAX_MIME_DEPTH",
+    "MAX_MIME_PARTS",
     "ParsedMail",
     "cap_utf8",
     "clean_text",

@@ -6,10 +6,16 @@ sets In-Reply-To / References, so the customer's answer threads onto the case wh
 the two it keeps. Acknowledgements are automatic responses in the sense of RFC 3834: marked
 `Auto-Submitted: auto-replied` and sent with a null envelope sender, so that another robot
 neither answers nor bounces them back into a loop.
+
+Both go to the case's requester (the From address of its first message), never to a
+Reply-To: the address the agent sees on the case is the only one the desk writes to. What
+they repeat of the sender's own text (the subject, the name) is an `excerpt`: bounded, with
+controls and bidi overrides taken out, so the desk never relays spam or terminal escapes.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 from datetime import datetime
 from email.charset import QP, Charset
@@ -20,13 +26,22 @@ from email.utils import format_datetime, formataddr, make_msgid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ronda.config import MailSettings
-from ronda.intake.parse import ParsedMail
-from ronda.intake.thread_match import tagged_subject
+from ronda.intake.parse import SUBJECT_CAP, ParsedMail
+from ronda.intake.thread_match import bare_subject, tagged_subject
 from ronda.model import Ticket
 from ronda.tickets import Desk, StaleTicket, TicketError
 
 SEND_TIMEOUT = 10.0  # seconds for the whole relay conversation's socket operations
 MAX_REFERENCES = 20  # References kept on a reply: the root and the latest ones
+ACK_SUBJECT_EXCERPT = 60  # characters of the sender's subject an acknowledgement repeats
+NAME_EXCERPT = 40  # characters of the sender's display name a message repeats
+
+# Line and paragraph breaks of any kind become spaces; other controls (C0, C1 such as
+# U+009B, the CSI of terminals), bidi overrides and isolates, and invisible joiners go.
+_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 _PRIORITY_NAMES = {
     "es": {"low": "baja", "medium": "media", "high": "alta"},
@@ -36,6 +51,15 @@ _PRIORITY_NAMES = {
 
 class MailError(Exception):
     """A message could not be handed to the relay; the text says which relay and why."""
+
+
+def excerpt(text: str, limit: int) -> str:
+    """`text` as one plain line of at most `limit` characters (an ellipsis marks a cut),
+    without controls, bidi overrides or invisible characters."""
+    line = " ".join(_INVISIBLE.sub("", _BREAKS.sub(" ", text or "")).split())
+    if len(line) <= limit:
+        return line
+    return line[: max(0, limit - 1)].rstrip() + "…"
 
 
 def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
@@ -170,12 +194,18 @@ def compose_ack(
     lang: str,
     now: datetime,
 ) -> Message:
-    """The acknowledgement of a new case, to the sender of `mail`."""
+    """The acknowledgement of a new case, to its requester (the sender of `mail`; a
+    Reply-To is not followed). Repeats only an excerpt of the sender's subject, and greets
+    by name only a known customer's sender (a stranger's name could carry anything)."""
+    if not ticket.requester or "@" not in ticket.requester:
+        raise TicketError(f"{ticket.case_number} has no requester e-mail address")
+    name = excerpt(mail.from_name, NAME_EXCERPT) if ticket.customer else ""
+    subject = excerpt(bare_subject(mail.subject or ticket.subject), ACK_SUBJECT_EXCERPT)
     msg = _message(
         sender=("", settings.desk_address),
-        to=(mail.from_name, mail.reply_to or mail.from_addr or ""),
-        subject=tagged_subject(ticket.case_number, mail.subject or ticket.subject),
-        body=ack_text(ticket, name=mail.from_name, timezone=timezone, lang=lang),
+        to=(name, ticket.requester),
+        subject=tagged_subject(ticket.case_number, subject),
+        body=ack_text(ticket, name=name, timezone=timezone, lang=lang),
         in_reply_to=mail.message_id,
         references=[*mail.references, mail.message_id],
         now=now,
@@ -231,8 +261,8 @@ def send_reply(
         raise StaleTicket(ticket, version)
     if not body.strip():
         raise TicketError("a reply needs a text")
-    # The address the customer asked answers to (Reply-To of the first message), else theirs.
-    to = (ticket.evidence.get("mail") or {}).get("reply_to") or ticket.requester
+    # The requester the agent sees on the case; a Reply-To of the first message is not used.
+    to = ticket.requester
     if not to or "@" not in to:
         raise TicketError(f"{ticket.case_number} has no requester e-mail address to reply to")
     log = desk.store.mail
@@ -243,7 +273,7 @@ def send_reply(
     msg = _message(
         sender=(agent, settings.desk_address),
         to=("", to),
-        subject=tagged_subject(ticket.case_number, ticket.subject),
+        subject=tagged_subject(ticket.case_number, excerpt(ticket.subject, SUBJECT_CAP)),
         body=reply_text(ticket, body, lang=lang),
         in_reply_to=in_reply_to,
         references=[m.message_id for m in thread],
@@ -268,6 +298,7 @@ __all__ = [
     "ack_text",
     "compose_ack",
     "deliver",
+    "excerpt",
     "format_limit",
     "message_text",
     "parse_hostport",

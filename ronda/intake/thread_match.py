@@ -1,14 +1,17 @@
-"""Which case a message belongs to: its subject's case tag (`[R-2481]`) or the messages it
-answers (In-Reply-To, References) - the customer's earlier messages or the desk's own
+"""Which case a message names: its subject's case tag (`[R-2481]`) or the messages it answers
+(In-Reply-To, References) - the customer's earlier messages or the desk's own
 acknowledgements and replies.
 
 The subject's tag wins: a customer who writes the case number means that case. A tag of a
-case that does not exist is ignored, and the headers are tried next.
+case that does not exist is ignored, and the headers are tried next. Naming a case is not
+yet a right to add to it: `ronda.intake.trust.may_add_to` decides that.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from ronda.intake.parse import ParsedMail
 from ronda.store.mail import MailLog
@@ -40,16 +43,25 @@ def tagged_subject(case_number: str, subject: str, *, reply: bool = True) -> str
     return f"[{case_number}] " + (f"Re: {base}" if reply else base)
 
 
-def find_case(desk: Desk, log: MailLog, mail: ParsedMail) -> int | None:
-    """The ticket id `mail` continues, or None for a new case."""
+@dataclass(frozen=True, slots=True)
+class CaseMatch:
+    """The case a message names, and how: by the tag in its subject or by its thread."""
+
+    ticket_id: int
+    via: Literal["tag", "thread"]
+
+
+def find_case(desk: Desk, log: MailLog, mail: ParsedMail) -> CaseMatch | None:
+    """The case `mail` names, or None for a new case."""
     case = case_in_subject(mail.subject)
     if case is not None and ticket_id_from_case(case) is not None:
         try:
-            return desk.get(case).id
+            return CaseMatch(desk.get(case).id, "tag")
         except TicketNotFound:
             pass
     ids = mail.thread_ids()
-    return log.ticket_for(ids) if ids else None
+    found = log.ticket_for(ids) if ids else None
+    return CaseMatch(found, "thread") if found is not None else None
 
 
-__all__ = ["bare_subject", "case_in_subject", "find_case", "tagged_subject"]
+__all__ = ["CaseMatch", "bare_subject", "case_in_subject", "find_case", "tagged_subject"]

@@ -1,9 +1,10 @@
 """The mail log: every message the desk received or sent, by Message-ID.
 
-One table serves three purposes: dedupe (a duplicated delivery finds its Message-ID taken),
+One table serves four purposes: dedupe (a duplicated delivery finds its Message-ID taken),
 threading (a reply's In-Reply-To / References name a message of a case, incoming or one of
-the desk's own acknowledgements and replies) and loop protection (acknowledgements sent to
-one address in the last hour).
+the desk's own acknowledgements and replies), loop protection and rate limits (new cases
+and acknowledgements per sender, per sender domain and for the desk in a sliding window).
+`mail_floods` counts the messages a flood put on its one ticket.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
 STALE_CLAIM_SECONDS = 120.0
 
 Claim = Literal["claimed", "reclaimed", "duplicate", "busy", "own"]
+
+
+def domain_of(address: str | None) -> str | None:
+    """The lower-case domain of an address (after its last `@`), or None."""
+    if not address or "@" not in address:
+        return None
+    return address.rpartition("@")[2].strip().lower().rstrip(".") or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +73,9 @@ class MailLog:
             if row is None:
                 db.execute(
                     "INSERT INTO mail_messages (message_id, direction, kind, from_addr, "
-                    "to_addr, subject, received_at, size) VALUES (?, 'in', 'pending', ?, ?, ?, "
-                    "?, ?)",
-                    (message_id, from_addr, to_addr, subject, now, size),
+                    "peer_domain, to_addr, subject, received_at, size) "
+                    "VALUES (?, 'in', 'pending', ?, ?, ?, ?, ?, ?)",
+                    (message_id, from_addr, domain_of(from_addr), to_addr, subject, now, size),
                 )
                 return "claimed"
             direction, kind, claimed_at = row
@@ -106,8 +114,9 @@ class MailLog:
         with self.store.write() as db:
             db.execute(
                 "INSERT OR IGNORE INTO mail_messages (message_id, direction, kind, from_addr, "
-                "subject, received_at, size) VALUES (?, 'in', 'dropped', ?, ?, ?, ?)",
-                (message_id, from_addr, subject, now, size),
+                "peer_domain, subject, received_at, size) VALUES (?, 'in', 'dropped', ?, ?, ?, "
+                "?, ?)",
+                (message_id, from_addr, domain_of(from_addr), subject, now, size),
             )
 
     def record_outgoing(
@@ -125,8 +134,19 @@ class MailLog:
         with self.store.write() as db:
             db.execute(
                 "INSERT INTO mail_messages (message_id, direction, kind, ticket_id, from_addr, "
-                "to_addr, subject, received_at, size) VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?)",
-                (message_id, kind, ticket_id, from_addr, to_addr, subject, now, size),
+                "to_addr, peer_domain, subject, received_at, size) "
+                "VALUES (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    kind,
+                    ticket_id,
+                    from_addr,
+                    to_addr,
+                    domain_of(to_addr),
+                    subject,
+                    now,
+                    size,
+                ),
             )
 
     def ticket_for(self, message_ids: list[str]) -> int | None:
@@ -148,13 +168,77 @@ class MailLog:
         )
         return bool(rows)
 
-    def acks_since(self, to_addr: str, since: float) -> int:
+    # The counts below name `kind` literally: SQLite uses a partial index (migration 5) only
+    # for a query whose WHERE repeats the index's. 'opened' rows are all incoming, 'ack'
+    # rows all outgoing.
+
+    def acks_since(
+        self, since: float, *, to_addr: str | None = None, domain: str | None = None
+    ) -> int:
+        """Acknowledgements sent since `since` (epoch seconds): to one address, to one
+        domain, or (neither given) by the whole desk."""
+        if to_addr is not None:
+            # `+kind`: read ix_mail_out_to (this address's rows), not every ack of the desk.
+            sql = (
+                "SELECT COUNT(*) AS n FROM mail_messages WHERE to_addr = ? "
+                "AND received_at >= ? AND direction = 'out' AND +kind = 'ack'"
+            )
+            params: tuple = (to_addr, since)
+        elif domain is not None:
+            sql = (
+                "SELECT COUNT(*) AS n FROM mail_messages WHERE kind = 'ack' "
+                "AND peer_domain = ? AND received_at >= ?"
+            )
+            params = (domain, since)
+        else:
+            sql = "SELECT COUNT(*) AS n FROM mail_messages WHERE kind = 'ack' AND received_at >= ?"
+            params = (since,)
+        return int(self.store.query(sql, params)[0]["n"])
+
+    def new_cases_since(
+        self, since: float, *, sender: str | None = None, domain: str | None = None
+    ) -> int:
+        """Incoming messages that opened a case since `since`: from one address, from one
+        domain, or (neither given) for the whole desk."""
+        if sender is not None:
+            sql = (
+                "SELECT COUNT(*) AS n FROM mail_messages WHERE kind = 'opened' "
+                "AND from_addr = ? AND received_at >= ?"
+            )
+            params: tuple = (sender, since)
+        elif domain is not None:
+            sql = (
+                "SELECT COUNT(*) AS n FROM mail_messages WHERE kind = 'opened' "
+                "AND peer_domain = ? AND received_at >= ?"
+            )
+            params = (domain, since)
+        else:
+            sql = (
+                "SELECT COUNT(*) AS n FROM mail_messages WHERE kind = 'opened' AND received_at >= ?"
+            )
+            params = (since,)
+        return int(self.store.query(sql, params)[0]["n"])
+
+    def count_flood(self, ticket_id: int, flood_key: str, *, now: float) -> int:
+        """One more message on the flood ticket `ticket_id`; returns how many it has now."""
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO mail_floods (ticket_id, flood_key, messages, first_at, last_at) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET "
+                "messages = messages + 1, last_at = excluded.last_at",
+                (ticket_id, flood_key, now, now),
+            )
+            row = db.execute(
+                "SELECT messages FROM mail_floods WHERE ticket_id = ?", (ticket_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def flood_messages(self, ticket_id: int) -> int:
+        """How many messages the flood ticket `ticket_id` gathered (0: not a flood's)."""
         rows = self.store.query(
-            "SELECT COUNT(*) AS n FROM mail_messages WHERE direction = 'out' AND kind = 'ack' "
-            "AND to_addr = ? AND received_at >= ?",
-            (to_addr, since),
+            "SELECT messages FROM mail_floods WHERE ticket_id = ?", (ticket_id,)
         )
-        return int(rows[0]["n"])
+        return int(rows[0]["messages"]) if rows else 0
 
     def thread(self, ticket_id: int) -> list[LoggedMessage]:
         """The case's messages, oldest first (for References of a reply)."""
@@ -186,6 +270,7 @@ class MailLog:
 
 __all__ = [
     "LoggedMessage",
+    "domain_of",
     "MailLog",
     "STALE_CLAIM_SECONDS",
 ]

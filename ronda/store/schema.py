@@ -206,10 +206,49 @@ def _m4_change_stamp(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX ix_tickets_updated ON tickets(updated_at)")
 
 
+def _m5_mail_limits(db: sqlite_utils.Database) -> None:
+    """Rate limits of the mail intake count new cases and acknowledgements per sender, per
+    sender domain and for the whole desk in a sliding window: the peer's domain is kept with
+    each message, and partial indexes hold only the rows counted, so every count reads only
+    what it counts. `mail_floods` counts the messages gathered on a flood's one ticket."""
+    run_script(
+        db,
+        """
+        -- The other side's domain: the sender's of an incoming message, the recipient's of
+        -- an outgoing one.
+        ALTER TABLE mail_messages ADD COLUMN peer_domain TEXT;
+        UPDATE mail_messages
+            SET peer_domain = lower(substr(from_addr, instr(from_addr, '@') + 1))
+            WHERE direction = 'in' AND instr(from_addr, '@') > 0;
+        UPDATE mail_messages
+            SET peer_domain = lower(substr(to_addr, instr(to_addr, '@') + 1))
+            WHERE direction = 'out' AND instr(to_addr, '@') > 0;
+        -- Partial: only the rows a limit counts are indexed, so storing a message or a
+        -- follow-up costs no more than before. (Acks to one address: ix_mail_out_to.)
+        CREATE INDEX ix_mail_opened_sender ON mail_messages(from_addr, received_at)
+            WHERE kind = 'opened';
+        CREATE INDEX ix_mail_opened_domain ON mail_messages(peer_domain, received_at)
+            WHERE kind = 'opened';
+        CREATE INDEX ix_mail_opened ON mail_messages(received_at) WHERE kind = 'opened';
+        CREATE INDEX ix_mail_acks_domain ON mail_messages(peer_domain, received_at)
+            WHERE kind = 'ack';
+        CREATE INDEX ix_mail_acks ON mail_messages(received_at) WHERE kind = 'ack';
+        CREATE TABLE mail_floods (
+            ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+            flood_key TEXT NOT NULL,
+            messages INTEGER NOT NULL,
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL
+        );
+        """,
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _m1_initial,
     _m2_mail_messages,
     _m3_counter_cells,
     _m4_change_stamp,
+    _m5_mail_limits,
 )

@@ -118,6 +118,7 @@ class TicketActions(RondaScreen):
         run: Callable[[RondaApp, Ticket, str], Ticket],
         done_key: str,
         required: bool = True,
+        note: Callable[[Ticket], str] | None = None,
     ) -> None:
         app: RondaApp = self.ronda
 
@@ -128,20 +129,40 @@ class TicketActions(RondaScreen):
                 app.perform(lambda desk: run(app, tk, text), app.t(done_key, case=tk.case_number))
 
             app.push_screen(
-                TextPrompt(app.t(prompt_key, case=tk.case_number), required=required), done
+                TextPrompt(
+                    app.t(prompt_key, case=tk.case_number),
+                    required=required,
+                    note=note(tk) if note is not None else None,
+                ),
+                done,
             )
 
         self._with_ticket(ask)
 
     def action_reply(self) -> None:
+        def mailed_to(app: RondaApp, tk: Ticket) -> str | None:
+            """The address the reply is mailed to (the case's requester), or None when it is
+            only recorded: the prompt says which before the agent writes."""
+            if app.mail_reply is None or tk.source != Source.EMAIL:
+                return None
+            return tk.requester if tk.requester and "@" in tk.requester else None
+
+        def recipient(tk: Ticket) -> str:
+            app: RondaApp = self.ronda
+            to = mailed_to(app, tk)
+            if to is None:
+                return app.t("prompt.reply_recorded_only")
+            return app.t("prompt.reply_to", address=to)
+
         self._text_action(
             "prompt.reply",
             lambda app, tk, text: (
                 app.mail_reply(app.desk, tk, app.agent, text)
-                if app.mail_reply is not None and tk.source == Source.EMAIL
+                if app.mail_reply is not None and mailed_to(app, tk) is not None
                 else app.desk.respond(tk.id, app.agent, text, tk.version)
             ),
             "done.reply",
+            note=recipient,
         )
 
     def action_note(self) -> None:

@@ -96,7 +96,8 @@ class Prompt(ModalScreen):
 
 
 class TextPrompt(Prompt):
-    """One line of text; `required` refuses an empty answer, `validate` may refuse others."""
+    """One line of text; `required` refuses an empty answer, `validate` may refuse others.
+    `note` is a line shown above the field (a reply's recipient)."""
 
     def __init__(
         self,
@@ -107,6 +108,7 @@ class TextPrompt(Prompt):
         suggestions: Iterable[str] = (),
         required: bool = True,
         validate: Callable[[str], str | None] | None = None,
+        note: str | None = None,
     ) -> None:
         super().__init__(title)
         self._placeholder = placeholder
@@ -114,8 +116,11 @@ class TextPrompt(Prompt):
         self._suggestions = [s for s in dict.fromkeys(suggestions) if s]
         self._required = required
         self._validate = validate
+        self._note = note
 
     def fields(self) -> ComposeResult:
+        if self._note:
+            yield Static(Text(self._note), id="note")
         suggester = (
             SuggestFromList(self._suggestions, case_sensitive=False) if self._suggestions else None
         )

@@ -1,0 +1,92 @@
+"""The TUI's reply prompt says where a reply goes before the agent writes it: `To:` the case's
+requester (where the mail then goes, through a real relay on 127.0.0.1), or that the reply is
+only recorded. Driven with Textual's Pilot against a real SQLite file."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+
+import pytest
+from test_tui import NOW, SIZE, answer, make_app, open_case, settle
+from textual.widgets import Static
+
+from ronda.config import MailSettings
+from ronda.intake.replies import send_reply
+from ronda.intake.server import SmtpThread
+from ronda.model import Impact, Priority, Source
+from ronda.store import Store
+from ronda.tickets import Desk
+from ronda.tui.screens.prompts import TextPrompt
+
+
+class Relay:
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+def seed(store: Store) -> Desk:
+    desk = Desk(store, clock=lambda: NOW)
+    common = {"priority": Priority.MEDIUM, "impact": Impact.MEDIUM, "actor": "mail"}
+    desk.open_ticket(
+        source=Source.EMAIL,
+        subject="No carga el sitio",
+        requester="ana@cliente.co",
+        evidence={"mail": {"reply_to": "mallory@evil.example"}},
+        **common,
+    )
+    desk.open_ticket(source=Source.EMAIL, subject="Avalancha de correo", **common)
+    return desk
+
+
+async def prompt_note(pilot, case: str) -> str:  # noqa: ANN001
+    await open_case(pilot, case)
+    await pilot.press("r")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, TextPrompt))
+    return str(pilot.app.screen.query_one("#note", Static).render())
+
+
+async def test_the_reply_prompt_names_the_requester_and_the_reply_goes_there(
+    store: Store,
+) -> None:
+    desk = seed(store)
+    relay = Relay()
+    with SmtpThread(relay, "127.0.0.1") as smtp:
+        settings = MailSettings(desk_address="soporte@desk.example", relay=f"127.0.0.1:{smtp.port}")
+
+        def mail_reply(d: Desk, ticket, agent: str, text: str):  # noqa: ANN001
+            return send_reply(d, ticket.id, agent, text, settings=settings, version=ticket.version)
+
+        app = make_app(store, mail_reply=mail_reply)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await prompt_note(pilot, "R-1001") == "To: ana@cliente.co"
+            await answer(pilot, "Ya quedó")
+            await settle(pilot, lambda: desk.get(1).first_response_at is not None)
+
+            # A case with no requester: the prompt says so, and nothing is mailed.
+            assert "recorded only" in await prompt_note(pilot, "R-1002")
+            await answer(pilot, "Revisado")
+            await settle(pilot, lambda: desk.get(2).first_response_at is not None)
+    [(rcpt, raw)] = relay.received
+    assert rcpt == ["ana@cliente.co"]  # not the Reply-To the first message carried
+    assert message_from_bytes(raw)["To"] == "ana@cliente.co"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "No e-mail is sent: the reply is recorded only."),
+        ("es", "No se envía correo: la respuesta solo queda registrada."),
+    ],
+)
+async def test_without_a_relay_the_prompt_says_the_reply_is_recorded_only(
+    store: Store, lang: str, expected: str
+) -> None:
+    seed(store)
+    app = make_app(store, lang=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        note = await prompt_note(pilot, "R-1001")
+    assert note == expected
