@@ -21,7 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from ronda.exporter.collector import CONTENT_TYPE, RondaCollector, gc_paused
+from ronda.exporter.collector import RondaCollector, gc_paused
+from ronda.exporter.textformat import CONTENT_TYPE
 from ronda.store import Store
 from ronda.tickets import utcnow
 
