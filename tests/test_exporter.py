@@ -817,6 +817,27 @@ def test_a_store_error_is_reported_not_raised(store, collector) -> None:
     assert not matching(samples, "ronda_open_tickets")
 
 
+def test_a_corrupted_file_is_an_error_metric_and_the_next_good_scrape_recovers(
+    desk, store, clock, collector
+) -> None:
+    ticket = open_ticket(desk)
+    clock.advance(minutes=2)
+    desk.respond(ticket.id, "ana", "Hola")
+    met = {"priority": "high", "impact": "high", "outcome": "met"}
+    assert value(scrape(collector), "ronda_first_responses_total", **met) == 1
+    store.close()
+    collector.close()
+    good = store.path.read_bytes()
+    store.path.write_bytes(b"not a database" * 512)  # the header and the pages are gone
+    samples = scrape(collector)
+    assert value(samples, "ronda_exporter_scrape_errors_total") == 1
+    assert not matching(samples, "ronda_first_responses_total")
+    store.path.write_bytes(good)  # restored from a backup
+    samples = scrape(collector)
+    assert value(samples, "ronda_exporter_scrape_errors_total") == 1
+    assert value(samples, "ronda_first_responses_total", **met) == 1
+
+
 # ---- the HTTP endpoint ------------------------------------------------------------------
 
 
