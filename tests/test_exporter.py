@@ -26,7 +26,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from ronda.app.cli import run_exporter
 from ronda.exporter.collector import (
     BUCKETS,
-    CHUNK,
     METRIC_NAMES,
     METRICS,
     PHASES,
@@ -498,7 +497,8 @@ def test_tickets_opened_stay_counted_under_their_opening_class(desk, store, cloc
 
 
 def test_changes_are_folded_in_without_rereading_the_history(desk, store, clock, collector) -> None:
-    # Enough tickets for several chunks of the history.
+    # An old history (answered 90 days ago: in no window) and two recent tickets.
+    old = 200
     with store.write() as db:
         db.conn.executemany(
             "INSERT INTO tickets (id, case_number, source, subject, priority, impact, status, "
@@ -507,34 +507,47 @@ def test_changes_are_folded_in_without_rereading_the_history(desk, store, clock,
             "VALUES (?, ?, 'email', 's', 'low', 'low', 'closed', ?, ?, ?, ?, 60, 'met', ?)",
             [
                 (i, f"R-{1000 + i}", t, t + 60, t + 120, t + 60, t)
-                for i in range(1, 3 * CHUNK + 1)
+                for i in range(1, old + 1)
                 for t in [clock.now.timestamp() - 86400 * 90]
             ],
         )
+    open_ticket(desk, priority=Priority.LOW, impact=Impact.LOW)
+    open_ticket(desk, priority=Priority.LOW, impact=Impact.LOW)
     met_low = {"priority": "low", "impact": "low", "outcome": "met"}
     samples = scrape(collector)
-    assert collector.chunks_read == 4  # the first scrape reads the whole history
-    assert value(samples, "ronda_first_responses_total", **met_low) == 3 * CHUNK
+    assert collector.tickets_read == 2  # the first scrape reads the recent tickets, not all
+    assert value(samples, "ronda_first_responses_total", **met_low) == old  # kept totals
 
     ticket = open_ticket(desk, priority=Priority.LOW, impact=Impact.LOW)
     clock.advance(minutes=5)
     desk.respond(ticket.id, "ana", "Listo")
+    clock.advance(seconds=1)  # the window ends at now, open: the answer is in it from now on
     samples = scrape(collector)
-    assert collector.chunks_read <= 2  # the changed chunk (and one healed in turn)
-    assert value(samples, "ronda_first_responses_total", **met_low) == 3 * CHUNK + 1
+    assert collector.tickets_read == 1  # only the ticket that changed
+    assert value(samples, "ronda_first_responses_total", **met_low) == old + 1
+    low_30d = {"priority": "low", "impact": "low", "window": "30d"}
+    assert value(samples, "ronda_sla_first_responses_met", **low_30d) == 1
+    scrape(collector)
+    assert collector.tickets_read == 0  # nothing changed since
 
-    # A write that bypassed the desk (no event) is healed within one lap over the chunks.
+    # A write that bypassed the desk (no event) is seen by the next scrape: the counters
+    # and the windows follow every write, with no lap over the history.
     with store.write() as db:
         db.execute("UPDATE tickets SET sla_outcome = 'missed' WHERE id = 1")
-    for _ in range(4):
-        samples = scrape(collector)
+        db.execute(
+            "UPDATE tickets SET first_response_at = ? WHERE id = 2",
+            (clock.now.timestamp() - 3600,),
+        )
+    samples = scrape(collector)
     missed_low = {"priority": "low", "impact": "low", "outcome": "missed"}
     assert value(samples, "ronda_first_responses_total", **missed_low) == 1
+    assert value(samples, "ronda_sla_first_responses_met", **low_30d) == 2  # answered 1 h ago
+    assert collector.tickets_read == 1  # ticket 1 is no candidate: it was only dropped
 
-    # A clock that goes back past the cached windows makes the next scrape read it all.
+    # A clock that goes back makes the next scrape read the recent tickets again.
     clock.advance(days=-60)
     scrape(collector)
-    assert collector.chunks_read == 4
+    assert collector.tickets_read == 4
 
 
 def test_tickets_opened_by_source_and_failure_class(desk, store, collector) -> None:
@@ -802,6 +815,27 @@ def test_a_store_error_is_reported_not_raised(store, collector) -> None:
     assert value(samples, "ronda_exporter_scrape_errors_total") == 1
     assert ("ronda_exporter_scrape_duration_seconds", ()) in samples
     assert not matching(samples, "ronda_open_tickets")
+
+
+def test_a_corrupted_file_is_an_error_metric_and_the_next_good_scrape_recovers(
+    desk, store, clock, collector
+) -> None:
+    ticket = open_ticket(desk)
+    clock.advance(minutes=2)
+    desk.respond(ticket.id, "ana", "Hola")
+    met = {"priority": "high", "impact": "high", "outcome": "met"}
+    assert value(scrape(collector), "ronda_first_responses_total", **met) == 1
+    store.close()
+    collector.close()
+    good = store.path.read_bytes()
+    store.path.write_bytes(b"not a database" * 512)  # the header and the pages are gone
+    samples = scrape(collector)
+    assert value(samples, "ronda_exporter_scrape_errors_total") == 1
+    assert not matching(samples, "ronda_first_responses_total")
+    store.path.write_bytes(good)  # restored from a backup
+    samples = scrape(collector)
+    assert value(samples, "ronda_exporter_scrape_errors_total") == 1
+    assert value(samples, "ronda_first_responses_total", **met) == 1
 
 
 # ---- the HTTP endpoint ------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from polling import wait_until
 
 from ronda.config import Config, Customer, Site
-from ronda.exporter.collector import METRIC_NAMES, METRICS
+from ronda.exporter.metrics import METRIC_NAMES, METRICS
 from ronda.exporter.server import ExporterHandle, serve
 from ronda.model import FailureClass, Impact, Priority, Source, Status
 from ronda.sites import sync_config

@@ -5,12 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from ronda.model import Impact, Priority, Source
+from ronda.model import FailureClass, Impact, Priority, Source
 from ronda.store import MIGRATIONS, Store, StoreError
+from ronda.store.metrics import MetricsReader
 from ronda.tickets import Desk
 
 WRITERS = 4
@@ -180,3 +182,94 @@ def test_a_full_disk_is_one_line_and_rolls_the_change_back(tmp_path: Path) -> No
             )
     assert len(desk.events(1)) == 1  # the opening only
     assert desk.get(1).subject == "kept"
+
+
+def _desk_history(desk: Desk, clock: list[datetime]) -> None:
+    """Tickets of every kind the totals count: answered on time and late, reprioritized
+    after the answer, resolved by a probe past the limit, reclassified, still open."""
+
+    def at(minutes: float) -> None:
+        clock[0] = datetime(2026, 11, 25, 15, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+
+    at(0)
+    email = dict(source=Source.EMAIL, subject="x", priority=Priority.HIGH, impact=Impact.HIGH)
+    on_time, late, moved, still_open = (desk.open_ticket(**email, actor="mail") for _ in range(4))
+    probe = desk.open_ticket(
+        source=Source.PROBE,
+        subject="caído",
+        priority=Priority.HIGH,
+        impact=Impact.MEDIUM,
+        actor="probe",
+        failure_class=FailureClass.SLOW,
+    )
+    at(4)
+    desk.respond(on_time.id, "ana", "Hola")
+    desk.respond(moved.id, "ana", "Hola")
+    desk.reprioritize(moved.id, "ana", priority=Priority.LOW, reason="no era urgente")
+    desk.record(probe.id, "probe", "recurrence", failure_class=FailureClass.HTTP_500)
+    at(40)
+    desk.respond(late.id, "ana", "Perdón")
+    at(120)
+    desk.resolve(probe.id, "probe")
+
+
+def _totals(path: Path) -> dict:
+    reader = MetricsReader(path)
+    try:
+        with reader.snapshot():
+            return {
+                "opened": sorted(reader.opened_totals()),
+                "responses": sorted(reader.outcome_totals()),
+                "times": sorted(reader.response_time_totals()),
+            }
+    finally:
+        reader.close()
+
+
+def test_the_totals_migration_backfills_what_the_triggers_would_have_kept(tmp_path: Path) -> None:
+    clock = [datetime(2026, 11, 25, 15, 0, tzinfo=UTC)]
+    # The same history written before the totals existed, and after.
+    old = Store(tmp_path / "old.db", migrations=MIGRATIONS[:4])
+    _desk_history(Desk(old, clock=lambda: clock[0]), clock)
+    with old.write() as db:  # a row from before migration 3: no frozen labels
+        db.execute(
+            "INSERT INTO tickets (case_number, source, subject, priority, impact, status, "
+            "opened_at, failure_class, sla_outcome, first_response_seconds, updated_at) "
+            "VALUES ('R-9001', 'probe', 'x', 'medium', 'low', 'closed', 0, 'dns', 'met', 30, 0)"
+        )
+    old.close()
+    new = Store(tmp_path / "new.db")
+    _desk_history(Desk(new, clock=lambda: clock[0]), clock)
+    with new.write() as db:
+        db.execute(
+            "INSERT INTO tickets (case_number, source, subject, priority, impact, status, "
+            "opened_at, failure_class, sla_outcome, first_response_seconds, updated_at) "
+            "VALUES ('R-9001', 'probe', 'x', 'medium', 'low', 'closed', 0, 'dns', 'met', 30, 0)"
+        )
+    new.close()
+
+    upgraded = Store(tmp_path / "old.db")
+    assert upgraded.schema_version() == len(MIGRATIONS)
+    upgraded.close()
+    totals = _totals(tmp_path / "old.db")
+    assert totals == _totals(tmp_path / "new.db")
+    assert totals["responses"] == [
+        ("high", "high", "met", 2),  # on time, and the one moved to low after its answer
+        ("high", "high", "missed", 1),
+        ("high", "medium", "missed", 1),  # the probe resolved it past its limit, unanswered
+        ("medium", "low", "met", 1),
+    ]
+    assert totals["opened"] == [("email", "", 4), ("probe", "dns", 1), ("probe", "slow", 1)]
+    assert sum(n for _, _, n, _ in totals["times"]) == 4  # the probe's miss has no time
+
+    # Written after the upgrade, the triggers keep counting from the backfilled totals.
+    upgraded = Store(tmp_path / "old.db")
+    desk = Desk(upgraded, clock=lambda: clock[0])
+    ticket = desk.open_ticket(
+        source=Source.EMAIL, subject="y", priority=Priority.LOW, impact=Impact.LOW, actor="mail"
+    )
+    desk.respond(ticket.id, "ana", "Hola")
+    upgraded.close()
+    after = _totals(tmp_path / "old.db")
+    assert ("low", "low", "met", 1) in after["responses"]
+    assert ("email", "", 5) in after["opened"]

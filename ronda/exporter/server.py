@@ -18,7 +18,8 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from ronda.exporter.collector import CONTENT_TYPE, RondaCollector, gc_paused
+from ronda.exporter.collector import RondaCollector, gc_paused
+from ronda.exporter.textformat import CONTENT_TYPE
 from ronda.store import Store
 from ronda.tickets import utcnow
 

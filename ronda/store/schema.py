@@ -206,7 +206,167 @@ def _m4_change_stamp(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX ix_tickets_updated ON tickets(updated_at)")
 
 
-def _m5_mail_limits(db: sqlite_utils.Database) -> None:
+def _m5_totals(db: sqlite_utils.Database) -> None:
+    """All-time totals kept by the writes that change them, so reading them costs the same
+    whatever the size of the history (the exporter's counters), and a log of which tickets
+    changed (the exporter's compliance windows re-read only those).
+
+    Each total is what a count over `tickets` gives, under the labels a ticket is counted
+    under (see migration 3): `totals_opened` by source and opening class ('' for none),
+    `totals_first_responses` by the judged cell and outcome, `totals_response_times` by the
+    judged priority and bucket (index i holds seconds <= RESPONSE_TIME_BOUNDS[i]; the last
+    index, past every bound), with the time summed in whole microseconds so that adding and
+    taking away stay exact. Triggers run in the writer's transaction: any write path (the
+    desk, a bulk load, a hand-made UPDATE or DELETE) keeps them right. `ticket_changes` holds
+    each ticket's latest change number (`seq`), bumped by any write to a column that decides
+    its first-response compliance."""
+    answered = "{r}.sla_outcome IN ('met', 'missed')"
+    whens = " ".join(
+        f"WHEN {{r}}.first_response_seconds <= {b!r} THEN {i}"
+        for i, b in enumerate(RESPONSE_TIME_BOUNDS)
+    )
+    bucket = f"CASE {whens} ELSE {len(RESPONSE_TIME_BOUNDS)} END"
+    micros = "CAST(ROUND({r}.first_response_seconds * 1000000) AS INTEGER)"
+
+    def opened(r: str, sign: int) -> str:
+        return (
+            "INSERT INTO totals_opened (source, failure_class, count) "
+            f"VALUES ({r}.source, COALESCE({r}.opened_class, {r}.failure_class, ''), {sign}) "
+            "ON CONFLICT (source, failure_class) DO UPDATE SET count = count + excluded.count;"
+        )
+
+    def responses(r: str, sign: int) -> str:
+        return (
+            "INSERT INTO totals_first_responses (priority, impact, outcome, count) "
+            f"SELECT COALESCE({r}.outcome_priority, {r}.priority), "
+            f"COALESCE({r}.outcome_impact, {r}.impact), {r}.sla_outcome, {sign} "
+            f"WHERE {answered.format(r=r)} "
+            "ON CONFLICT (priority, impact, outcome) DO UPDATE SET count = count + excluded.count;"
+        )
+
+    def times(r: str, sign: int) -> str:
+        return (
+            "INSERT INTO totals_response_times (priority, bucket, count, microseconds) "
+            f"SELECT COALESCE({r}.outcome_priority, {r}.priority), {bucket.format(r=r)}, "
+            f"{sign}, {sign} * {micros.format(r=r)} "
+            f"WHERE {answered.format(r=r)} AND {r}.first_response_seconds IS NOT NULL "
+            "ON CONFLICT (priority, bucket) DO UPDATE SET count = count + excluded.count, "
+            "microseconds = microseconds + excluded.microseconds;"
+        )
+
+    def changed(r: str) -> str:
+        return (
+            "INSERT INTO ticket_changes (ticket_id, seq) "
+            f"SELECT {r}.id, COALESCE(MAX(seq), 0) + 1 FROM ticket_changes WHERE true "
+            "ON CONFLICT (ticket_id) DO UPDATE SET seq = excluded.seq;"
+        )
+
+    # The key each total counts a row under, to skip updates that move nothing.
+    opened_key = "({r}.source, COALESCE({r}.opened_class, {r}.failure_class, ''))"
+    responses_key = (
+        "({r}.sla_outcome, COALESCE({r}.outcome_priority, {r}.priority), "
+        "COALESCE({r}.outcome_impact, {r}.impact))"
+    )
+    times_key = (
+        "({r}.sla_outcome, COALESCE({r}.outcome_priority, {r}.priority), "
+        "{r}.first_response_seconds)"
+    )
+
+    def moved(key: str) -> str:
+        return f"{key.format(r='OLD')} IS NOT {key.format(r='NEW')}"
+
+    run_script(
+        db,
+        f"""
+        CREATE TABLE totals_opened (
+            source TEXT NOT NULL,
+            failure_class TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (source, failure_class)
+        ) WITHOUT ROWID;
+        CREATE TABLE totals_first_responses (
+            priority TEXT NOT NULL,
+            impact TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (priority, impact, outcome)
+        ) WITHOUT ROWID;
+        CREATE TABLE totals_response_times (
+            priority TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            microseconds INTEGER NOT NULL,
+            PRIMARY KEY (priority, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE ticket_changes (
+            ticket_id INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );
+        CREATE INDEX ix_ticket_changes_seq ON ticket_changes(seq);
+        -- Compliance windows read the tickets answered in the last 30 days through this (and
+        -- those whose limit is that recent through ix_tickets_limit_all).
+        CREATE INDEX ix_tickets_first_response ON tickets(first_response_at);
+        -- The open queue counted by cell, status, SLA state and customer from the index
+        -- alone: a few pages, instead of a page of the table per open ticket.
+        CREATE INDEX ix_tickets_open_queue ON tickets(status, priority, impact, customer,
+            sla_outcome, first_response_at, paused_at, sla_limit_at, sla_target_at, opened_at)
+            WHERE status IN {_M1_OPEN_STATUSES};
+
+        INSERT INTO totals_opened (source, failure_class, count)
+            SELECT source, COALESCE(opened_class, failure_class, ''), COUNT(*)
+            FROM tickets GROUP BY 1, 2;
+        INSERT INTO totals_first_responses (priority, impact, outcome, count)
+            SELECT COALESCE(outcome_priority, priority), COALESCE(outcome_impact, impact),
+                sla_outcome, COUNT(*)
+            FROM tickets WHERE {answered.format(r="tickets")} GROUP BY 1, 2, 3;
+        INSERT INTO totals_response_times (priority, bucket, count, microseconds)
+            SELECT COALESCE(outcome_priority, priority), {bucket.format(r="tickets")},
+                COUNT(*), SUM({micros.format(r="tickets")})
+            FROM tickets
+            WHERE {answered.format(r="tickets")} AND first_response_seconds IS NOT NULL
+            GROUP BY 1, 2;
+
+        CREATE TRIGGER totals_ticket_insert AFTER INSERT ON tickets BEGIN
+            {opened("NEW", 1)}
+            {responses("NEW", 1)}
+            {times("NEW", 1)}
+            {changed("NEW")}
+        END;
+        CREATE TRIGGER totals_ticket_delete AFTER DELETE ON tickets BEGIN
+            {opened("OLD", -1)}
+            {responses("OLD", -1)}
+            {times("OLD", -1)}
+            {changed("OLD")}
+        END;
+        CREATE TRIGGER totals_opened_update
+            AFTER UPDATE OF source, opened_class, failure_class ON tickets
+            WHEN {moved(opened_key)} BEGIN
+            {opened("OLD", -1)}
+            {opened("NEW", 1)}
+        END;
+        CREATE TRIGGER totals_first_responses_update
+            AFTER UPDATE OF sla_outcome, priority, impact, outcome_priority, outcome_impact
+            ON tickets WHEN {moved(responses_key)} BEGIN
+            {responses("OLD", -1)}
+            {responses("NEW", 1)}
+        END;
+        CREATE TRIGGER totals_response_times_update
+            AFTER UPDATE OF sla_outcome, priority, outcome_priority, first_response_seconds
+            ON tickets WHEN {moved(times_key)} BEGIN
+            {times("OLD", -1)}
+            {times("NEW", 1)}
+        END;
+        CREATE TRIGGER ticket_changes_update
+            AFTER UPDATE OF priority, impact, outcome_priority, outcome_impact, customer,
+                sla_limit_at, first_response_at, sla_outcome, status, paused_at
+            ON tickets BEGIN
+            {changed("NEW")}
+        END;
+        """,
+    )
+
+
+def _m6_mail_limits(db: sqlite_utils.Database) -> None:
     """Rate limits of the mail intake count new cases and acknowledgements per sender, per
     sender domain and for the whole desk in a sliding window: the peer's domain is kept with
     each message, and partial indexes hold only the rows counted, so every count reads only
@@ -244,11 +404,33 @@ def _m5_mail_limits(db: sqlite_utils.Database) -> None:
     )
 
 
+# First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
+# of the default matrix is a bound, so "answered within the limit" reads off one bucket.
+# Frozen with the migration: other bounds would need a new one that recounts.
+RESPONSE_TIME_BOUNDS: tuple[float, ...] = (
+    300.0,  # 5 min: high/high target
+    900.0,  # 15 min: high/high limit
+    1800.0,  # 30 min: high/medium target
+    3600.0,  # 1 h: high/medium limit
+    10800.0,  # 3 h: high/low target
+    14400.0,  # 4 h: high/low limit, medium/high target
+    21600.0,  # 6 h
+    28800.0,  # 8 h
+    43200.0,  # 12 h
+    86400.0,  # 24 h
+    129600.0,  # 36 h
+    172800.0,  # 48 h: low/low limit
+    259200.0,  # 72 h
+    604800.0,  # one week
+)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _m1_initial,
     _m2_mail_messages,
     _m3_counter_cells,
     _m4_change_stamp,
-    _m5_mail_limits,
+    _m5_totals,
+    _m6_mail_limits,
 )
