@@ -93,8 +93,8 @@ async def main(args: argparse.Namespace) -> int:
         wall = time.monotonic() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         lags = list(sched.stats.lags or [])
-        tickets = store.query("SELECT count(*) AS n FROM tickets")[0]["n"]
-        stored = store.query("SELECT COALESCE(SUM(count), 0) AS n FROM probe_rounds")[0]["n"]
+        counts = store.row_counts()
+        tickets, stored = counts["tickets"], counts["probe_rounds"]
         store.close()
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     print(

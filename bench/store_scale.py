@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ronda.model import Impact, Priority, Source
 from ronda.store import Store
+from ronda.store.bulk import analyze, bulk_write
 from ronda.tickets import Desk, QueueFilter, case_number_for
 
 STATUSES = ["new", "open", "pending_customer", "resolved", "closed", "reopened"]
@@ -47,22 +48,25 @@ def populate(store: Store, tickets: int, events: int, now: datetime) -> None:
             )
         )
     per_ticket = events // tickets
-    with store.write() as db:
-        db.conn.executemany(
-            "INSERT INTO tickets (id, case_number, source, subject, priority, impact, status, "
-            "opened_at, sla_target_at, sla_limit_at, site, customer, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    with bulk_write(store) as bulk:
+        bulk.insert(
+            "tickets",
+            (
+                "id", "case_number", "source", "subject", "priority", "impact", "status",
+                "opened_at", "sla_target_at", "sla_limit_at", "site", "customer", "updated_at",
+            ),
             rows,
-        )
-        db.conn.executemany(
-            "INSERT INTO ticket_events (ticket_id, at, actor, kind, body) VALUES (?,?,?,?,?)",
+        )  # fmt: skip
+        bulk.insert(
+            "ticket_events",
+            ("ticket_id", "at", "actor", "kind", "body"),
             (
                 (i, base, "probe", "recurrence", "still failing")
                 for i in range(1, tickets + 1)
                 for _ in range(per_ticket)
             ),
         )
-    store.db.execute("ANALYZE")
+    analyze(store)
 
 
 def main() -> None:
@@ -102,12 +106,7 @@ def main() -> None:
             f"{statistics.median(latencies) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms "
             f"(goal p95 < 20 ms)"
         )
-        open_ids = [
-            r["id"]
-            for r in store.query(
-                "SELECT id FROM tickets WHERE status IN ('new', 'open') LIMIT ?", (args.updates,)
-            )
-        ]
+        open_ids = [t.id for t in desk.queue(QueueFilter(limit=args.updates))]
         t0 = time.perf_counter()
         for ticket_id in open_ids:
             desk.note(ticket_id, "bench", "looked at it")
@@ -128,7 +127,7 @@ def main() -> None:
             )
             opened += 1
         print(f"tickets opened: {opened / (time.perf_counter() - t0):,.0f}/s")
-        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.checkpoint()
         size = path.stat().st_size
         print(f"database size: {size / 1e6:.1f} MB")
 

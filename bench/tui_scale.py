@@ -32,6 +32,7 @@ from pathlib import Path
 from textual import events
 
 from ronda.store import Store
+from ronda.store.bulk import analyze, bulk_write
 from ronda.tickets import QueueFilter, case_number_for
 from ronda.tui.app import RondaApp
 from ronda.tui.data import QUEUE_LIMIT, load_queue
@@ -71,18 +72,22 @@ def populate(store: Store, tickets: int, open_share: float) -> None:
                 opened,
             )
         )
-    with store.write() as db:
-        db.conn.executemany(
-            "INSERT INTO tickets (id, case_number, source, subject, priority, impact, status, "
-            "assignee, opened_at, sla_target_at, sla_limit_at, first_response_at, paused_at, "
-            "site, customer, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    with bulk_write(store) as bulk:
+        bulk.insert(
+            "tickets",
+            (
+                "id", "case_number", "source", "subject", "priority", "impact", "status",
+                "assignee", "opened_at", "sla_target_at", "sla_limit_at", "first_response_at",
+                "paused_at", "site", "customer", "updated_at",
+            ),
             rows,
-        )
-        db.conn.executemany(
-            "INSERT INTO ticket_events (ticket_id, at, actor, kind, body) VALUES (?,?,?,?,?)",
+        )  # fmt: skip
+        bulk.insert(
+            "ticket_events",
+            ("ticket_id", "at", "actor", "kind", "body"),
             ((i, base, "probe", "opened", "opened") for i in range(1, tickets + 1)),
         )
-    store.db.execute("ANALYZE")
+    analyze(store)
 
 
 def populate_file(path: str, tickets: int, open_share: float) -> None:

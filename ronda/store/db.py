@@ -183,6 +183,24 @@ class Store:
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
+    def row_counts(self) -> dict[str, int]:
+        """How many tickets, ticket events, mail messages and probe rounds the desk holds."""
+        db = self.db
+        return {
+            "tickets": db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0],
+            "ticket_events": db.execute("SELECT COUNT(*) FROM ticket_events").fetchone()[0],
+            "mail_messages": db.execute("SELECT COUNT(*) FROM mail_messages").fetchone()[0],
+            "probe_rounds": db.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM probe_rounds"
+            ).fetchone()[0],
+        }
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log back into the main file and empty it (its size then
+        tells the database's size)."""
+        with _translated(self.path):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def schema_version(self) -> int:
         with _translated(self.path):
             return self.db.execute("PRAGMA user_version").fetchone()[0]
