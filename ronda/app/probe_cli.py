@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
+from ronda.checks.probe import Prober
 from ronda.checks.probe_now import ProbeRun, SiteProbe, UnknownSite, probe_now
 from ronda.config import Config
 from ronda.model import FailureClass
@@ -24,7 +25,7 @@ def probe_once(
     dry_run: bool = False,
     out: TextIO | None = None,
     *,
-    prober: Any | None = None,
+    prober: Prober | None = None,
 ) -> int:
     """Probe every site (or one) now and print what was seen; open or update tickets
     unless `dry_run`. Exit 0 even when sites fail: failing is what it reports, not an

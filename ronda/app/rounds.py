@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ronda.checks.probe import Prober, run
+from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundRunner
 from ronda.checks.scheduler import Scheduler
 from ronda.config import Config, Site
@@ -74,7 +74,7 @@ class RoundsThread:
             raise RuntimeError(f"the rounds could not start: {self.error}") from self.error
         return self
 
-    async def _probe(self, site: Site) -> Any:
+    async def _probe(self, site: Site) -> ProbeResult:
         return await self._probers[-1].probe_site(site)
 
     def _run(self) -> None:

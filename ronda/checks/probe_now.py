@@ -85,7 +85,7 @@ def probe_now(
     site: str | None = None,
     *,
     dry_run: bool = False,
-    prober: Any | None = None,
+    prober: Prober | None = None,
 ) -> ProbeRun:
     """Probe `site` (or every site) now, within the config's concurrency limits.
 
@@ -109,7 +109,7 @@ def probe_now(
 
 
 async def _probe_all(
-    config: Config, sites: list[Site], runner: RoundRunner | None, prober: Any | None
+    config: Config, sites: list[Site], runner: RoundRunner | None, prober: Prober | None
 ) -> list[RoundItem]:
     active = (
         prober if prober is not None else Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
