@@ -132,9 +132,16 @@ def test_a_log_line_shows_hostile_text_and_stays_one_line() -> None:
     logger.propagate = False
     try:
         logger.warning("R-1001 opened: %s", f"title{TITLE}\n2026-12-01 INFO forged line{C1}")
+        try:
+            raise ValueError(f"bad Location {TITLE!r} {CLEAR}")
+        except ValueError:
+            logger.exception("probe failed")
     finally:
         logger.removeHandler(handler)
-    line = stream.getvalue()
+    first, _, traceback = stream.getvalue().partition("\n")
+    assert "\\x1b[2J" in traceback and "Traceback (most recent call last)" in traceback
+    assert not any(raw in traceback for raw in RAW)
+    line = first + "\n"
     assert line.count("\n") == 1 and line.endswith("\n")
     assert "\\x1b]0;pwned\\x07\\x0a2026-12-01 INFO forged line\\x9b31m" in line
     assert not any(raw in line for raw in RAW)

@@ -23,11 +23,17 @@ class VisibleFormatter(logging.Formatter):
     """Log lines whose message can never carry a live control character or a line break:
     text from sites and mail in a message is shown with `ronda.display.visible`, so it
     cannot act on the terminal that tails the log or forge a line of its own. Tracebacks
-    (Ronda's own text) keep their lines."""
+    keep their lines, with controls in them shown too (an exception may quote a site)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         record.message = visible(record.message)
         return super().formatMessage(record)
+
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+        return visible(super().formatException(ei), lines=True)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return visible(super().formatStack(stack_info), lines=True)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
