@@ -108,6 +108,7 @@ class FailureClass(StrEnum):
     HTTP_403 = "http_403"
     HTTP_404 = "http_404"
     REDIRECT_LOOP = "redirect_loop"
+    REDIRECT_REFUSED = "redirect_refused"  # a redirect into an internal network, not followed
     SSL_EXPIRED = "ssl_expired"
     SSL_UNTRUSTED = "ssl_untrusted"
     SSL_HOSTNAME = "ssl_hostname"
@@ -136,6 +137,7 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.HTTP_403: Priority.HIGH,
     FailureClass.HTTP_404: Priority.HIGH,
     FailureClass.REDIRECT_LOOP: Priority.HIGH,
+    FailureClass.REDIRECT_REFUSED: Priority.HIGH,
     FailureClass.SSL_EXPIRED: Priority.HIGH,
     FailureClass.SSL_UNTRUSTED: Priority.HIGH,
     FailureClass.SSL_HOSTNAME: Priority.HIGH,
@@ -168,6 +170,7 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
             FailureClass.HTTP_403,
             FailureClass.HTTP_404,
             FailureClass.REDIRECT_LOOP,
+            FailureClass.REDIRECT_REFUSED,
             FailureClass.SLOW,  # slow -> down on one ticket, priority raised
             FailureClass.WP_MAINTENANCE,
             FailureClass.INTERMITTENT,
@@ -185,6 +188,16 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
 
 def family_of(failure_class: FailureClass | str) -> str:
     return FAILURE_FAMILY.get(FailureClass(failure_class), "other")
+
+
+# A home page failing like this means the site is down for its visitors: the prober skips
+# the keyword checks and the feed (they would fail the same way and only add noise), and
+# the incident rules call the site down. Slow and intermittent sites still answer.
+HOME_DOWN: frozenset[FailureClass] = frozenset(
+    c
+    for c in FailureClass
+    if family_of(c) == "down" and c not in (FailureClass.SLOW, FailureClass.INTERMITTENT)
+) | {FailureClass.SSL_EXPIRED, FailureClass.SSL_UNTRUSTED, FailureClass.SSL_HOSTNAME}
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,19 @@ CASES: list[tuple[str, Observation, FailureClass, Priority | None]] = [
         FC.REDIRECT_LOOP,
         Priority.MEDIUM,
     ),
+    ("redirect refused on home", err("redirect_refused"), FC.REDIRECT_REFUSED, None),
+    (
+        "redirect refused on a check path",
+        err("redirect_refused", kind="check"),
+        FC.REDIRECT_REFUSED,
+        Priority.MEDIUM,
+    ),
+    (
+        "refused redirect keeps its 3xx but is classified by the refusal",
+        obs(302, b"", error="redirect_refused", headers={"location": "http://10.0.0.1/"}),
+        FC.REDIRECT_REFUSED,
+        None,
+    ),
     ("ssl expired", err("ssl_expired"), FC.SSL_EXPIRED, None),
     ("ssl untrusted", err("ssl_untrusted"), FC.SSL_UNTRUSTED, None),
     ("ssl hostname", err("ssl_hostname"), FC.SSL_HOSTNAME, None),
@@ -79,6 +92,12 @@ CASES: list[tuple[str, Observation, FailureClass, Priority | None]] = [
     ("404 other path", obs(404, b"no", kind="check"), FC.HTTP_404, Priority.MEDIUM),
     ("400 other path", obs(400, b"no", kind="check"), FC.CONTENT_MISSING, None),
     ("3xx without location", obs(302, b""), FC.CONTENT_MISSING, None),
+    (
+        "3xx with an unusable location",
+        obs(302, b"", headers={"location": "http://[::1/"}, location_error="invalid URL"),
+        FC.CONTENT_MISSING,
+        None,
+    ),
     (
         "db connection",
         obs(500, WP_DIE % b"<h1>Error establishing a database connection</h1>"),
@@ -386,11 +405,23 @@ def test_worst_and_effective_priority() -> None:
 # --- properties ----------------------------------------------------------------------------------
 
 
+def test_an_unusable_location_is_named_with_why() -> None:
+    o = obs(302, b"", headers={"location": "ftp://x/\x1b[2J"}, location_error="not an http(s) URL")
+    finding = classify(o, S, NOW)
+    assert finding.detail == (
+        "a redirect to an unusable Location 'ftp://x/\\x1b[2J' (not an http(s) URL) "
+        "from https://acme.example/"
+    )
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     status=st.one_of(st.none(), st.integers(100, 599)),
     body=st.one_of(st.none(), st.binary(max_size=300)),
-    error=st.one_of(st.none(), st.sampled_from(["refused", "dns", "timeout", "protocol", "odd"])),
+    error=st.one_of(
+        st.none(),
+        st.sampled_from(["refused", "dns", "timeout", "protocol", "redirect_refused", "odd"]),
+    ),
     kind=st.sampled_from(["home", "check", "feed"]),
 )
 def test_classify_never_raises(status, body, error, kind) -> None:

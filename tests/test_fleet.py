@@ -181,6 +181,10 @@ def test_every_site_shows_its_class(fleet: Fleet, client: httpx.Client, clock: F
     assert ("/wp-login.php", "user_login") in login_loop.checks
     with pytest.raises(httpx.TooManyRedirects):
         client.get(login_loop.url + "wp-login.php", follow_redirects=True)
+    [hijacked] = sites("redirect_refused")
+    answer = client.get(hijacked.url)  # not followed here either: the target is link-local
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "http://169.254.169.254/latest/meta-data/"
 
     [expired] = sites("ssl_expired")
     error = tls_error(fleet, expired)

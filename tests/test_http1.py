@@ -7,14 +7,17 @@ server on 127.0.0.1, so EOF and the connection's end are the kernel's, not simul
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import socket
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ronda.checks.http1 import ProbeError, Response, _Reader, exchange
+from ronda.checks.http1 import ProbeError, Response, _Reader, exchange, request_bytes
 from ronda.checks.probe import Prober
+from ronda.checks.targets import allowed_from, basic_authorization, parse_url
 from ronda.config import ProbeSettings
 
 FAST = ProbeSettings(deadline=1.0, slow_first_byte=0.5, slow_total=0.9)
@@ -239,3 +242,65 @@ async def test_served_interim_then_final(probe_raw) -> None:
 async def test_served_conflicting_lengths(probe_raw) -> None:
     got = await probe_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nok")
     assert isinstance(got, ProbeError) and got.kind == "protocol"
+
+
+# --- locations, credentials and where a hop may connect -------------------------------------------
+
+
+def test_two_different_locations_are_kept_apart_and_a_repeated_one_is_one() -> None:
+    two = read(b"HTTP/1.1 302 Found\r\nLocation: /a\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n")
+    assert two.headers["location"] == "/a\n/b"  # no header value holds a newline
+    same = read(b"HTTP/1.1 302 Found\r\nLocation: /a\r\nLocation: /a\r\nContent-Length: 0\r\n\r\n")
+    assert same.headers["location"] == "/a"
+    other = read(b"HTTP/1.1 200 OK\r\nVary: a\r\nVary: b\r\nContent-Length: 0\r\n\r\n")
+    assert other.headers["vary"] == "a, b"
+
+
+def test_the_request_carries_authorization_only_when_given() -> None:
+    token = basic_authorization("ana", "contraseña")
+    assert token == "Basic " + base64.b64encode("ana:contraseña".encode()).decode()
+    with_auth = request_bytes("/", "h.example", token)
+    assert f"\r\nAuthorization: {token}\r\n".encode() in with_auth
+    assert with_auth.endswith(b"Connection: close\r\n\r\n")
+    assert b"Authorization" not in request_bytes("/", "h.example")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "port"),
+    [
+        ("http://bob:hunter2@h.example:0/", "http://bob:***@h.example:0/", 0),
+        ("https://tok@h.example/a b", "https://***@h.example/a%20b", 443),
+        ("http://ti\u00e9nda.example/\u00f1", "http://xn--tinda-csa.example/%C3%B1", 80),
+        (
+            "http://h.example/go?to=http://bob:hunter2@x/",
+            "http://h.example/go?to=http://bob:***@x/",
+            80,
+        ),
+    ],
+)
+def test_parse_url_shows_what_is_requested_without_the_password(
+    url: str, shown: str, port: int
+) -> None:
+    t = parse_url(url)
+    assert t.shown == shown and t.port == port
+    assert "hunter2" not in t.shown and "hunter2" not in t.host_header
+
+
+async def test_a_screened_hop_is_refused_before_any_connection() -> None:
+    dialled: list[tuple] = []
+
+    async def connector(family: int, addr: tuple) -> socket.socket:
+        dialled.append(addr)
+        raise ConnectionRefusedError
+
+    for url, said in (
+        ("http://169.254.169.254/latest/", "169.254.169.254 is a link-local address"),
+        ("http://127.0.0.1:0/", "port 0 is never dialled"),
+    ):
+        with pytest.raises(ProbeError) as error:
+            await exchange(url, None, 1000, allowed=allowed_from("127.0.0.1"), connector=connector)
+        assert error.value.kind == "redirect_refused" and said in error.value.detail
+    assert dialled == []
+    with pytest.raises(ProbeError) as error:  # the site's own URL: any address, but not port 0
+        await exchange("http://127.0.0.1:0/", None, 1000, connector=connector)
+    assert error.value.kind == "refused" and dialled == []

@@ -181,6 +181,8 @@ async def test_healthy_http_site_reports_phases_and_headers(prober: Prober, serv
     assert "Tienda Acme" in result.body_excerpt
     data = result.to_json()
     assert data["class"] == "ok" and data["site"] == "acme" and data["status_code"] == 200
+    port = url.rsplit(":", 1)[1]
+    assert data["final_url"] == url + "/" and data["peer"] == f"127.0.0.1:{port}"
     assert serve.servers[0].requests == ["/", "/feed/"]  # type: ignore[attr-defined]
     request = serve.servers[0].raw_requests[0]  # type: ignore[attr-defined]
     assert b"Connection: close" in request and b"Host: 127.0.0.1:" in request
@@ -371,6 +373,7 @@ async def test_redirect_is_followed_and_login_loop_is_medium(prober: Prober, ser
         prober, url + "/", wordpress=False, checks=(KeywordCheck("/wp-login.php", "Log In"),)
     )
     assert result.status_code == 200
+    assert result.url == url + "/" and result.final_url == url + "/home/"
     loop = [f for f in result.findings if f.failure_class is FC.REDIRECT_LOOP]
     assert loop and loop[0].priority is Priority.MEDIUM
     assert result.failure_class is FC.REDIRECT_LOOP and result.priority is Priority.MEDIUM

@@ -2,12 +2,14 @@
 
 Order of the checks (first match wins for the availability finding):
 
-1. transport errors: dns, refused, timeout, redirect_loop, ssl_* (an expired certificate
+1. transport errors: dns, refused, timeout, redirect_loop, redirect_refused (a redirect into
+   a network the probe stays out of: medium off the home page), ssl_* (an expired certificate
    wins over "untrusted" or "wrong host": renewing it is what the agent must ask for), and
    protocol errors (a malformed response is what a proxy reports as 502, so it is http_502);
 2. WordPress's own pages before the generic status: wp_maintenance (503 + maintenance
    text), wp_db_connection, php_fatal_timeout, php_syntax_error, php_fatal;
-3. the status: 5xx, 403/404 (medium on a path that is not the home page), other codes;
+3. the status: 5xx, 403/404 (medium on a path that is not the home page), other codes (a
+   redirect with no Location, or one that cannot be followed, is content_missing);
 4. on 2xx: white_screen (blank body or HTML without visible text), then the keyword of a
    check path (content_missing);
 5. slow (first byte or total above the site's thresholds).
@@ -45,7 +47,9 @@ class Observation:
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes | None = None  # decoded (gunzipped) and capped at max_body_bytes
     body_truncated: bool = False
-    error: str | None = None  # refused, dns, timeout, redirect_loop, ssl_*, protocol
+    # refused, dns, timeout, redirect_loop, redirect_refused, ssl_*, protocol. A refused
+    # redirect keeps the status and headers of the redirect that pointed off-limits.
+    error: str | None = None
     error_detail: str = ""
     ttfb: float | None = None  # seconds from request sent to first response byte
     total: float = 0.0  # seconds, the whole probe including redirects
@@ -56,6 +60,8 @@ class Observation:
     phases: Mapping[str, float] = field(default_factory=dict)  # dns/connect/tls/first_byte/transfer
     cert_subject: str | None = None
     cert_issuer: str | None = None
+    peer: str | None = None  # "ip:port" of the last answer (or of the failed connection)
+    location_error: str = ""  # why a redirect's Location could not be followed
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ _ERROR_CLASS: dict[str, FailureClass] = {
     "dns": FC.DNS,
     "timeout": FC.TIMEOUT,
     "redirect_loop": FC.REDIRECT_LOOP,
+    "redirect_refused": FC.REDIRECT_REFUSED,
     "ssl_expired": FC.SSL_EXPIRED,
     "ssl_untrusted": FC.SSL_UNTRUSTED,
     "ssl_hostname": FC.SSL_HOSTNAME,
@@ -117,6 +124,7 @@ _ERROR_WORDS = {
     "dns": "name not resolved",
     "timeout": "timed out",
     "redirect_loop": "redirect loop",
+    "redirect_refused": "redirect refused",
     "ssl_expired": "certificate expired",
     "ssl_untrusted": "certificate not trusted",
     "ssl_hostname": "certificate does not match the host name",
@@ -348,7 +356,13 @@ def _status_finding(status: int, obs: Observation) -> Finding | None:
         extra = f", Retry-After {retry}" if retry else ""
         return Finding(FC.HTTP_503, None, f"HTTP 429 (rate limited{extra}) from {where}")
     if status >= 300:
-        what = "a redirect without a usable Location" if status < 400 else f"HTTP {status}"
+        location = obs.headers.get("location")
+        if status >= 400:
+            what = f"HTTP {status}"
+        elif location and obs.location_error:
+            what = f"a redirect to an unusable Location {location[:200]!r} ({obs.location_error})"
+        else:
+            what = "a redirect without a usable Location"
         return Finding(FC.CONTENT_MISSING, None, f"{what} from {where}")
     return None
 
@@ -359,7 +373,7 @@ def _availability(obs: Observation, settings: ProbeSettings, keyword: str | None
         words = _ERROR_WORDS.get(obs.error, obs.error)
         detail = f"{words}: {obs.url}" + (f" ({obs.error_detail})" if obs.error_detail else "")
         prio = None
-        if cls is FC.REDIRECT_LOOP and obs.kind != "home":
+        if cls in (FC.REDIRECT_LOOP, FC.REDIRECT_REFUSED) and obs.kind != "home":
             prio = Priority.MEDIUM
         return Finding(cls, prio, detail)
     status = obs.status_code

@@ -24,20 +24,36 @@ llhttp) and 0.69-0.75 over HTTPS (0.72-0.74 hand, 0.73-0.76 llhttp); every run i
 docs/probe-costs.md. At a tie this parser stays: no compiled dependency, and it reads what
 browsers read where llhttp refuses (a header line without a colon, bare-LF chunk lines,
 folded header lines unless its `lenient_headers` is on).
+
+Where a probe may connect: the caller passes `allowed`, the address categories a hop may
+reach (`ronda.checks.targets`), and every address a name resolves to is screened before any
+connection, so a site cannot send a probe into the agency's own network by a redirect or
+by a name that resolves there (`ProbeError("redirect_refused")`). Port 0 is never dialled.
+Names resolve through `resolver` and sockets come from `connector` when given (tests stand
+in for public hosts with them); by default `getaddrinfo` and `sock_connect`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from time import perf_counter
-from urllib.parse import quote, urlsplit
+from typing import Any
 
+from ronda.checks.targets import (
+    Address,
+    Connector,
+    ProbeError,
+    Resolver,
+    Target,
+    parse_url,
+    screen,
+)
 from ronda.checks.tls import verify_error_kind
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -52,68 +68,17 @@ _HEAD, _LENGTH, _CHUNKED, _UNTIL_EOF, _DONE = range(5)
 _C_SIZE, _C_DATA, _C_DATA_END, _C_TRAILER = range(4)
 
 
-class ProbeError(Exception):
-    """A failed exchange. `kind` is an Observation error kind (refused, dns, timeout, ...)."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A parsed URL, ready to connect to and to put on the request line."""
-
-    url: str
-    scheme: str
-    host: str  # IDNA-encoded, brackets stripped
-    port: int
-    target: str  # path and query, percent-encoded
-    host_header: str
-    ip: bool  # host is an IP literal: no DNS
-
-
 @lru_cache(maxsize=8192)
-def parse_url(url: str) -> Target:
-    """Split an http(s) URL; raises ProbeError("protocol") for anything else."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ProbeError("protocol", f"invalid URL {url!r}: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ProbeError("protocol", f"not an http(s) URL: {url!r}")
-    host = parts.hostname
-    try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    try:
-        ipaddress.ip_address(host)
-        ip = True
-    except ValueError:
-        ip = False
-    default = 443 if scheme == "https" else 80
-    port = port or default
-    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    if parts.query:
-        target += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
-    shown = f"[{host}]" if ":" in host else host
-    host_header = shown if port == default else f"{shown}:{port}"
-    return Target(url, scheme, host, port, target, host_header, ip)
-
-
-@lru_cache(maxsize=8192)
-def request_bytes(target: str, host_header: str) -> bytes:
+def request_bytes(target: str, host_header: str, authorization: str | None = None) -> bytes:
     """The GET request; `Connection: close` because a probe never reuses a connection."""
+    auth = f"Authorization: {authorization}\r\n" if authorization else ""
     return (
         f"GET {target} HTTP/1.1\r\n"
         f"Host: {host_header}\r\n"
         f"User-Agent: {USER_AGENT}\r\n"
         "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
         "Accept-Encoding: gzip, deflate\r\n"
+        f"{auth}"
         "Connection: close\r\n\r\n"
     ).encode("ascii")
 
@@ -128,6 +93,7 @@ class Response:
     truncated: bool
     peercert: dict | None = None
     phases: dict[str, float] = field(default_factory=dict)
+    peer: tuple[Any, ...] | None = None  # the sockaddr the answer came from
 
 
 def _content_length(value: str) -> int:
@@ -255,7 +221,13 @@ class _Reader(asyncio.Protocol):
             key = name.strip().lower().decode("latin-1")
             text = value.strip().decode("latin-1")
             if key in headers:
-                headers[key] += ", " + text
+                if key == "location":
+                    # Two different Locations cannot be followed (browsers refuse them); a
+                    # newline, which no header value holds, keeps them apart for the caller.
+                    if text not in headers[key].split("\n"):
+                        headers[key] += "\n" + text
+                else:
+                    headers[key] += ", " + text
             else:
                 headers[key] = text
             last = key
@@ -411,39 +383,60 @@ class _Reader(asyncio.Protocol):
 
 
 class Progress:
-    """Where an exchange is, so a timeout can say what it was waiting for."""
+    """Where an exchange is, so a timeout can say what it was waiting for, and the address
+    it connected to (kept when the exchange fails half way)."""
 
-    __slots__ = ("phase",)
+    __slots__ = ("phase", "peer")
 
     def __init__(self) -> None:
         self.phase = "resolving the name"
+        self.peer: tuple[Any, ...] | None = None
 
 
-async def _resolve(loop: asyncio.AbstractEventLoop, t: Target, phases: dict[str, float]) -> list:
+async def _resolve(
+    loop: asyncio.AbstractEventLoop,
+    t: Target,
+    phases: dict[str, float],
+    resolver: Resolver | None = None,
+) -> Sequence[Address]:
     if t.ip:
         family = socket.AF_INET6 if ":" in t.host else socket.AF_INET
         return [(family, (t.host, t.port))]
     start = perf_counter()
     try:
-        infos = await loop.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)
+        if resolver is None:
+            infos = await loop.getaddrinfo(t.host, t.port, type=socket.SOCK_STREAM)
+            addrs: Sequence[Address] = [(info[0], info[4]) for info in infos]
+        else:
+            addrs = await resolver(t.host, t.port)
     except socket.gaierror as exc:
         raise ProbeError("dns", f"{t.host}: {exc.strerror or exc}") from None
-    except UnicodeError as exc:
+    except (UnicodeError, ValueError) as exc:
         raise ProbeError("dns", f"{t.host}: {exc}") from None
     finally:
         phases["dns"] = phases.get("dns", 0.0) + perf_counter() - start
-    if not infos:
+    if not addrs:
         raise ProbeError("dns", f"{t.host}: no address")
-    return [(info[0], info[4]) for info in infos]
+    return addrs
 
 
 async def _connect(
-    loop: asyncio.AbstractEventLoop, t: Target, addrs: list, phases: dict[str, float]
-) -> socket.socket:
+    loop: asyncio.AbstractEventLoop,
+    t: Target,
+    addrs: Sequence[Address],
+    phases: dict[str, float],
+    connector: Connector | None = None,
+) -> tuple[socket.socket, tuple[Any, ...]]:
     start = perf_counter()
     errors: list[OSError] = []
     try:
         for family, addr in addrs:
+            if connector is not None:
+                try:
+                    return await connector(family, addr), addr
+                except OSError as exc:
+                    errors.append(exc)
+                    continue
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setblocking(False)
             try:
@@ -455,7 +448,7 @@ async def _connect(
             except BaseException:
                 sock.close()
                 raise
-            return sock
+            return sock, addr
     finally:
         phases["connect"] = phases.get("connect", 0.0) + perf_counter() - start
     if any(isinstance(e, ConnectionRefusedError) for e in errors):
@@ -482,11 +475,18 @@ async def exchange(
     stop_at_redirect: bool = True,
     progress: Progress | None = None,
     phases: dict[str, float] | None = None,
+    *,
+    allowed: frozenset[str] | None = None,
+    authorization: str | None = None,
+    resolver: Resolver | None = None,
+    connector: Connector | None = None,
 ) -> Response:
     """One GET on a fresh connection. Raises ProbeError; the caller bounds it with a deadline.
 
     `ssl_context` is used for https URLs only. Phase durations are added to `phases` (the
     caller's, summed over redirect hops and kept when the exchange fails half way).
+    `allowed`: the address categories this hop may connect to (None: any, the site's own
+    URL); `authorization`: an `Authorization` header value to send.
     """
     t = parse_url(url)
     loop = asyncio.get_running_loop()
@@ -494,9 +494,15 @@ async def exchange(
         phases = {}
     progress = progress or Progress()
     progress.phase = "resolving the name"
-    addrs = await _resolve(loop, t, phases)
+    progress.peer = None
+    if t.port == 0 and allowed is None:
+        raise ProbeError("refused", f"{t.host}:0 is no port a server listens on")
+    addrs = await _resolve(loop, t, phases, resolver)
+    if allowed is not None:
+        addrs = screen(t, addrs, allowed)  # nothing is dialled unscreened
     progress.phase = "connecting"
-    sock = await _connect(loop, t, addrs, phases)
+    sock, peer = await _connect(loop, t, addrs, phases, connector)
+    progress.peer = peer
     waiter = loop.create_future()
     reader = _Reader(waiter, max_body, stop_at_redirect)
     transport: asyncio.BaseTransport | None = None
@@ -525,7 +531,8 @@ async def exchange(
         peercert = transport.get_extra_info("peercert") if tls else None
         progress.phase = "waiting for the first byte"
         sent = perf_counter()
-        transport.write(request_bytes(t.target, t.host_header))  # type: ignore[attr-defined]
+        request = request_bytes(t.target, t.host_header, authorization)
+        transport.write(request)  # type: ignore[attr-defined]
         try:
             await waiter
         finally:
@@ -543,6 +550,7 @@ async def exchange(
             reader.truncated,
             peercert,
             phases,
+            peer,
         )
     finally:
         if transport is not None:
@@ -552,16 +560,30 @@ async def exchange(
 
 
 async def peer_certificate_der(
-    url: str, insecure_context: ssl.SSLContext, timeout: float
+    url: str,
+    insecure_context: ssl.SSLContext,
+    timeout: float,
+    *,
+    allowed: frozenset[str] | None = None,
+    resolver: Resolver | None = None,
+    connector: Connector | None = None,
 ) -> bytes | None:
-    """The certificate a server presents, read without verification (for a failed verify)."""
+    """The certificate a server presents, read without verification (for a failed verify).
+
+    `allowed` screens the addresses again: the name is resolved anew and may now point
+    somewhere else.
+    """
     t = parse_url(url)
     loop = asyncio.get_running_loop()
     phases: dict[str, float] = {}
     try:
         async with asyncio.timeout(timeout):
-            addrs = await _resolve(loop, t, phases)
-            sock = await _connect(loop, t, addrs, phases)
+            if t.port == 0:
+                return None
+            addrs = await _resolve(loop, t, phases, resolver)
+            if allowed is not None:
+                addrs = screen(t, addrs, allowed)
+            sock, _peer = await _connect(loop, t, addrs, phases, connector)
             try:
                 transport, _ = await loop.create_connection(
                     asyncio.Protocol, sock=sock, ssl=insecure_context, server_hostname=t.host
@@ -574,5 +596,5 @@ async def peer_certificate_der(
                 return sslobj.getpeercert(binary_form=True) if sslobj is not None else None
             finally:
                 transport.abort()
-    except (ProbeError, OSError, ssl.SSLError, TimeoutError, EOFError):
+    except (ProbeError, OSError, ssl.SSLError, TimeoutError, EOFError, ValueError):
         return None

@@ -22,7 +22,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from ronda.config import MaintenanceWindow, Server, Site
-from ronda.model import DEFAULT_CLASS_PRIORITY, FailureClass, Impact, Priority, family_of
+from ronda.model import (
+    DEFAULT_CLASS_PRIORITY,
+    HOME_DOWN,
+    FailureClass,
+    Impact,
+    Priority,
+)
 
 FC = FailureClass
 
@@ -40,11 +46,9 @@ SERVER_LEVEL_CLASSES = frozenset(
 )
 SERVER = "server"
 
-# Failures after which the other checks of a round say nothing: the prober skips the
-# keyword checks and the feed when the home page itself fails like this.
-BLOCKING: frozenset[FailureClass] = frozenset(
-    c for c in FailureClass if family_of(c) == DOWN and c not in (FC.SLOW, FC.INTERMITTENT)
-) | {FC.SSL_EXPIRED, FC.SSL_UNTRUSTED, FC.SSL_HOSTNAME}
+# Failures after which the other checks of a round say nothing (the home page is down);
+# the prober skips the keyword checks and the feed on the same set.
+BLOCKING: frozenset[FailureClass] = HOME_DOWN
 
 # Short English words for ticket subjects ("tienda-ana: HTTP 500 on https://...").
 _SUBJECT_WORDS: dict[FailureClass, str] = {

@@ -4,6 +4,14 @@ A `Prober` lives once per process and holds the SSL contexts (building one loads
 store: far too slow per probe). Every request goes over a fresh connection through the
 hand-written HTTP/1.1 client in `ronda.checks.http1` (see its docstring for why not httpx), under
 one overall deadline (`asyncio.timeout`) so a slow-drip server cannot hold a probe.
+
+A site is a stranger's server, some of them hostile, so redirects are followed with care:
+public addresses only, besides the site's own kind of address (`targets.allowed_from`),
+checked on the address each hop actually connects to; a Location that cannot be followed
+(bad syntax, a host that is not valid IDNA, a port out of range, another scheme) ends the
+probe at that redirect, classified from it. A site's Basic credentials go to its own
+origin only, and no password in a Location is stored (`targets.mask_userinfo`). Whatever a
+site sends, a probe ends in an `Observation`, never an exception.
 """
 
 from __future__ import annotations
@@ -19,12 +27,15 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ronda.checks.classify import Finding, Observation, classify_all, looks_like_wordpress, worst
-from ronda.checks.http1 import (
-    REDIRECT_STATUSES,
+from ronda.checks.http1 import REDIRECT_STATUSES, Progress, exchange, peer_certificate_der
+from ronda.checks.targets import (
+    Connector,
     ProbeError,
-    Progress,
-    exchange,
-    peer_certificate_der,
+    Resolver,
+    allowed_from,
+    basic_authorization,
+    mask_userinfo,
+    parse_url,
 )
 from ronda.checks.tls import (
     CertFacts,
@@ -34,7 +45,7 @@ from ronda.checks.tls import (
     facts_from_peercert,
 )
 from ronda.config import ProbeSettings, Site
-from ronda.model import FailureClass, Priority, family_of
+from ronda.model import HOME_DOWN, FailureClass, Priority
 
 # Response headers worth keeping as evidence on a ticket.
 KEPT_HEADERS = frozenset(
@@ -61,11 +72,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 T = TypeVar("T")
 
-# A home page failing like this means the other paths would fail the same way.
-_SKIP_EXTRAS = frozenset(
-    c for c in FailureClass if family_of(c) == "down" and c is not FailureClass.SLOW
-) | {FailureClass.SSL_EXPIRED, FailureClass.SSL_UNTRUSTED, FailureClass.SSL_HOSTNAME}
-
 
 def body_excerpt(body: bytes | None, limit: int = EXCERPT_CHARS) -> str:
     """The first `limit` characters of a body, decoded leniently, control characters removed.
@@ -83,7 +89,7 @@ class ProbeResult:
     """One round of one site: the worst finding first, then the evidence."""
 
     site: str
-    url: str
+    url: str  # the URL asked for
     started_at: datetime
     failure_class: FailureClass = FailureClass.OK
     priority: Priority | None = None
@@ -98,6 +104,8 @@ class ProbeResult:
     body_excerpt: str = ""
     findings: list[Finding] = field(default_factory=list)
     wordpress: bool | None = None
+    final_url: str | None = None  # where the home page's redirects ended (password masked)
+    peer: str | None = None  # "ip:port" the last answer came from
 
     @property
     def ok(self) -> bool:
@@ -129,6 +137,8 @@ class ProbeResult:
                 for f in self.findings
             ],
             "wordpress": self.wordpress,
+            "final_url": self.final_url,
+            "peer": self.peer,
         }
 
 
@@ -146,14 +156,28 @@ def run(main: Coroutine[Any, Any, T], use_uvloop: bool = True) -> T:
 
 
 class Prober:
-    """Probes sites. One per process: it holds the SSL contexts every handshake reuses."""
+    """Probes sites. One per process: it holds the SSL contexts every handshake reuses.
 
-    def __init__(self, extra_ca: Path | None = None, use_uvloop: bool = True) -> None:
+    `resolver` and `connector` replace `getaddrinfo` and the socket connect (see
+    `ronda.checks.targets.Resolver` and `Connector`): tests stand a local server in for a
+    public host with them. The address screening applies to whatever they return.
+    """
+
+    def __init__(
+        self,
+        extra_ca: Path | None = None,
+        use_uvloop: bool = True,
+        *,
+        resolver: Resolver | None = None,
+        connector: Connector | None = None,
+    ) -> None:
         self.ssl_context = build_ssl_context(extra_ca)
         self._insecure_context = build_insecure_context()
         # The loop belongs to the caller and global policy is left alone: `Prober.run` (or
         # `ronda.checks.probe.run`) starts a uvloop loop when this is true and uvloop is installed.
         self.use_uvloop = use_uvloop
+        self.resolver = resolver
+        self.connector = connector
 
     def run(self, main: Coroutine[Any, Any, T]) -> T:
         """Run `main` to completion on a new loop: uvloop when wanted and installed."""
@@ -163,18 +187,33 @@ class Prober:
         """Nothing is pooled (every probe has its own connection); kept for symmetry."""
 
     async def probe_url(
-        self, url: str, settings: ProbeSettings, path_kind: str = "home"
+        self,
+        url: str,
+        settings: ProbeSettings,
+        path_kind: str = "home",
+        basic_auth: tuple[str, str] | None = None,
     ) -> Observation:
-        """GET `url` following redirects, within `settings.deadline`; never raises."""
+        """GET `url` following redirects, within `settings.deadline`; never raises.
+
+        `url` is the site's own (any address is fine for it); every redirect hop may reach
+        public addresses and the kind the first hop connected to. `basic_auth` is sent to
+        `url`'s origin only.
+        """
         start = perf_counter()
         phases: dict[str, float] = {}
         progress = Progress()
         current = url
+        answered = url  # the URL `response` (the last answer) came from
         seen = {url}
         redirects = 0
         facts = CertFacts(None, None, None)
         response = None
         error: ProbeError | None = None
+        allowed: frozenset[str] | None = None  # the first hop: the configured site itself
+        location_error = ""
+        answered_peer = None
+        authorization = basic_authorization(*basic_auth) if basic_auth else None
+        origin = _origin(url) if authorization else None
         try:
             async with asyncio.timeout(settings.deadline):
                 while True:
@@ -185,21 +224,34 @@ class Prober:
                         stop_at_redirect=True,
                         progress=progress,
                         phases=phases,
+                        allowed=allowed,
+                        authorization=(
+                            authorization if authorization and _origin(current) == origin else None
+                        ),
+                        resolver=self.resolver,
+                        connector=self.connector,
                     )
+                    answered, answered_peer = current, progress.peer
                     if response.peercert is not None:
                         facts = facts_from_peercert(response.peercert)
                     location = response.headers.get("location")
                     if response.status not in REDIRECT_STATUSES or not location:
                         break
-                    following = urljoin(current, location.strip())
-                    if urlsplit(following).scheme not in ("http", "https"):
-                        break  # classified from the 3xx itself
+                    try:
+                        following = _follow(current, location)
+                    except ProbeError as exc:
+                        location_error = exc.detail  # classified from the 3xx itself
+                        break
                     if following in seen:
-                        raise ProbeError("redirect_loop", f"{following} redirects back to itself")
+                        raise ProbeError(
+                            "redirect_loop", f"{_shown(following)} redirects back to itself"
+                        )
                     if redirects >= settings.max_redirects:
                         raise ProbeError(
                             "redirect_loop", f"more than {settings.max_redirects} redirects"
                         )
+                    if allowed is None:
+                        allowed = allowed_from(progress.peer[0] if progress.peer else None)
                     redirects += 1
                     seen.add(following)
                     current = following
@@ -211,16 +263,36 @@ class Prober:
         except OSError as exc:  # anything the socket layer says that no branch above expected
             error = ProbeError("reset", f"{type(exc).__name__}: {exc}")
             response = None
+        except ValueError as exc:  # a parse no branch above expected: a result, never a crash
+            error = ProbeError("protocol", f"{type(exc).__name__}: {exc}")
+            response = None
         except ProbeError as exc:
             error = exc
-            response = None
+            if exc.kind == "redirect_refused":
+                # Not followed: the evidence is the redirect that pointed there.
+                redirects -= 1
+                current = answered
+                progress.peer = answered_peer
+            else:
+                response = None
             if exc.kind.startswith("ssl_") and exc.kind != "ssl_error":
                 # Verification failed: still read the certificate's dates, unverified.
                 remaining = max(0.2, settings.deadline - (perf_counter() - start))
-                der = await peer_certificate_der(current, self._insecure_context, remaining)
+                der = await peer_certificate_der(
+                    current,
+                    self._insecure_context,
+                    remaining,
+                    allowed=allowed,
+                    resolver=self.resolver,
+                    connector=self.connector,
+                )
                 facts = facts_from_der(der)
         total = perf_counter() - start
-        seen = dict(
+        headers = response.headers if response is not None else {}
+        if "location" in headers:
+            shown = mask_userinfo(_utf8(headers["location"]))
+            headers["location"] = shown.replace("\n", ", ")
+        seen_fields = dict(
             url=url,
             path=urlsplit(url).path or "/",
             ttfb=phases.get("first_byte"),
@@ -228,20 +300,24 @@ class Prober:
             cert_not_after=facts.not_after,
             redirects=redirects,
             kind=path_kind,
-            final_url=current,
+            final_url=url if current == url else _shown(current),
             phases=phases,
             cert_subject=facts.subject,
             cert_issuer=facts.issuer,
+            peer=_peer(progress.peer),
         )
         if response is None:
             assert error is not None
-            return Observation(**seen, error=error.kind, error_detail=error.detail)
+            return Observation(**seen_fields, error=error.kind, error_detail=error.detail)
         return Observation(
-            **seen,
+            **seen_fields,
             status_code=response.status,
-            headers=response.headers,
+            headers=headers,
             body=response.body,
             body_truncated=response.truncated,
+            error=error.kind if error is not None else None,
+            error_detail=error.detail if error is not None else "",
+            location_error=location_error,
         )
 
     async def probe_site(self, site: Site, now: datetime | None = None) -> ProbeResult:
@@ -252,13 +328,13 @@ class Prober:
         """
         started = now or datetime.now(UTC)
         settings = site.probe
-        home = await self.probe_url(site.url, settings, "home")
+        home = await self.probe_url(site.url, settings, "home", site.basic_auth)
         findings = [_named(site, f) for f in classify_all(home, settings, started)]
         base = site.url if site.url.endswith("/") else site.url + "/"
         wordpress = site.wordpress
         if wordpress is None and home.status_code is not None:
             wordpress = looks_like_wordpress(home.body, home.headers)
-        home_down = any(f.failure_class in _SKIP_EXTRAS for f in findings)
+        home_down = any(f.failure_class in HOME_DOWN for f in findings)
         if not home_down:
             jobs = [
                 self._check(site, urljoin(site.url, check.path), check.keyword, started)
@@ -287,15 +363,72 @@ class Prober:
             body_excerpt=body_excerpt(home.body),
             findings=findings,
             wordpress=wordpress,
+            final_url=home.final_url,
+            peer=home.peer,
         )
 
     async def _check(
         self, site: Site, url: str, keyword: str | None, now: datetime, kind: str = "check"
     ) -> list[Finding]:
-        obs = await self.probe_url(url, site.probe, kind)
+        obs = await self.probe_url(url, site.probe, kind, site.basic_auth)
         return [_named(site, f) for f in classify_all(obs, site.probe, now, keyword)]
 
 
 def _named(site: Site, finding: Finding) -> Finding:
     """Details name the site, so a finding read alone still says where it happened."""
     return Finding(finding.failure_class, finding.priority, f"{site.name}: {finding.detail}")
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of `url`; None for a URL that is not one (it gets no credentials)."""
+    try:
+        return parse_url(url).origin
+    except ProbeError:
+        return None
+
+
+def _shown(url: str) -> str:
+    """`url` as evidence shows it: as requested (printable ASCII), any password masked."""
+    try:
+        return parse_url(url).shown
+    except ProbeError:
+        return mask_userinfo(url)
+
+
+def _peer(sockaddr: tuple[Any, ...] | None) -> str | None:
+    if sockaddr is None:
+        return None
+    host, port = sockaddr[0], sockaddr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _utf8(value: str) -> str:
+    """A header value read as latin-1, read again as UTF-8 when it is that."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _follow(current: str, location: str) -> str:
+    """The absolute URL a Location leads to; ProbeError (why, no URL) when none can be followed.
+
+    Headers are read as latin-1; browsers read a Location as UTF-8 (an IDN host, a path in
+    Spanish), so it is read again that way when it decodes (`_utf8`).
+    """
+    if "\n" in location:  # two different Location headers, kept apart by the reader
+        raise ProbeError("protocol", "more than one Location")
+    text = _utf8(location.strip())
+    if "\\" in text:
+        # Browsers read a backslash before the query as a slash in http(s) URLs, so
+        # "http:\\user:pw@host/" names host (and a password), not a path on this site.
+        cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=len(text))
+        text = text[:cut].replace("\\", "/") + text[cut:]
+    try:
+        following = urljoin(current, text)
+    except ValueError as exc:
+        raise ProbeError("protocol", f"invalid URL: {exc}") from None
+    parse_url(following)  # raises ProbeError for another scheme, a bad host or port
+    return following

@@ -59,6 +59,9 @@ def respond(profile: Profile, behaviour: str, path: str, base: str) -> Page:
     if behaviour == "redirect_loop":
         # siteurl and home disagree (index.php vs /): each canonical redirect undoes the other.
         return redirect(base + ("" if path == "/index.php" else "index.php"))
+    if behaviour == "redirect_refused":
+        # A compromised plugin sends visitors (and probes) to the cloud metadata service.
+        return redirect("http://169.254.169.254/latest/meta-data/", 302, wordpress=False)
     if behaviour == "login_loop" and path in ("/wp-login.php", "/wp-admin/"):
         # The classic cookie/siteurl mismatch: login sends to wp-admin, wp-admin back to login.
         if path == "/wp-login.php":

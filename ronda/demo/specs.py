@@ -34,6 +34,7 @@ BEHAVIOURS: dict[str, FailureClass] = {
     "http_404": FailureClass.HTTP_404,
     "redirect_loop": FailureClass.REDIRECT_LOOP,  # on the home page
     "login_loop": FailureClass.REDIRECT_LOOP,  # only /wp-login.php <-> /wp-admin/
+    "redirect_refused": FailureClass.REDIRECT_REFUSED,  # to the cloud metadata address
     "ssl_expired": FailureClass.SSL_EXPIRED,
     "ssl_untrusted": FailureClass.SSL_UNTRUSTED,
     "ssl_hostname": FailureClass.SSL_HOSTNAME,
@@ -179,6 +180,10 @@ DEFAULT_SPECS: tuple[SiteSpec, ...] = (
     _spec("fotografia-lucia", "Lucía Gómez Fotografía", "Bodas, retratos y eventos",
           "Lucía Gómez", "web-02", impact=L, kind="blog", behaviour="white_screen",
           note="white screen: HTTP 200 with a blank body"),
+    _spec("ferreteria-tornillo", "Ferretería El Tornillo", "Herramientas y materiales",
+          "Ferretería El Tornillo", "web-02", impact=M, kind="shop",
+          behaviour="redirect_refused",
+          note="a hacked plugin redirects to 169.254.169.254 (cloud metadata): not followed"),
     _spec("academia-idiomas", "Academia de Idiomas Babel", "Inglés, francés y alemán",
           "Academia Babel", "web-03", impact=M,
           checks=((pages.services_path("es"), pages.booking_keyword("es")),),
