@@ -9,8 +9,9 @@ import pytest
 from freezegun import freeze_time
 
 from ronda.checks.classify import Finding
+from ronda.checks.outcomes import outcome_of
 from ronda.checks.probe import ProbeResult
-from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner, outcome_of
+from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
 from ronda.config import Config, IncidentSettings, MaintenanceWindow, Server, Site
 from ronda.model import FailureClass as FC
 from ronda.model import Impact, Priority, Source, Status

@@ -66,6 +66,7 @@ _SUBJECT_WORDS: dict[FailureClass, str] = {
     FC.HTTP_403: "HTTP 403",
     FC.HTTP_404: "HTTP 404",
     FC.REDIRECT_LOOP: "redirect loop",
+    FC.REDIRECT_REFUSED: "redirect refused (internal address)",
     FC.SSL_EXPIRED: "SSL certificate expired",
     FC.SSL_UNTRUSTED: "SSL certificate not trusted",
     FC.SSL_HOSTNAME: "SSL certificate for another host",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ronda.checks.incidents import Failure
+from ronda.checks.outcomes import failures_of
 from ronda.checks.probe import Prober, ProbeResult, run
-from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner, failures_of
+from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
 from ronda.config import Config, Site
 from ronda.sites import sync_config
 from ronda.store import Store

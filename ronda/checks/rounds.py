@@ -24,9 +24,7 @@ from typing import TYPE_CHECKING
 
 from ronda.checks import incidents as rules
 from ronda.checks.incidents import (
-    BLOCKING,
     Action,
-    Failure,
     LinkChild,
     Notice,
     OpenTicket,
@@ -40,8 +38,9 @@ from ronda.checks.incidents import (
     SiteState,
     TicketView,
 )
+from ronda.checks.outcomes import failures_of, home_up, outcome_of, ticket_view
 from ronda.config import Config, Server, Site
-from ronda.model import FailureClass, Impact, Source, Ticket, family_of
+from ronda.model import Impact, Source, Ticket
 from ronda.sla import SlaPolicy
 from ronda.store import Store
 from ronda.store.probes import ProbeStateRow
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROBE_ACTOR = "probe"
-EVIDENCE_BODY_CHARS = 2000  # the prober keeps less; a hard cap so a ticket row stays small
 
 
 class RoundEventKind(StrEnum):
@@ -98,87 +96,6 @@ class RoundItem:
 
 
 EventSink = Callable[[RoundEvent], object]
-
-
-# ---- ProbeResult -> plain values ----------------------------------------------------------
-
-
-def failures_of(result: ProbeResult) -> tuple[Failure, ...]:
-    """Every failing check of a result; the worst class alone when it lists no findings."""
-    findings = [
-        Failure(FailureClass(f.failure_class), f.priority, f.detail or "")
-        for f in (getattr(result, "findings", None) or [])
-        if FailureClass(f.failure_class) != FailureClass.OK
-    ]
-    if not findings and FailureClass(result.failure_class) != FailureClass.OK:
-        findings = [
-            Failure(FailureClass(result.failure_class), result.priority, result.detail or "")
-        ]
-    return tuple(findings)
-
-
-def home_up(failures: Sequence[Failure]) -> bool:
-    """The home page answered usefully. The prober lists the home page's availability
-    finding first, so only that one can say the site itself is down (a 404 on a check
-    path is a finding, not an outage)."""
-    return not failures or failures[0].failure_class not in BLOCKING
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
-def evidence_of(result: ProbeResult) -> dict:
-    """The facts an agent needs on a ticket. The body excerpt stays raw: the TUI escapes."""
-    return {
-        "url": result.url,
-        "status_code": result.status_code,
-        "headers": dict(result.headers or {}),
-        "body_excerpt": (result.body_excerpt or "")[:EVIDENCE_BODY_CHARS],
-        "phases": {k: round(float(v), 6) for k, v in (result.phases or {}).items()},
-        "elapsed_ms": round(float(result.elapsed_ms or 0.0), 3),
-        "cert": {
-            "not_after": _iso(result.cert_not_after),
-            "subject": result.cert_subject,
-            "issuer": result.cert_issuer,
-        },
-        "checked_at": _iso(result.started_at),
-    }
-
-
-def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outcome:
-    """The rules' view of a round. With a re-probe, the re-probe is the round (fresher), and
-    the families that failed both times are confirmed."""
-    final = reprobe if reprobe is not None else result
-    failures = failures_of(final)
-    confirmed: frozenset[str] = frozenset()
-    if reprobe is not None:
-        first = {family_of(f.failure_class) for f in failures_of(result)}
-        confirmed = frozenset(first & {family_of(f.failure_class) for f in failures})
-    return Outcome(
-        site=final.site,
-        at=final.started_at,
-        url=final.url,
-        failures=failures,
-        up=home_up(failures),
-        evidence=evidence_of(final),
-        confirmed_families=confirmed,
-        reprobed=reprobe is not None,
-    )
-
-
-def ticket_view(ticket: Ticket) -> TicketView:
-    return TicketView(
-        id=ticket.id,
-        case_number=ticket.case_number,
-        is_open=ticket.status.is_open,
-        priority=ticket.priority,
-        failure_class=ticket.failure_class,
-        touched_by_agent=ticket.touched_by_agent,
-        resolved_at=ticket.resolved_at,
-        parent_id=ticket.parent_id,
-        evidence=ticket.evidence,
-    )
 
 
 # ---- the runner ---------------------------------------------------------------------------
@@ -692,7 +609,6 @@ __all__ = [
     "RoundEventKind",
     "RoundItem",
     "RoundRunner",
-    "evidence_of",
     "failures_of",
     "home_up",
     "outcome_of",

@@ -18,6 +18,8 @@ from ronda.tui.data import format_when
 # Shown first, in this order; any other key follows, so nothing a probe records is hidden.
 KNOWN_KEYS = (
     "url",
+    "final_url",
+    "peer",
     "status_code",
     "elapsed_ms",
     "phases",
