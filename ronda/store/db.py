@@ -12,7 +12,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -75,20 +74,6 @@ def _translated(path: Path) -> Iterator[None]:
 def default_db_path() -> Path:
     """Where the desk keeps its database unless `--db` says otherwise."""
     return user_data_path("ronda", appauthor=False) / "ronda.db"
-
-
-def to_epoch(at: datetime | None) -> float | None:
-    if at is None:
-        return None
-    if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at.isoformat()} given to the store; use aware times")
-    return at.timestamp()
-
-
-def from_epoch(value: float | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value, UTC)
 
 
 class Store:
@@ -180,8 +165,11 @@ class Store:
             else:
                 db.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
+        """The rows of a SELECT as dicts (column -> value)."""
+        cursor = self.db.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def row_counts(self) -> dict[str, int]:
         """How many tickets, ticket events, mail messages and probe rounds the desk holds."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ronda.store.instants import from_epoch
 from ronda.store.schema import OPEN_STATUSES_SQL
 
 if TYPE_CHECKING:
@@ -98,8 +99,6 @@ class SiteRecords:
 
     def health(self) -> list[SiteHealth]:
         """Every stored site with its latest probe state, by name."""
-        from ronda.store.db import from_epoch
-
         rows = self.store.query(
             """SELECT s.name, s.url, s.customer, s.server, s.impact, p.checked_at, p.up,
             p.failure_class, p.status_code, p.elapsed_ms, p.cert_not_after, p.in_maintenance,

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket, TicketEvent
+from ronda.store.instants import from_epoch
 from ronda.store.schema import OPEN_STATUSES_SQL
 
 if TYPE_CHECKING:
@@ -76,10 +77,13 @@ def _column_value(value: object) -> object:
     return value
 
 
-def _instant(value: float | None) -> datetime | None:
-    from ronda.store.db import from_epoch
-
-    return from_epoch(value)
+# Text -> member, read off a dict: a row builds several enums, and `Enum(value)` costs a few
+# times a dict lookup on the queue's hot path.
+_SOURCE = {str(m): m for m in Source}
+_PRIORITY = {str(m): m for m in Priority}
+_IMPACT = {str(m): m for m in Impact}
+_STATUS = {str(m): m for m in Status}
+_CLASS = {str(m): m for m in FailureClass}
 
 
 def ticket_from_row(row: Mapping[str, object]) -> Ticket:
@@ -87,32 +91,32 @@ def ticket_from_row(row: Mapping[str, object]) -> Ticket:
     return Ticket(
         id=row["id"],  # type: ignore[arg-type]
         case_number=row["case_number"],  # type: ignore[arg-type]
-        source=Source(row["source"]),
+        source=_SOURCE[row["source"]],  # type: ignore[index]
         subject=row["subject"],  # type: ignore[arg-type]
-        priority=Priority(row["priority"]),
-        impact=Impact(row["impact"]),
-        status=Status(row["status"]),
-        opened_at=_instant(row["opened_at"]),  # type: ignore[arg-type]
+        priority=_PRIORITY[row["priority"]],  # type: ignore[index]
+        impact=_IMPACT[row["impact"]],  # type: ignore[index]
+        status=_STATUS[row["status"]],  # type: ignore[index]
+        opened_at=from_epoch(row["opened_at"]),  # type: ignore[arg-type]
         version=row["version"],  # type: ignore[arg-type]
         category=row["category"],  # type: ignore[arg-type]
-        failure_class=FailureClass(row["failure_class"]) if row["failure_class"] else None,
+        failure_class=_CLASS[row["failure_class"]] if row["failure_class"] else None,  # type: ignore[index]
         site=row["site"],  # type: ignore[arg-type]
         customer=row["customer"],  # type: ignore[arg-type]
         assignee=row["assignee"],  # type: ignore[arg-type]
-        sla_target_at=_instant(row["sla_target_at"]),  # type: ignore[arg-type]
-        sla_limit_at=_instant(row["sla_limit_at"]),  # type: ignore[arg-type]
-        first_response_at=_instant(row["first_response_at"]),  # type: ignore[arg-type]
+        sla_target_at=from_epoch(row["sla_target_at"]),  # type: ignore[arg-type]
+        sla_limit_at=from_epoch(row["sla_limit_at"]),  # type: ignore[arg-type]
+        first_response_at=from_epoch(row["first_response_at"]),  # type: ignore[arg-type]
         sla_outcome=row["sla_outcome"],  # type: ignore[arg-type]
-        paused_at=_instant(row["paused_at"]),  # type: ignore[arg-type]
+        paused_at=from_epoch(row["paused_at"]),  # type: ignore[arg-type]
         paused_seconds=row["paused_seconds"],  # type: ignore[arg-type]
-        resolved_at=_instant(row["resolved_at"]),  # type: ignore[arg-type]
+        resolved_at=from_epoch(row["resolved_at"]),  # type: ignore[arg-type]
         billable=bool(row["billable"]),
         dedupe_key=row["dedupe_key"],  # type: ignore[arg-type]
         parent_id=row["parent_id"],  # type: ignore[arg-type]
-        evidence=json.loads(row["evidence"] or "{}"),  # type: ignore[arg-type]
+        evidence=json.loads(row["evidence"]) if row["evidence"] not in (None, "{}") else {},  # type: ignore[arg-type]
         requester=row["requester"],  # type: ignore[arg-type]
         touched_by_agent=bool(row["touched_by_agent"]),
-        updated_at=_instant(row["updated_at"]),  # type: ignore[arg-type]
+        updated_at=from_epoch(row["updated_at"]),  # type: ignore[arg-type]
     )
 
 
@@ -120,7 +124,7 @@ def _event_from_row(row: Mapping[str, object]) -> TicketEvent:
     return TicketEvent(
         id=row["id"],  # type: ignore[arg-type]
         ticket_id=row["ticket_id"],  # type: ignore[arg-type]
-        at=_instant(row["at"]),  # type: ignore[arg-type]
+        at=from_epoch(row["at"]),  # type: ignore[arg-type]
         actor=row["actor"],  # type: ignore[arg-type]
         kind=row["kind"],  # type: ignore[arg-type]
         field=row["field"],  # type: ignore[arg-type]
@@ -206,7 +210,7 @@ class TicketRecords:
             "ORDER BY id",
             (ticket_id,),
         ).fetchall()
-        return [(_instant(at), old, new) for at, old, new in rows]  # type: ignore[misc]
+        return [(from_epoch(at), old, new) for at, old, new in rows]  # type: ignore[misc]
 
     def time_spent(self, ticket_id: int) -> float:
         row = self.store.db.execute(
