@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.context import (
     EXIT_ERROR,
@@ -36,6 +36,9 @@ from ronda.display import VisibleStream
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store, default_db_path
 from ronda.tickets import utcnow
+
+if TYPE_CHECKING:
+    from ronda.app.service import Service
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
@@ -123,8 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             loaded_signature=seen,
         )
         watchdog = Watchdog(notifier)
-        # A loop that has not answered for half the watchdog's interval is stuck.
-        within = watchdog.every if watchdog.every is not None else 0.0
+
+        def pet() -> None:
+            # A rounds loop that has not answered for half the watchdog's interval is stuck.
+            if watchdog.every is not None:
+                watchdog.tick(service.rounds_responsive(watchdog.every))
 
         def on_signal(sig: signal.Signals) -> bool:
             if sig != signal.SIGHUP:
@@ -147,12 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return EXIT_ERROR
             notifier.ready(_status(service))
             try:
-                serve_until_signalled(
-                    service,
-                    inbox,
-                    on_signal,
-                    on_tick=lambda: watchdog.tick(service.rounds_responsive(within)),
-                )
+                serve_until_signalled(service, inbox, on_signal, on_tick=pet)
             finally:
                 notifier.stopping()
                 service.stop()
@@ -163,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_ERROR if service.error is not None else EXIT_OK
 
 
-def _status(service) -> str:  # noqa: ANN001 - a Service
+def _status(service: Service) -> str:
     """`systemctl status`'s line for the daemon."""
     exporter = f", exporter {service.exporter.url}" if service.exporter is not None else ""
     return f"rounds of {len(service.config.sites)} sites{exporter}"

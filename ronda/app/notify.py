@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Watchdog:
     """Pets systemd's watchdog at half its interval, and only while `healthy()` says so:
     a daemon whose rounds are stuck is then restarted instead of looking alive."""
 
-    def __init__(self, notifier: Notifier, clock=time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, notifier: Notifier, clock: Callable[[], float] = time.monotonic) -> None:
         self.notifier = notifier
         self.clock = clock
         interval = notifier.watchdog_interval
