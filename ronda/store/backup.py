@@ -133,6 +133,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _publish(partial: Path, dest: Path) -> None:
+    """Give the whole copy its name: a hard link never replaces a file that appeared
+    meanwhile; where the file system has none, a rename after a last look."""
+    try:
+        os.link(partial, dest)
+    except FileExistsError:
+        raise
+    except OSError:
+        if dest.exists():
+            raise FileExistsError(dest) from None
+        os.rename(partial, dest)
+
+
 def backup_to(
     source: str | Path, dest: str | Path, *, clock: Callable[[], float] = time.monotonic
 ) -> BackupReport:
@@ -166,11 +179,13 @@ def backup_to(
             src.close()
         with open(partial, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.link(partial, dest)  # appears whole or not at all, and never over another file
+        _publish(partial, dest)
     except sqlite3.Error as error:
         raise StoreError(f"{source}: backup to {dest} failed ({error})") from error
     except FileExistsError:
         raise StoreError(f"{dest}: exists already; give the backup a new name") from None
+    except OSError as error:  # a full disk, a folder not ours: one line, no traceback
+        raise StoreError(f"{dest}: backup not written ({error.strerror or error})") from error
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
