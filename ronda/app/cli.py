@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.context import (
     EXIT_ERROR,
@@ -34,8 +34,11 @@ from ronda.app.tickets_cli import (
 )
 from ronda.display import VisibleStream
 from ronda.model import Impact, Priority, Source, Status
-from ronda.store import Store
+from ronda.store import Store, default_db_path
 from ronda.tickets import utcnow
+
+if TYPE_CHECKING:
+    from ronda.app.service import Service
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
@@ -89,8 +92,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The daemon: rounds and exporter until SIGTERM/SIGINT; SIGHUP or a changed config file
-    reloads the config (a broken one is refused, the old one runs on)."""
+    """The daemon: rounds, exporter and retention until SIGTERM/SIGINT; SIGHUP or a changed
+    config file reloads the config (a broken one is refused, the old one runs on). Under
+    systemd (`Type=notify`) it says READY=1 once the first rounds are scheduled and pets the
+    watchdog while their loop answers."""
+    from ronda.app.notify import Notifier, Watchdog
     from ronda.app.runtime import (
         SignalInbox,
         configure_logging,
@@ -101,46 +107,67 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ronda.app.service import Service, ServiceOptions, file_signature
     from ronda.config import load_config
     from ronda.exporter.server import ExporterError
+    from ronda.store.backup import DaemonLock
 
-    configure_logging()
+    configure_logging(fmt=args.log_format)
     config_path = Path(args.config)
     seen = file_signature(config_path)  # before reading: a later edit is a change
     config = load_config(config_path)  # ConfigError: its problems, exit 2 (main)
     listen = None if args.listen == "off" else (args.listen or DEFAULT_LISTEN)
-    service = Service(
-        config,
-        open_store(args),
-        ServiceOptions(rounds=True, exporter=listen, watch_config=True),
-        config_path=config_path,
-        on_event=log_event,
-        loaded_signature=seen,
-    )
+    db_path = args.db if args.db is not None else default_db_path()
+    notifier = Notifier()
+    with DaemonLock(db_path).hold_shared():  # a restore waits until this daemon stops
+        service = Service(
+            config,
+            Store(db_path),
+            ServiceOptions(rounds=True, exporter=listen, watch_config=True, retention=True),
+            config_path=config_path,
+            on_event=log_event,
+            loaded_signature=seen,
+        )
+        watchdog = Watchdog(notifier)
 
-    def on_signal(sig: signal.Signals) -> bool:
-        if sig != signal.SIGHUP:
-            log.info("%s received: stopping after the round in flight", sig.name)
-            return False
-        log.info("SIGHUP received: reloading %s", config_path)
-        try:
-            service.reload()
-        except Exception as error:  # the daemon runs on with the config it has
-            log.error("config not reloaded: %s", error)
-        return True
+        def pet() -> None:
+            # A rounds loop that has not answered for half the watchdog's interval is stuck.
+            if watchdog.every is not None:
+                watchdog.tick(service.rounds_responsive(watchdog.every))
 
-    with SignalInbox((signal.SIGTERM, signal.SIGINT, signal.SIGHUP)) as inbox:
-        try:
-            service.start()
-        except ExporterError as error:
-            log.error("exporter: %s", error)
-            return EXIT_ERROR
-        try:
-            serve_until_signalled(service, inbox, on_signal)
-        finally:
-            service.stop()
-            if service.error is not None:
-                log.error("rounds stopped with an error: %s", service.error)
-            log.info("stopped")
+        def on_signal(sig: signal.Signals) -> bool:
+            if sig != signal.SIGHUP:
+                log.info("%s received: stopping after the round in flight", sig.name)
+                return False
+            log.info("SIGHUP received: reloading %s", config_path)
+            notifier.reloading()
+            try:
+                service.reload()
+            except Exception as error:  # the daemon runs on with the config it has
+                log.error("config not reloaded: %s", error)
+            notifier.ready(_status(service))
+            return True
+
+        with SignalInbox((signal.SIGTERM, signal.SIGINT, signal.SIGHUP)) as inbox:
+            try:
+                service.start()
+            except ExporterError as error:
+                log.error("exporter: %s", error)
+                return EXIT_ERROR
+            notifier.ready(_status(service))
+            try:
+                serve_until_signalled(service, inbox, on_signal, on_tick=pet)
+            finally:
+                notifier.stopping()
+                service.stop()
+                if service.error is not None:
+                    log.error("rounds stopped with an error: %s", service.error)
+                log.info("stopped")
+                notifier.close()
     return EXIT_ERROR if service.error is not None else EXIT_OK
+
+
+def _status(service: Service) -> str:
+    """`systemctl status`'s line for the daemon."""
+    exporter = f", exporter {service.exporter.url}" if service.exporter is not None else ""
+    return f"rounds of {len(service.config.sites)} sites{exporter}"
 
 
 def _stop_on_any(_sig: signal.Signals) -> bool:
@@ -199,28 +226,45 @@ def cmd_mail(args: argparse.Namespace) -> int:
         from ronda.intake.maildir import run_import
 
         return run_import(config, args.path, args.db, ack=args.ack)
-    from ronda.app.runtime import SignalInbox, serve_until_signalled
+    from ronda.app.notify import Notifier
+    from ronda.app.runtime import SignalInbox, configure_logging, log, serve_until_signalled
     from ronda.app.service import Service, ServiceOptions
+    from ronda.store.backup import DaemonLock
 
-    store = open_store(args)
-    service = Service(config, store, ServiceOptions(mail=True, mail_listen=args.listen))
-    try:
-        with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
-            try:
-                service.start()
-            except OSError as error:  # the address is taken or not ours: one clear line
-                print(f"ronda mail: {error}", file=sys.stderr)
-                return EXIT_ERROR
-            assert service.mail is not None
-            host, port = service.mail.address
-            relay = config.mail.relay or "none (no acknowledgements)"
-            print(f"ronda mail: listening on {host}:{port}; relay {relay}", flush=True)
-            try:
-                serve_until_signalled(service, inbox, _stop_on_any)
-            finally:
-                service.stop()
-    finally:
-        store.close()
+    configure_logging(fmt=args.log_format)
+    as_json = args.log_format == "json"
+    db_path = args.db if args.db is not None else default_db_path()
+    notifier = Notifier()
+    with DaemonLock(db_path).hold_shared():  # a restore waits until this daemon stops
+        store = Store(db_path)
+        service = Service(config, store, ServiceOptions(mail=True, mail_listen=args.listen))
+        try:
+            with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
+                try:
+                    service.start()
+                except OSError as error:  # the address is taken or not ours: one clear line
+                    if as_json:
+                        log.error("ronda mail: %s", error)
+                    else:
+                        print(f"ronda mail: {error}", file=sys.stderr)
+                    return EXIT_ERROR
+                assert service.mail is not None
+                host, port = service.mail.address
+                relay = config.mail.relay or "none (no acknowledgements)"
+                line = f"ronda mail: listening on {host}:{port}; relay {relay}"
+                if as_json:
+                    log.info("%s", line)
+                else:
+                    print(line, flush=True)
+                notifier.ready(f"listening on {host}:{port}")
+                try:
+                    serve_until_signalled(service, inbox, _stop_on_any)
+                finally:
+                    notifier.stopping()
+                    service.stop()
+                    notifier.close()
+        finally:
+            store.close()
     return EXIT_OK
 
 
@@ -314,6 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--agent", default=getpass.getuser(), help="who acts (default: login)")
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="one JSON object per line")
+    log_format = argparse.ArgumentParser(add_help=False)
+    log_format.add_argument(
+        "--log-format",
+        choices=["plain", "json"],
+        default="plain",
+        help="plain lines (default), or one JSON object per line for log shippers",
+    )
     version = argparse.ArgumentParser(add_help=False)
     version.add_argument(
         "--version", type=int, help="the ticket version you saw (refused if it changed)"
@@ -384,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print only; open no tickets")
     p.set_defaults(func=cmd_probe)
 
-    p = sub.add_parser("run", parents=[common], help="the daemon: rounds and exporter")
+    p = sub.add_parser("run", parents=[common, log_format], help="the daemon: rounds and exporter")
     p.add_argument("--config", required=True)
     p.add_argument(
         "--listen",
@@ -397,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default=DEFAULT_LISTEN, help="address (default %(default)s)")
     p.set_defaults(func=cmd_exporter)
 
-    p = sub.add_parser("mail", parents=[common], help="tickets by e-mail (SMTP server)")
+    p = sub.add_parser("mail", parents=[common, log_format], help="tickets by e-mail (SMTP server)")
     p.add_argument("--config")
     p.add_argument("--listen", help="SMTP address (default: [mail] listen, 127.0.0.1:2525)")
     p.set_defaults(func=cmd_mail, mail_command="serve")
@@ -416,6 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round", type=float, default=5.0, help="seconds between rounds")
     p.add_argument("--lang", default="en", choices=["en", "es"])
     p.set_defaults(func=cmd_demo)
+
+    from ronda.app.admin_cli import add_parsers
+
+    add_parsers(sub, common)
 
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,10 +58,22 @@ class RoundsThread:
         # A reload that changes [tls] swaps in a new prober; probes in flight finish on the
         # old one, so every prober made is closed at the end.
         self._probers: list[Prober] = []
+        self._answered = time.monotonic()  # when the loop last ran a callback of ours
 
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def beat(self) -> float | None:
+        """Seconds since the loop last answered, and a new question asked of it; None
+        when the rounds are not running. A loop stuck in a call never answers, so a
+        growing value means stuck rounds (the watchdog stops being petted)."""
+        if not self.alive or not self._call(self._answer):
+            return None
+        return time.monotonic() - self._answered
+
+    def _answer(self) -> None:
+        self._answered = time.monotonic()
 
     def start(self) -> RoundsThread:
         runner = RoundRunner(self.store, self.config, on_event=self.on_event)
@@ -92,6 +105,7 @@ class RoundsThread:
         assert self._scheduler is not None
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._answer()
         self._ready.set()
         try:
             await self._scheduler.run(self._stop)

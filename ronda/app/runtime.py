@@ -1,14 +1,27 @@
 """What a long-running command does for its process: the log's format, round and service
-events as log lines, and signals turned into requests the main thread carries out."""
+events as log lines, and signals turned into requests the main thread carries out.
+
+Two log formats. `plain` (the default): `TIME LEVEL message`, one line per event, text
+from sites and mail shown with `ronda.display.visible`. `json`, for log shippers: one flat
+JSON object per line (JSON Lines) with `time` (RFC 3339, UTC, milliseconds), `level`,
+`logger` and `message`, plus `event`, `site` and `case` on round and service events and
+`exception` for a traceback; these are the keys Fluent Bit, Vector and Loki's `json` stage
+read without a mapping. Text keeps its exact value there, JSON-escaped to ASCII, so no
+control character reaches a terminal either. In both, credentials written in a URL
+(`user:password@`) are masked.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import signal
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from types import TracebackType
 
 from ronda.app.service import Event, Service
@@ -17,6 +30,14 @@ from ronda.display import visible
 log = logging.getLogger("ronda")
 
 SIGNAL_POLL = 0.2  # seconds between two looks at the signals received
+LOG_FORMATS = ("plain", "json")
+# `scheme://user:password@`: the password never reaches a log line, whoever wrote it.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]*@")
+
+
+def mask_credentials(text: str) -> str:
+    """`https://ana:secret@host/` -> `https://ana:***@host/`."""
+    return _URL_CREDENTIALS.sub(r"\1:***@", text)
 
 
 class VisibleFormatter(logging.Formatter):
@@ -26,7 +47,7 @@ class VisibleFormatter(logging.Formatter):
     keep their lines, with controls in them shown too (an exception may quote a site)."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        record.message = visible(record.message)
+        record.message = visible(mask_credentials(record.message))
         return super().formatMessage(record)
 
     def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
@@ -36,12 +57,40 @@ class VisibleFormatter(logging.Formatter):
         return visible(super().formatStack(stack_info), lines=True)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (see the module docstring for its keys)."""
+
+    EXTRA = ("event", "site", "case")
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = datetime.fromtimestamp(record.created, UTC)
+        out: dict[str, object] = {
+            "time": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": mask_credentials(record.getMessage()),
+        }
+        for key in self.EXTRA:
+            value = getattr(record, key, None)
+            if value is not None:
+                out[key] = mask_credentials(str(value))
+        if record.exc_info:
+            out["exception"] = mask_credentials(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=True)
+
+
+def configure_logging(level: int = logging.INFO, fmt: str = "plain") -> None:
     """One format for every line on stderr: Ronda's own events at `level`, and warnings and
     errors from anywhere else (`ronda.checks.scheduler` when a batch cannot be stored, asyncio,
-    ...), which would otherwise reach stderr bare, without time or level."""
+    ...), which would otherwise reach stderr bare, without time or level. `fmt` is "plain"
+    or "json" (see the module docstring)."""
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"log format {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -56,8 +105,13 @@ def log_event(event: Event) -> None:
     several lines (a refused config lists one problem per line) as several lines, so every
     line of the log starts with its time and level."""
     level = logging.ERROR if event.kind == "error" else logging.INFO
+    extra = {
+        "event": str(event.kind),
+        "site": getattr(event, "site", None),
+        "case": getattr(event, "case_number", None),
+    }
     for line in str(event).splitlines() or [""]:
-        log.log(level, "%s", line)
+        log.log(level, "%s", line, extra=extra)
 
 
 class SignalInbox:
@@ -105,13 +159,25 @@ def serve_until_signalled(
     inbox: SignalInbox,
     on_signal: Callable[[signal.Signals], bool],
     poll: float = SIGNAL_POLL,
+    on_tick: Callable[[], object] | None = None,
 ) -> None:
     """Block until the service ends on its own, or `on_signal` answers False for a signal
-    received (it carries out the others, e.g. a reload)."""
+    received (it carries out the others, e.g. a reload). `on_tick` runs on each look (the
+    watchdog's petting)."""
     while not service.wait(poll):
         for sig in inbox.drain():
             if not on_signal(sig):
                 return
+        if on_tick is not None:
+            on_tick()
 
 
-__all__ = ["SignalInbox", "configure_logging", "log_event", "serve_until_signalled"]
+__all__ = [
+    "LOG_FORMATS",
+    "JsonFormatter",
+    "SignalInbox",
+    "configure_logging",
+    "log_event",
+    "mask_credentials",
+    "serve_until_signalled",
+]

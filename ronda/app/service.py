@@ -1,9 +1,10 @@
 """The desk's service: the one object that starts and stops its running parts.
 
 A `Service` is built from a config (or its file), a store and `ServiceOptions` saying which
-parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter, the
-SMTP intake, and a watch on the config file. `start()` starts them in that order (exporter,
-mail, rounds, watch) and `stop()` stops them in reverse; `reload()` applies the config file
+parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter (with
+`/healthz`), the SMTP intake, retention (`[retention]`, once a day) and a watch on the
+config file. `start()` starts them in that order (exporter, mail, rounds, retention, watch)
+and `stop()` stops them in reverse; `reload()` applies the config file
 again (a broken one is refused and the old one runs on); `wait()` blocks until the service
 has stopped or its rounds ended on their own. "Probe now" and mail replies use the running
 config. Every command that runs something (`ronda run`, `exporter`, `mail`, `demo`, `tui`)
@@ -30,6 +31,7 @@ from ronda.store import Store
 from ronda.tickets import Desk, utcnow
 
 if TYPE_CHECKING:
+    from ronda.app.retention import RetentionThread
     from ronda.exporter.server import ExporterHandle
     from ronda.intake.server import MailServer
 
@@ -37,6 +39,17 @@ log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 2.0  # seconds between two looks at the config file's modification time
 DEFAULT_EXPORTER = "127.0.0.1:9464"
+MIN_FRESHNESS = 60.0  # seconds: the least age of the newest result `/healthz` calls stale
+
+
+def round_freshness(config: Config) -> float | None:
+    """How old the newest stored probe result may be while the rounds are well: three of
+    the slowest site's interval plus deadline, and at least a minute. None without sites
+    (no round to judge)."""
+    if not config.sites:
+        return None
+    slowest = max(site.probe.interval + site.probe.deadline for site in config.sites)
+    return max(MIN_FRESHNESS, 3 * slowest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +58,7 @@ class ServiceEvent:
     reloaded or refused). `kind` is "error" for a refusal, as for round events."""
 
     kind: str  # exporter_started, exporter_fallback, mail_started, rounds_started,
-    # config_reloaded, error
+    # config_reloaded, retention, error
     message: str
 
     def __str__(self) -> str:
@@ -67,6 +80,7 @@ class ServiceOptions:
     mail_listen: str | None = None  # default: the config's [mail] listen
     watch_config: bool = False  # reload when the config file changes (needs its path)
     watch_interval: float = WATCH_INTERVAL
+    retention: bool = False  # apply [retention] at start and once a day (with the rounds)
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:
@@ -106,6 +120,7 @@ class Service:
         self.exporter: ExporterHandle | None = None
         self.mail: MailServer | None = None
         self.rounds: RoundsThread | None = None
+        self.retention: RetentionThread | None = None
         self._seen = loaded_signature
         if self._seen is None and self.config_path is not None:
             self._seen = file_signature(self.config_path)
@@ -165,6 +180,8 @@ class Service:
                     self._start_mail()
                 if self.options.rounds:
                     self._start_rounds()
+                if self.options.retention:
+                    self._start_retention()
                 if self.options.watch_config and self.config_path is not None:
                     self._watch = threading.Thread(
                         target=self._watch_loop, name="ronda-config-watch", daemon=True
@@ -176,16 +193,24 @@ class Service:
                 raise
         return self
 
+    def _health_max_age(self) -> float | None:
+        """The freshness `/healthz` asks of the rounds this service runs; without them
+        (`ronda exporter`) the exporter's default."""
+        from ronda.exporter.server import DEFAULT_HEALTH_MAX_AGE
+
+        return round_freshness(self.config) if self.options.rounds else DEFAULT_HEALTH_MAX_AGE
+
     def _start_exporter(self, listen: str) -> None:
         from ronda.exporter.server import AddressInUse, serve
 
+        max_age = self._health_max_age()
         try:
-            self.exporter = serve(self.store, listen, self.clock)
+            self.exporter = serve(self.store, listen, self.clock, health_max_age=max_age)
         except AddressInUse:
             if not self.options.exporter_fallback:
                 raise
             host = listen.rsplit(":", 1)[0] if ":" in listen else "127.0.0.1"
-            self.exporter = serve(self.store, f"{host}:0", self.clock)
+            self.exporter = serve(self.store, f"{host}:0", self.clock, health_max_age=max_age)
             self._emit(
                 ServiceEvent(
                     "exporter_fallback", f"{listen} is taken; exporter on a free port instead"
@@ -216,11 +241,27 @@ class Service:
             )
         )
 
+    def _start_retention(self) -> None:
+        from ronda.app.retention import RetentionThread
+
+        def report(text: str, failed: bool) -> None:
+            self._emit(ServiceEvent("error" if failed else "retention", text))
+
+        self.retention = RetentionThread(self.store, lambda: self.config.retention, report).start()
+
+    def rounds_responsive(self, within: float) -> bool:
+        """The rounds run and their loop answered within `within` seconds (what the
+        systemd watchdog is petted for)."""
+        if self.rounds is None or not self.running:
+            return False
+        age = self.rounds.beat()
+        return age is not None and age <= within
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop every part, in reverse order of starting: the watch, the rounds (after the
-        probes in flight and the last batch), the intake (after what it accepted is stored),
-        the exporter. Idempotent; the parts' handles stay for inspection, and the store stays
-        open (it is the caller's)."""
+        """Stop every part, in reverse order of starting: the watch, retention (after the
+        batch in flight), the rounds (after the probes in flight and the last batch), the
+        intake (after what it accepted is stored), the exporter. Idempotent; the parts'
+        handles stay for inspection, and the store stays open (it is the caller's)."""
         self._stopping.set()
         self._join_watch(timeout)  # before the lock: a reload in flight needs it to finish
         with self._lock:
@@ -236,6 +277,8 @@ class Service:
     def _stop_parts(self, timeout: float = STOP_TIMEOUT) -> None:
         self._stopping.set()
         self._join_watch(timeout)
+        if self.retention is not None:
+            self.retention.stop(timeout)
         if self.rounds is not None:
             self.rounds.stop(timeout)
             if self.rounds.alive:
@@ -280,6 +323,8 @@ class Service:
             if self.rounds is not None:
                 sync_config(self.store, config)
                 self.rounds.update_config(config)
+            if self.exporter is not None:
+                self.exporter.health_max_age = self._health_max_age()
             self._emit(
                 ServiceEvent("config_reloaded", f"config reloaded: {len(config.sites)} sites")
             )
@@ -373,5 +418,6 @@ __all__ = [
     "ServiceEvent",
     "ServiceOptions",
     "file_signature",
+    "round_freshness",
     "run_rounds",
 ]

@@ -4,10 +4,10 @@ The dataclasses (`ronda.config.model`) are the contract every part reads; `load_
 turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
-Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla and mail
-(their sections), reader (checking generic shapes, collecting problems), values (durations,
-clock times, host:port), errors (ConfigError and how a problem is written), lines (key path
--> line in the TOML text).
+Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail
+and retention (their sections), reader (checking generic shapes, collecting problems),
+values (durations, clock times, host:port), errors (ConfigError and how a problem is
+written), lines (key path -> line in the TOML text).
 """
 
 from ronda.config.errors import ConfigError, KeyPath, format_key_path
@@ -21,6 +21,7 @@ from ronda.config.model import (
     MailSettings,
     MaintenanceWindow,
     ProbeSettings,
+    RetentionSettings,
     Server,
     Site,
     TlsConfig,
@@ -39,6 +40,7 @@ __all__ = [
     "MailSettings",
     "MaintenanceWindow",
     "ProbeSettings",
+    "RetentionSettings",
     "Server",
     "Site",
     "SlaCellConfig",

@@ -4,7 +4,7 @@
 problem it finds, so a user fixes a broken file in one pass instead of one error per run;
 the problems are then placed on their lines (`ronda.config.lines`) and sorted. The top level
 and the small sections ([incidents], [priorities], [tls]) are read here; the larger ones
-have their own modules (sites, sla, mail).
+have their own modules (sites, sla, mail, retention).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from ronda.config.model import (
     IncidentSettings,
     MailSettings,
     ProbeSettings,
+    RetentionSettings,
     Server,
     TlsConfig,
 )
 from ronda.config.reader import BAD, Reader
+from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_sla
 from ronda.model import FailureClass, Impact, Priority
@@ -55,6 +57,7 @@ TOP_KEYS = (
     "incidents",
     "priorities",
     "mail",
+    "retention",
 )
 LANGS = ("en", "es")
 
@@ -143,6 +146,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     mail = read_mail(r, doc["mail"]) if "mail" in doc else MailSettings()
     class_priority = _priorities(r, doc.get("priorities", {}))
     tls = _tls(r, doc.get("tls", {}), base_dir)
+    retention = read_retention(r, doc["retention"]) if "retention" in doc else RetentionSettings()
 
     customers = read_customers(r, doc.get("customers", []))
     servers = read_servers(r, doc.get("servers", []), tz)
@@ -165,6 +169,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         class_priority=class_priority,
         tls=tls,
         mail=mail,
+        retention=retention,
         **top,
     )
 

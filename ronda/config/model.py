@@ -131,6 +131,20 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long `ronda run` keeps what piles up on cases long resolved (None: for ever).
+
+    Days count from a case's resolution; open cases, and cases linked to an open one, keep
+    everything. What reports need (the tickets, their status, response and priority events)
+    is never pruned."""
+
+    # The probe's repeated "recurrence" notes ("still failing ...") on a resolved case.
+    probe_history_days: int | None = None
+    # Customers' mail bodies on a resolved case, replaced by a one-line marker.
+    mail_body_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None = None
     customers: tuple[Customer, ...] = ()
@@ -143,6 +157,7 @@ class Config:
     class_priority: dict[FailureClass, Priority] = field(default_factory=dict)
     tls: TlsConfig = field(default_factory=TlsConfig)
     mail: MailSettings = field(default_factory=MailSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"

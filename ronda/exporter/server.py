@@ -1,4 +1,7 @@
-"""The exporter's HTTP endpoint: `/metrics` on a threaded server, loopback by default.
+"""The exporter's HTTP endpoint: `/metrics` on a threaded server, loopback by default, and
+`/healthz` for whatever watches the desk itself (a load balancer, Uptime Kuma, systemd's
+neighbours): 200 when the newest stored probe result is fresh and the store takes a write,
+503 otherwise, with a one-line reason either way.
 
 `serve()` starts it in a background thread and returns a handle (`.port`, `.url`,
 `.stop()`); the desk's service starts and stops it (`ronda run`, `ronda exporter`, the demo).
@@ -21,9 +24,13 @@ from urllib.parse import urlsplit
 from ronda.exporter.collector import RondaCollector, gc_paused
 from ronda.exporter.textformat import CONTENT_TYPE
 from ronda.store import Store
+from ronda.store.health import HealthReader
 from ronda.tickets import utcnow
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
+# Seconds the newest probe result may be old when nothing says better (`ronda exporter`
+# alone does not know the rounds' intervals): the RondaProbesStale alert's 15 minutes.
+DEFAULT_HEALTH_MAX_AGE = 900.0
 
 _INDEX = (
     b"<!doctype html><title>Ronda exporter</title>"
@@ -103,9 +110,31 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def health_verdict(
+    now: float, last_round_at: float | None, max_age: float | None, write_problem: str | None
+) -> tuple[int, str]:
+    """`/healthz`'s answer: (200 or 503, one line). `max_age` None: no rounds to judge."""
+    if write_problem is not None:
+        return 503, f"unhealthy: {write_problem}"
+    if max_age is None:
+        return 200, "ok: no sites to probe; the store takes writes"
+    if last_round_at is None:
+        return 503, "unhealthy: no probe result stored yet"
+    age = max(0.0, now - last_round_at)
+    if age > max_age:
+        return 503, (
+            f"unhealthy: the newest probe result is {age:.0f} s old "
+            f"(more than {max_age:.0f} s): are the rounds running?"
+        )
+    return 200, f"ok: newest probe result {age:.0f} s old; the store takes writes"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     collector: RondaCollector
+    health: HealthReader
+    health_max_age: float | None
+    clock: Callable[[], datetime]
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN (a DNS round trip); skip it.
@@ -143,11 +172,23 @@ class _Handler(BaseHTTPRequestHandler):
             with gc_paused():
                 self._metrics(with_body)
             return
-        if path == "/":
+        if path == "/healthz":
+            code, line = self._health()
+            body, ctype = f"{line}\n".encode(), "text/plain; charset=utf-8"
+        elif path == "/":
             body, ctype, code = _INDEX, "text/html; charset=utf-8", 200
         else:
-            body, ctype, code = b"not found; try /metrics\n", "text/plain", 404
+            body, ctype, code = b"not found; try /metrics or /healthz\n", "text/plain", 404
         self._send(code, ctype, body, with_body)
+
+    def _health(self) -> tuple[int, str]:
+        server = self.server
+        try:
+            problem = server.health.write_problem()
+            last = server.health.last_round_at() if problem is None else None
+        except Exception as exc:  # an unreadable store is unhealthy, said in one line
+            return 503, f"unhealthy: the store cannot be read ({exc})"
+        return health_verdict(server.clock().timestamp(), last, server.health_max_age, problem)
 
     def _metrics(self, with_body: bool) -> None:
         try:
@@ -186,13 +227,27 @@ class ExporterHandle:
     def url(self) -> str:
         return f"http://{self.address}/metrics"
 
+    @property
+    def health_url(self) -> str:
+        return f"http://{self.address}/healthz"
+
+    @property
+    def health_max_age(self) -> float | None:
+        return self._server.health_max_age
+
+    @health_max_age.setter
+    def health_max_age(self, value: float | None) -> None:
+        """A reloaded config's freshness (seconds), from the next `/healthz` on."""
+        self._server.health_max_age = value
+
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, close the socket and the collector's connection (idempotent)."""
+        """Stop serving, close the socket and the store connections (idempotent)."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout)
         self._server.server_close()
         self.collector.close()
+        self._server.health.close()
 
 
 def serve(
@@ -201,11 +256,14 @@ def serve(
     clock: Callable[[], datetime] = utcnow,
     *,
     collector: RondaCollector | None = None,
+    health_max_age: float | None = DEFAULT_HEALTH_MAX_AGE,
 ) -> ExporterHandle:
-    """Serve `/metrics` for `store` on `listen` from a background thread.
+    """Serve `/metrics` and `/healthz` for `store` on `listen` from a background thread.
 
-    Port 0 picks a free port (see `.port`). Raises `AddressInUse` when the port is taken and
-    `ExporterError` for any other address that cannot be bound.
+    `health_max_age`: seconds the newest probe result may be old for `/healthz` to answer
+    200 (None: the freshness is not judged, e.g. no sites). Port 0 picks a free port (see
+    `.port`). Raises `AddressInUse` when the port is taken and `ExporterError` for any other
+    address that cannot be bound.
     """
     host, port = parse_listen(listen)
     display = format_address(host, port)
@@ -224,6 +282,9 @@ def serve(
             raise AddressInUse(display) from None
         raise ExporterError(f"cannot listen on {display}: {exc.strerror or exc}") from None
     server.collector = collector or RondaCollector(store, clock)
+    server.health = HealthReader(store.path)
+    server.health_max_age = health_max_age
+    server.clock = clock
     bound_port = server.server_address[1]
     thread = threading.Thread(
         target=server.serve_forever,
@@ -236,12 +297,14 @@ def serve(
 
 
 __all__ = [
+    "DEFAULT_HEALTH_MAX_AGE",
     "DEFAULT_LISTEN",
     "AddressInUse",
     "ExporterError",
     "ExporterHandle",
     "ListenAddressError",
     "format_address",
+    "health_verdict",
     "is_loopback",
     "parse_listen",
     "serve",

@@ -404,6 +404,38 @@ def _m6_mail_limits(db: sqlite_utils.Database) -> None:
     )
 
 
+# What retention writes in place of a customer's mail body (migration 7 lets the database
+# accept exactly this text, nothing else, over an event's body).
+PRUNED_MAIL_BODY = "(mail body removed by [retention]: the case was resolved long ago)"
+
+
+def _m7_retention(db: sqlite_utils.Database) -> None:
+    """The history stays append-only, with the two exceptions retention needs on a case
+    that is resolved or closed: a customer's mail body (the intake's `opened`,
+    `email_received` and `email_flood` events) may be replaced by `PRUNED_MAIL_BODY`, every
+    other column unchanged; and the probe's `recurrence` notes may be deleted. Anything
+    else is refused as before, also from a hand-made statement."""
+    closed = "(SELECT status FROM tickets WHERE id = OLD.ticket_id) IN ('resolved', 'closed')"
+    same = " AND ".join(
+        f"NEW.{c} IS OLD.{c}"
+        for c in ("id", "ticket_id", "at", "actor", "kind", "field", "old", "new")
+    )
+    run_script(
+        db,
+        f"""
+        DROP TRIGGER ticket_events_no_update;
+        DROP TRIGGER ticket_events_no_delete;
+        CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events
+            WHEN NOT (OLD.actor = 'mail' AND OLD.kind IN ('opened', 'email_received', 'email_flood')
+                AND NEW.body IS '{PRUNED_MAIL_BODY}' AND {same} AND {closed})
+            BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
+        CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events
+            WHEN NOT (OLD.actor = 'probe' AND OLD.kind = 'recurrence' AND {closed})
+            BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -433,4 +465,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m4_change_stamp,
     _m5_totals,
     _m6_mail_limits,
+    _m7_retention,
 )
