@@ -119,6 +119,7 @@ class FailureClass(StrEnum):
     RSS_INVALID = "rss_invalid"
     INTERMITTENT = "intermittent"
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
+    PROBER_BLIND = "prober_blind"  # the desk's own incident: it cannot see, sites unmeasured
 
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
@@ -148,6 +149,7 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.RSS_INVALID: Priority.LOW,
     FailureClass.INTERMITTENT: Priority.HIGH,
     FailureClass.SERVER_OUTAGE: Priority.HIGH,
+    FailureClass.PROBER_BLIND: Priority.HIGH,
 }
 
 # A probe opens at most one open ticket per site and family: a site that goes from
@@ -183,7 +185,12 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
     FailureClass.CONTENT_MISSING: "content",
     FailureClass.RSS_INVALID: "feed",
     FailureClass.SERVER_OUTAGE: "server",
+    FailureClass.PROBER_BLIND: "desk",
 }
+
+# The dedupe key of the desk's own incident (`prober_blind`): one open at a time. Its
+# evidence says whether the desk cannot see right now (`blind`) and since when.
+PROBER_BLIND_KEY = "desk:blind"
 
 
 def family_of(failure_class: FailureClass | str) -> str:

@@ -4,8 +4,8 @@ The dataclasses (`ronda.config.model`) are the contract every part reads; `load_
 turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
-Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail
-and retention (their sections), reader (checking generic shapes, collecting problems),
+Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
+retention and blind (their sections), reader (checking generic shapes, collecting problems),
 values (durations, clock times, host:port), errors (ConfigError and how a problem is
 written), lines (key path -> line in the TOML text).
 """
@@ -13,7 +13,9 @@ written), lines (key path -> line in the TOML text).
 from ronda.config.errors import ConfigError, KeyPath, format_key_path
 from ronda.config.load import check_config_summary, load_config, parse_config
 from ronda.config.model import (
+    BlindSettings,
     CalendarConfig,
+    Canary,
     Config,
     Customer,
     IncidentSettings,
@@ -30,7 +32,9 @@ from ronda.config.values import parse_duration
 from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds them
 
 __all__ = [
+    "BlindSettings",
     "CalendarConfig",
+    "Canary",
     "Config",
     "ConfigError",
     "Customer",

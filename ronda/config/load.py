@@ -4,7 +4,7 @@
 problem it finds, so a user fixes a broken file in one pass instead of one error per run;
 the problems are then placed on their lines (`ronda.config.lines`) and sorted. The top level
 and the small sections ([incidents], [priorities], [tls]) are read here; the larger ones
-have their own modules (sites, sla, mail, retention).
+have their own modules (sites, sla, mail, retention, blind).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ronda.config.blind import read_blind
 from ronda.config.errors import ConfigError, format_problem, syntax_problem
 from ronda.config.lines import LineMap
 from ronda.config.mail import read_mail
 from ronda.config.model import (
+    BlindSettings,
     Config,
     IncidentSettings,
     MailSettings,
@@ -58,6 +60,7 @@ TOP_KEYS = (
     "priorities",
     "mail",
     "retention",
+    "blind",
 )
 LANGS = ("en", "es")
 
@@ -147,6 +150,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     class_priority = _priorities(r, doc.get("priorities", {}))
     tls = _tls(r, doc.get("tls", {}), base_dir)
     retention = read_retention(r, doc["retention"]) if "retention" in doc else RetentionSettings()
+    blind = read_blind(r, doc["blind"]) if "blind" in doc else BlindSettings()
 
     customers = read_customers(r, doc.get("customers", []))
     servers = read_servers(r, doc.get("servers", []), tz)
@@ -170,6 +174,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         tls=tls,
         mail=mail,
         retention=retention,
+        blind=blind,
         **top,
     )
 

@@ -103,6 +103,32 @@ class IncidentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Canary:
+    """A target outside the fleet the desk must reach to trust its own eyes (the agency's
+    gateway, a public resolver): `tcp` connects, `dns` resolves `host`, `http` GETs `url`
+    and takes any HTTP answer."""
+
+    url: str  # as written: tcp://host:port, dns://name, http(s)://host[:port]/path
+    kind: str  # tcp | dns | http
+    host: str
+    port: int = 0  # 0 for dns
+
+
+@dataclass(frozen=True, slots=True)
+class BlindSettings:
+    """When the desk cannot see (`[blind]`): every canary failing, or more than `share` of
+    the sites seen at once failing over at least `min_servers` servers, means the prober's
+    own network is down, not the sites: nothing opens until it sees again."""
+
+    canaries: tuple[Canary, ...] = ()
+    share: float = 0.5  # more than this share of the sites seen at once failing...
+    min_servers: int = 2  # ...on at least this many servers (a site without one is its own)
+    sample: int = 6  # up sites on other servers probed at once to judge a new failure
+    window: float = 300.0  # seconds: sites that went down this close count as one wave
+    canary_timeout: float = 3.0  # seconds per canary
+
+
+@dataclass(frozen=True, slots=True)
 class TlsConfig:
     extra_ca: Path | None = None  # trusted in addition to the system store
 
@@ -158,6 +184,7 @@ class Config:
     tls: TlsConfig = field(default_factory=TlsConfig)
     mail: MailSettings = field(default_factory=MailSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    blind: BlindSettings = field(default_factory=BlindSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"
