@@ -185,6 +185,17 @@ class TicketRecords:
         )
         return {row["dedupe_key"]: row["id"] for row in rows}
 
+    def open_about_sites(self, except_key: str) -> list[int]:
+        """Ids of the open tickets the probes' measurements speak for: those about a site,
+        and the probes' own incidents (server outages); the one holding `except_key` (and
+        any with it) left out."""
+        rows = self.store.query(
+            f"SELECT id FROM tickets WHERE status IN {OPEN_STATUSES_SQL} "
+            "AND (site IS NOT NULL OR source = 'probe') AND dedupe_key IS NOT ? ORDER BY id",
+            (except_key,),
+        )
+        return [row["id"] for row in rows]
+
     def children(self, parent_id: int) -> list[Ticket]:
         rows = self.store.query(
             "SELECT * FROM tickets WHERE parent_id = ? ORDER BY id", (parent_id,)
