@@ -146,6 +146,8 @@ class RondaCollector(Collector):
                 self.tickets_read = self._compliance.tickets_read
                 site_families = self._sites.refresh(reader)
                 self.sites_rendered = self._sites.rendered
+                blind = Family(SPECS["ronda_prober_blind"])
+                blind.add((), 1.0 if reader.prober_blind() else 0.0)
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()
@@ -156,6 +158,7 @@ class RondaCollector(Collector):
             *self._compliance.families(customers),
             *counters,
             *site_families,
+            blind,
         ]
 
     def _queue_families(

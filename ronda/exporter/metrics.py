@@ -221,6 +221,13 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _spec("ronda_probe_rounds_total", "counter", "Probe rounds made of the site.", "site"),
     _spec(
+        "ronda_prober_blind",
+        "gauge",
+        "1 while the desk cannot see (every canary failing, or most sites seen at once "
+        "failing on several servers; its prober_blind incident says so): the site metrics "
+        "are then not measurements and no site ticket opens. Else 0.",
+    ),
+    _spec(
         "ronda_exporter_scrape_duration_seconds",
         "gauge",
         "Time this scrape spent reading the store and building the metrics.",

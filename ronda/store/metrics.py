@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+from ronda.model import PROBER_BLIND_KEY
 from ronda.sla import sla_state_sql
 from ronda.store.db import BUSY_TIMEOUT_MS
 from ronda.store.schema import OPEN_STATUSES_SQL, RESPONSE_TIME_BOUNDS
@@ -241,6 +242,17 @@ class MetricsReader:
             sql = _CANDIDATES_OF_SQL.format(marks=",".join("?" * len(batch)))
             out.extend(Candidate(*row) for row in self._rows(sql, (*batch, cut, cut)))
         return out
+
+    # ---- the desk's own eyes -----------------------------------------------------------
+
+    def prober_blind(self) -> bool:
+        """The latest desk incident (`prober_blind`) says the desk cannot see right now."""
+        rows = self._rows(
+            "SELECT json_extract(evidence, '$.blind') FROM tickets WHERE dedupe_key = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (PROBER_BLIND_KEY,),
+        )
+        return bool(rows and rows[0][0] == 1)
 
     # ---- sites ------------------------------------------------------------------------
 
