@@ -222,7 +222,8 @@ def test_going_blind_takes_up_the_latest_incident_when_it_is_open_or_recent() ->
     assert [type(a) for a in recent] == [Reopen, RecordEvent]
     older = going_blind(verdict, T, T, desk_view(resolved_at=resolved), 300.0)
     assert [type(a) for a in older] == [OpenTicket]
-    touched = going_blind(verdict, T, T, desk_view(resolved_at=resolved, touched_by_agent=True), 1e4)
+    worked = desk_view(resolved_at=resolved, touched_by_agent=True)
+    touched = going_blind(verdict, T, T, worked, 1e4)
     assert [type(a) for a in touched] == [OpenTicket]  # an agent closed it: a new case
 
 

@@ -215,8 +215,6 @@ def test_blindness_coming_back_soon_reopens_the_same_incident(store, clock) -> N
         play(runner, clock, minute + 1, everyone(minute + 1))
     (incident,) = desk_incidents(store)
     assert incident["status"] == "resolved"
-    statuses = [
-        e.new for e in Desk(store).events(incident["id"]) if e.field == "status" and e.new
-    ]
+    statuses = [e.new for e in Desk(store).events(incident["id"]) if e.field == "status" and e.new]
     assert statuses == ["resolved", "reopened", "resolved"]
     assert len(tickets(store)) == 1

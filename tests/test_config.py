@@ -12,7 +12,9 @@ import pytest
 import trustme
 
 from ronda.config import (
+    BlindSettings,
     CalendarConfig,
+    Canary,
     Config,
     ConfigError,
     IncidentSettings,
@@ -27,6 +29,7 @@ from ronda.config import (
     parse_config,
     parse_duration,
 )
+from ronda.config.blind import BLIND_KINDS
 from ronda.config.load import INCIDENT_KINDS
 from ronda.config.mail import MAIL_KINDS
 from ronda.config.sites import PROBE_KINDS
@@ -113,6 +116,13 @@ def test_full_example_loads_every_section() -> None:
         desk_address="soporte@agencia.example", relay="smtp.agencia.example:587"
     )
     assert config.tls.extra_ca is None
+    assert config.blind == BlindSettings(
+        canaries=(
+            Canary("tcp://192.168.1.1:80", "tcp", "192.168.1.1", 80),
+            Canary("dns://wordpress.org", "dns", "wordpress.org"),
+            Canary("https://www.google.com/generate_204", "http", "www.google.com", 443),
+        )
+    )  # and the example spells out the other defaults
 
     assert check_config_summary(config) == (
         f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden)"
@@ -199,6 +209,7 @@ def test_kinds_cover_every_settings_field() -> None:
     assert set(PROBE_KINDS) == {f.name for f in fields(ProbeSettings)}
     assert set(INCIDENT_KINDS) == {f.name for f in fields(IncidentSettings)}
     assert set(MAIL_KINDS) | {"rules"} == {f.name for f in fields(MailSettings)}
+    assert set(BLIND_KINDS) | {"canaries"} == {f.name for f in fields(BlindSettings)}
     calendar_keys = {"timezone", "hours", "holidays", "holidays_subdiv", "extra_holidays"}
     assert set(CALENDAR_KEYS) == calendar_keys
     assert {f.name for f in fields(CalendarConfig)} == calendar_keys - {"holidays"} | {
