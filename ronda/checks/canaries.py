@@ -112,7 +112,7 @@ def _why(exc: BaseException) -> str:
         return "connection refused"
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({exc.reason or exc})"
-    if isinstance(exc, asyncio.IncompleteReadError | EOFError):
+    if isinstance(exc, asyncio.IncompleteReadError | EOFError | ConnectionResetError):
         return "connection closed without an answer"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return text[:120]
