@@ -176,21 +176,25 @@ def judge(
 def _reason(
     blind: bool, by_canaries: bool, says: bool | None, view: AtOnce | None, failing: tuple
 ) -> str:
+    """One line for people: what the canaries and the sites seen at once said."""
     parts = []
     if by_canaries:
         parts.append(f"every canary fails ({', '.join(failing)})")
     elif failing:
         parts.append(f"canary {', '.join(failing)} fails")
     if view is not None and says is not None:
-        parts.append(
-            f"{view.failing} of {view.seen} sites seen at once failing on {view.hosts} "
-            f"server{'s' if view.hosts != 1 else ''}"
-        )
-    if blind and says is True and not by_canaries:
-        parts.append("the desk's route to the sites, or the hosting network, is down")
+        if view.failing:
+            on = f"{view.hosts} server{'s' if view.hosts != 1 else ''}"
+            parts.append(f"{view.failing} of {view.seen} sites seen at once failing on {on}")
+        else:
+            parts.append(f"all {view.seen} sites seen since answer")
+    if blind and says is True and not by_canaries and not failing and view is not None:
+        parts.append("the desk's network, or its route to the servers, is down")
     if not blind and failing and says is False:
         parts.append("the sites answer: check the canary")
-    return "; ".join(parts) or ("cannot see" if blind else "sees")
+    if not parts:
+        parts.append("cannot see" if blind else "every canary answers")
+    return "; ".join(parts)
 
 
 # ---- the guard's memory --------------------------------------------------------------------
