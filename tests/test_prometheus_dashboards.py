@@ -392,6 +392,19 @@ def test_recording_rules_produce_series(world: World) -> None:
     assert math.isnan(world.scalar("ronda:first_response_misses:ratio_rate1h"))  # no change
 
 
+def test_server_rules_count_down_sites_outside_maintenance(world: World) -> None:
+    """What RondaServerDown (and Alertmanager's inhibition) reads: srv-1 has one of two
+    sites down; srv-2's down site is in maintenance, so srv-2 has none."""
+    wait_for(lambda: world.query("server:sites_down:count"), "server:sites_down:count")
+    down = {
+        r["metric"]["server"]: float(r["value"][1]) for r in world.query("server:sites_down:count")
+    }
+    assert down == {"srv-1": 1.0}
+    sites = {r["metric"]["server"]: float(r["value"][1]) for r in world.query("server:sites:count")}
+    assert sites == {"srv-1": 2.0, "srv-2": 2.0}
+    assert world.scalar("ronda_prober_blind") == 0  # the desk sees
+
+
 def test_alert_rules_are_loaded(world: World) -> None:
     body = httpx.get(f"{world.api}/api/v1/rules", timeout=10).json()
     alerts = {
@@ -407,6 +420,8 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaSiteDown",
         "RondaCertificateExpiringSoon",
         "RondaCertificateExpired",
+        "RondaServerDown",
+        "RondaProberBlind",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]
