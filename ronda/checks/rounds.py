@@ -152,7 +152,9 @@ class RoundRunner:
         return self._states.get(site, SiteState()).copy()
 
     def in_maintenance(self, site: Site, at: datetime) -> bool:
-        return rules.in_maintenance(site, self.config.servers, at)
+        server = self._servers.get(site.server or "")
+        windows = server.maintenance if server is not None else ()
+        return any(w.covers(at) for w in (*site.maintenance, *windows))
 
     def needs_reprobe(self, result: ProbeResult) -> bool:
         """Should the caller probe this site again right away (fresh connection)?"""
@@ -172,7 +174,9 @@ class RoundRunner:
     def look(self, items: Iterable[RoundItem], busy: Iterable[str] = ()) -> Look | None:
         """What to check before this batch is applied (the canaries, a sample of up sites
         on other servers probed at once), or None: nothing new to judge the desk's eyes by."""
-        seen = [(name, up) for name, _, up, _, maint in self._sightings(items) if not maint]
+        # On the event loop: only failures can be news, so only they are looked at closely.
+        down = [i for i in items if not home_up(failures_of(i.reprobe or i.result))]
+        seen = [(name, up) for name, _, up, _, maint in self._sightings(down) if not maint]
         return self.guard.look(seen, frozenset(busy))
 
     def _sightings(self, items: Iterable[RoundItem]) -> list[tuple[str, str, bool, float, bool]]:
