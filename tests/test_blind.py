@@ -151,6 +151,16 @@ def test_a_new_failure_asks_for_canaries_and_a_sample_on_other_servers() -> None
     assert without.look([("a0", False)]) is None  # neither canaries nor a sample to ask
 
 
+def test_with_no_other_server_the_sample_comes_from_the_failing_ones() -> None:
+    guard = Guard(BlindSettings(sample=4))
+    for i in range(3):
+        guard.observe(f"a{i}", "web-a", True, T + i)
+        guard.observe(f"b{i}", "web-b", True, T + i + 0.5)
+    guard.observe("c0", "web-c", True, T + 9)
+    # web-c first (another server), then the failing servers' own, one each in turn.
+    assert guard.look([("a0", False), ("b0", False)]) == Look(False, ("c0", "a1", "b1", "a2"))
+
+
 def test_a_wave_over_servers_is_blind_and_one_server_is_not() -> None:
     guard = fleet_guard()
     # Web-a goes down and a sample of six elsewhere answers: a server outage.

@@ -245,8 +245,9 @@ class Guard:
 
     def look(self, results: Iterable[tuple[str, bool]], busy: Collection[str] = ()) -> Look | None:
         """Before a batch of (site, up) is applied: while blind, the canaries (to see again);
-        with a new failure, the canaries and up sites on other servers: one per server in
-        turn (one more server down must not look like the desk), the oldest look first."""
+        with a new failure, the canaries and a sample of up sites, one per server in turn,
+        the oldest look first: other servers' first (one server down must not look like the
+        desk), then the failing servers' own when the others are too few."""
         has_canaries = bool(self.settings.canaries)
         if self.blind:
             return Look(True) if has_canaries else None
@@ -257,13 +258,12 @@ class Guard:
         candidates = sorted(
             (sight.checked_at, name)
             for name, sight in self.sights.items()
-            if sight.up
-            and not sight.maintenance
-            and sight.host not in hosts
-            and name not in triggers
-            and name not in busy
+            if sight.up and not sight.maintenance and name not in triggers and name not in busy
         )
-        sample = _spread(candidates, self.sights, self.settings.sample)
+        n = self.settings.sample
+        other = _spread([c for c in candidates if self.sights[c[1]].host not in hosts], self, n)
+        same = _spread([c for c in candidates if self.sights[c[1]].host in hosts], self, n)
+        sample = (other + same)[:n]
         if not sample and not has_canaries:
             return None
         return Look(has_canaries, sample)
@@ -338,13 +338,11 @@ class Guard:
         self._canaries_back = None
 
 
-def _spread(
-    candidates: Sequence[tuple[float, str]], sights: Mapping[str, Sight], n: int
-) -> tuple[str, ...]:
+def _spread(candidates: Sequence[tuple[float, str]], guard: Guard, n: int) -> tuple[str, ...]:
     """`n` names of (checked_at, name) candidates in that order, one per host in turn."""
     by_host: dict[str, list[str]] = {}
     for _, name in candidates:
-        by_host.setdefault(sights[name].host, []).append(name)
+        by_host.setdefault(guard.sights[name].host, []).append(name)
     out: list[str] = []
     depth = 0
     while len(out) < n and any(len(names) > depth for names in by_host.values()):
