@@ -190,6 +190,13 @@ def test_seeing_again_forgets_what_went_down_while_blind() -> None:
     assert guard.sights["b0"].up and guard.sights["b0"].checked_at == T + 1
 
 
+def test_going_down_in_a_maintenance_window_is_no_wave() -> None:
+    guard = fleet_guard()
+    assert guard.observe("a0", "web-a", False, T, maintenance=True) is None
+    assert guard.sights["a0"].down_since is None and not guard.sights["a0"].up
+    assert guard.observe("a1", "web-a", False, T) == T  # the same outside one is news
+
+
 def test_a_restarted_guard_takes_the_stored_span() -> None:
     guard = Guard(SETTINGS)
     rows = [("a0", "web-a", False, T + 5, False), ("a1", "web-a", False, T - 5, False)]

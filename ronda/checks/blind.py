@@ -282,7 +282,8 @@ class Guard:
         if up:
             sight.down_since = None
         elif sight.up:
-            sight.down_since = at
+            # Gone down in a planned window: expected, no evidence about the desk's eyes.
+            sight.down_since = None if maintenance else at
         sight.host, sight.up, sight.checked_at, sight.maintenance = host, up, at, maintenance
         return at if trigger else None
 
