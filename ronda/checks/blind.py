@@ -6,7 +6,7 @@ must not read as every site down. Two signals say "the desk cannot see" ([blind]
 - canaries: targets outside the fleet (the agency's gateway, a public resolver). All of them
   failing means the desk cannot reach out, unless the sites seen at once answer;
 - the sites seen at once: of the sites that were up and were probed since a new failure
-  appeared (the scheduler then probes a `sample` of up sites on other servers at once),
+  appeared (the scheduler then probes a `sample` of up sites at once, other servers' first),
   more than `share` failing, on at least `min_servers` servers, at least two sites.
   A site that was already failing, or whose state the desk never saw, tells nothing.
 
@@ -89,7 +89,7 @@ class AtOnce:
 @dataclass(frozen=True, slots=True)
 class Look:
     """What the scheduler checks before a batch is applied: the canaries, and a sample of up
-    sites on other servers probed at once."""
+    sites (other servers' first) probed at once."""
 
     canaries: bool
     sample: tuple[str, ...] = ()
