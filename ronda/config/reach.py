@@ -154,16 +154,20 @@ def _names(r: Reader, raw: object, path: KeyPath, agents: Sequence[str]) -> tupl
 
 def _priorities(r: Reader, raw: object, path: KeyPath) -> Any:
     options = tuple(p.value for p in Priority)
-    if not isinstance(raw, list) or not all(
-        isinstance(x, str) and x.strip().lower() in options for x in raw
-    ):
+    if not isinstance(raw, list):
         r.add(
             path,
             f"{describe(raw)} is not an array of priorities (expected some of "
             f'{", ".join(options)}, e.g. ["high"]; [] for none)',
         )
         return BAD
-    return tuple(dict.fromkeys(Priority(x.strip().lower()) for x in raw))
+    out: list[Priority] = []
+    for j, item in enumerate(raw):
+        if not isinstance(item, str) or item.strip().lower() not in options:
+            r.add(path + (j,), f"{describe(item)} is not one of {', '.join(options)}")
+            return BAD
+        out.append(Priority(item.strip().lower()))
+    return tuple(dict.fromkeys(out))
 
 
 def _seconds0(r: Reader, raw: object, path: KeyPath) -> Any:
