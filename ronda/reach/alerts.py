@@ -109,10 +109,17 @@ def _values(
     site = config.site(ticket.site) if ticket.site else None
     left = ticket_time_left(ticket, now)
     seconds = abs(left) if left is not None else 0.0
+    customer, where = ticket.customer, ticket.site
+    server = ticket.evidence.get("server") if ticket.site is None else None
+    if isinstance(server, str):
+        # A server's incident: the server, and the customers of its failing sites.
+        failing = ticket.evidence.get("failing_sites") or []
+        owners = {s.customer for n in failing if (s := config.site(str(n))) and s.customer}
+        customer, where = ", ".join(sorted(owners)) or None, server
     return {
         "case": ticket.case_number,
-        "customer": excerpt(ticket.customer or NONE[lang], 60),
-        "site": excerpt(ticket.site or NONE[lang], 60),
+        "customer": excerpt(customer or NONE[lang], 120),
+        "site": excerpt(where or NONE[lang], 60),
         "url": excerpt(site.url if site else "-", 120),
         # Agents read the probe's own words: class, detail and URL.
         "failure": excerpt(ticket.subject, 160),

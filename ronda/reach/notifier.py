@@ -96,6 +96,7 @@ class Notifier:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.sweeps = 0  # completed sweeps: tests wait on it
+        self.next_due: float | None = None  # when the last sweep saw the next step coming
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -130,9 +131,13 @@ class Notifier:
                 self.sweep()
             except Exception:  # the notifier must outlive a bad sweep
                 log.exception("notification sweep failed")
+                self.next_due = None
             if self._stopping.wait(self.min_interval):
                 break
-            self._wake.wait(max(0.0, self.idle_poll - self.min_interval))
+            wait = self.idle_poll - self.min_interval
+            if self.next_due is not None:
+                wait = min(wait, self.next_due - self.clock().timestamp())
+            self._wake.wait(max(0.0, wait))
             self._wake.clear()
         self.store.close()  # this thread's connection
 
@@ -164,10 +169,49 @@ class Notifier:
         report.requesters = self._requesters(ctx, now)
         report.notices = self._openings(ctx, now) + self._recoveries(ctx, now)
         report.alerts, report.held = self._alerts(ctx, now)
+        self.next_due = self._next_due(ctx, now)
         self.sweeps += 1
         if (report.notices or report.alerts) and self.queued is not None:
             self.queued()
         return report
+
+    def _next_due(self, ctx: _Context, now: datetime) -> float | None:
+        """When the next step known now comes due (epoch): a notice's delay or recovery
+        time running out, an SLA target or limit passing. Later cases wake it themselves."""
+        config, reach, ts = ctx.config, self.store.reach, now.timestamp()
+        settings = config.notices
+        found: list[float] = []
+        opening = reach.next_moment(
+            notices.OPENED,
+            "opened",
+            ts - settings.delay,
+            priorities=[str(p) for p in settings.priorities],
+            probe_only=True,
+        )
+        if opening is not None:
+            found.append(opening + settings.delay)
+        recovery = reach.next_moment(
+            notices.RESOLVED,
+            "resolved",
+            ts - settings.recovery_after,
+            probe_only=True,
+            after_step=notices.OPENED,
+        )
+        if recovery is not None:
+            found.append(recovery + settings.recovery_after)
+        for step in alerts.steps_for(config):
+            if step.moment == "opened":
+                continue  # a new case wakes the notifier itself
+            at = reach.next_moment(
+                step.key,
+                step.moment,
+                ts,
+                priorities=[str(p) for p in step.priorities(config)],
+                unanswered=True,
+            )
+            if at is not None:
+                found.append(at)
+        return min(found, default=None)
 
     def _parents(self, tickets: Sequence[Ticket]) -> dict[int, Ticket]:
         ids = {t.parent_id for t in tickets if t.parent_id is not None}

@@ -59,6 +59,67 @@ class ReachRecords:
                 out.setdefault(row["ticket_id"], set()).add(row["step"])
         return out
 
+    @staticmethod
+    def _where(
+        step: str,
+        moment: Moment,
+        *,
+        priorities: Sequence[str] | None,
+        probe_only: bool,
+        unanswered: bool,
+        after_step: str | None,
+    ) -> tuple[list[str], list[object]]:
+        """The conditions every read of cases due `step` shares (not the window)."""
+        statuses = _CLOSED_SQL if moment == "resolved" else OPEN_STATUSES_SQL
+        where = [f"t.status IN {statuses}"]
+        params: list[object] = []
+        if probe_only:
+            where.append("t.source = 'probe'")
+        if priorities is not None:
+            where.append(f"t.priority IN ({','.join('?' * len(priorities)) or 'NULL'})")
+            params.extend(priorities)
+        if unanswered:
+            where.append("t.first_response_at IS NULL AND t.paused_at IS NULL")
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM reach_steps s WHERE s.ticket_id = t.id AND s.step = ?)"
+        )
+        params.append(step)
+        if after_step is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM reach_steps s WHERE s.ticket_id = t.id AND s.step = ?)"
+            )
+            params.append(after_step)
+        return where, params
+
+    def next_moment(
+        self,
+        step: str,
+        moment: Moment,
+        after: float,
+        *,
+        priorities: Sequence[str] | None = None,
+        probe_only: bool = False,
+        unanswered: bool = False,
+        after_step: str | None = None,
+    ) -> float | None:
+        """The earliest `moment` after `after` of a case that will be due `step` then (the
+        notifier's next wake-up), or None."""
+        column = _COLUMN[moment]
+        where, params = self._where(
+            step,
+            moment,
+            priorities=priorities,
+            probe_only=probe_only,
+            unanswered=unanswered,
+            after_step=after_step,
+        )
+        rows = self.store.query(
+            f"SELECT MIN(t.{column}) AS next FROM tickets t WHERE t.{column} > ? AND "
+            + " AND ".join(where),
+            (after, *params),
+        )
+        return rows[0]["next"] if rows else None
+
     def due(
         self,
         step: str,
@@ -77,27 +138,16 @@ class ReachRecords:
         response and not paused. `after_step`: only cases that had that step (a recovery
         notice follows an opening notice). Oldest moment first."""
         column = _COLUMN[moment]
-        statuses = _CLOSED_SQL if moment == "resolved" else OPEN_STATUSES_SQL
-        where = [f"t.{column} >= ?", f"t.{column} <= ?", f"t.status IN {statuses}"]
-        params: list[object] = [since, until]
-        if probe_only:
-            where.append("t.source = 'probe'")
-        if priorities is not None:
-            if not priorities:
-                return []
-            where.append(f"t.priority IN ({','.join('?' * len(priorities))})")
-            params.extend(priorities)
-        if unanswered:
-            where.append("t.first_response_at IS NULL AND t.paused_at IS NULL")
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM reach_steps s WHERE s.ticket_id = t.id AND s.step = ?)"
+        where, params = self._where(
+            step,
+            moment,
+            priorities=priorities,
+            probe_only=probe_only,
+            unanswered=unanswered,
+            after_step=after_step,
         )
-        params.append(step)
-        if after_step is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM reach_steps s WHERE s.ticket_id = t.id AND s.step = ?)"
-            )
-            params.append(after_step)
+        where = [f"t.{column} >= ?", f"t.{column} <= ?", *where]
+        params = [since, until, *params]
         rows = self.store.query(
             f"SELECT t.* FROM tickets t WHERE {' AND '.join(where)} "
             f"ORDER BY t.{column}, t.id LIMIT ?",
