@@ -1,6 +1,6 @@
-"""The sender worker: delivers the outbox, one thread per channel (mail to the relay, Apprise
-notifications), so a slow or failing channel never holds the other, and neither holds the
-rounds (they write the outbox and go on).
+"""The sender worker: delivers the outbox, with threads of its own per channel (mail to the
+relay, Apprise notifications), so a slow or failing channel never holds the other, and
+neither holds the rounds (they write the outbox and go on).
 
 Each pass claims a few due messages for a lease, delivers them outside any transaction and
 marks each one: sent (an event on its case says so, with what was sent), due again later
@@ -42,6 +42,9 @@ log = logging.getLogger("ronda.outbox")
 
 LEASE = 300.0  # seconds a claim holds: well over a batch's conversation with its timeouts
 BATCH = 20  # messages claimed at once
+# Threads per channel: each holds its own connection and claims its own batch, so one slow
+# conversation (a greylisting relay, a webhook timing out) does not hold the channel.
+WORKERS = 2
 IDLE_POLL = 5.0  # seconds between two looks at an idle outbox (a wake-up comes sooner)
 CHANNELS: tuple[Channel, ...] = ("mail", "apprise")
 # What the case's history says of a message of each kind: (sent, failed).
@@ -130,6 +133,7 @@ class Sender:
         owner: str | None = None,
         idle_poll: float = IDLE_POLL,
         channels_: Iterable[Channel] = CHANNELS,
+        workers: int = WORKERS,
     ) -> None:
         self.store = store
         self.config = config
@@ -140,6 +144,7 @@ class Sender:
         self.owner = owner or process_token()
         self.idle_poll = idle_poll
         self.channels = tuple(channels_)
+        self.workers = max(1, workers)
         self.desk = Desk(store, clock=clock)
         self._stopping = threading.Event()
         self._wake = {channel: threading.Event() for channel in self.channels}
@@ -149,11 +154,15 @@ class Sender:
 
     def start(self) -> Sender:
         for channel in self.channels:
-            thread = threading.Thread(
-                target=self._loop, args=(channel,), name=f"ronda-send-{channel}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            for n in range(self.workers):
+                thread = threading.Thread(
+                    target=self._loop,
+                    args=(channel,),
+                    name=f"ronda-send-{channel}-{n}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def wake(self) -> None:

@@ -244,6 +244,13 @@ class Outbox:
         )
         return int(rows[0]["n"])
 
+    def latencies(self) -> list[float]:
+        """Seconds from queued to sent of every sent message (benches)."""
+        rows = self.store.query(
+            "SELECT sent_at - created_at AS s FROM outbox WHERE state = 'sent' ORDER BY id"
+        )
+        return [float(row["s"]) for row in rows]
+
     def totals(self) -> dict[tuple[str, str], int]:
         """(kind, state) -> messages, from the totals the triggers keep."""
         rows = self.store.query("SELECT kind, state, count FROM totals_outbox")
