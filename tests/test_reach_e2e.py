@@ -157,3 +157,7 @@ def test_ronda_run_tells_customers_and_the_agent_on_call(
         finally:
             store.close()
         assert len(relay.received) == 4  # nothing twice
+        log = daemon.log()
+        assert "outbox sender running, relay 127.0.0.1:" in log
+        assert "notifier running: 1 agents, 4 customers with notices" in log
+        assert "notice to ana@tienda.example sent (notice_opened:case-" in log
