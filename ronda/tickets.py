@@ -10,6 +10,7 @@ the queue and the exporter can sort and count in SQL.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from ronda.model import (
@@ -134,6 +135,13 @@ class Desk:
         return self.store.tickets.time_spent(self.get(ref).id)
 
     # ---- writing -------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """One transaction around several changes and what the caller writes with them:
+        `with desk.transaction(): ticket = desk.respond(...); queue_mail(...)` commits the
+        reply and the message it causes together, or neither. Every change made inside joins
+        it (each as a savepoint of its own)."""
+        return self.store.write()
 
     def open_ticket(
         self,
@@ -349,6 +357,20 @@ class Desk:
                 ticket.id, now, actor, "time_logged", "seconds", None, str(seconds), note
             )
             return {}
+
+        return self._change(ref, actor, None, change)
+
+    def set_requester(self, ref: int | str, requester: str, actor: str, reason: str) -> Ticket:
+        """Name who the desk writes to on this case (a probe case: the site's customer
+        contact). Additive, like a note: no version check."""
+
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            if ticket.requester == requester:
+                return {}
+            records.add_event(
+                ticket.id, now, actor, "requester", "requester", ticket.requester, requester, reason
+            )
+            return {"requester": requester}
 
         return self._change(ref, actor, None, change)
 

@@ -113,7 +113,11 @@ def test_full_example_loads_every_section() -> None:
         FailureClass.RSS_INVALID: Priority.MEDIUM,
     }
     assert config.mail == MailSettings(
-        desk_address="soporte@agencia.example", relay="smtp.agencia.example:587"
+        desk_address="soporte@agencia.example",
+        relay="smtp.agencia.example:587",
+        smtp_tls="starttls",
+        smtp_user="ronda@agencia.example",
+        smtp_password_env="RONDA_SMTP_PASSWORD",
     )
     assert config.tls.extra_ca is None
     assert config.blind == BlindSettings(
@@ -125,7 +129,8 @@ def test_full_example_loads_every_section() -> None:
     )  # and the example spells out the other defaults
 
     assert check_config_summary(config) == (
-        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden)"
+        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden), "
+        "3 agents"
     )
 
 

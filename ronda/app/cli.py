@@ -39,6 +39,7 @@ from ronda.tickets import utcnow
 
 if TYPE_CHECKING:
     from ronda.app.service import Service
+    from ronda.config import Config
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
@@ -48,11 +49,17 @@ DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from ronda.config import ConfigError, check_config_summary, load_config
+    from ronda.reach.templates import check as check_templates
 
     try:
         config = load_config(args.file)
     except ConfigError as error:
         for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    problems = check_templates(config.notices.templates)
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
     print(check_config_summary(config))
@@ -120,7 +127,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         service = Service(
             config,
             Store(db_path),
-            ServiceOptions(rounds=True, exporter=listen, watch_config=True, retention=True),
+            ServiceOptions(
+                rounds=True,
+                exporter=listen,
+                watch_config=True,
+                retention=True,
+                outbox=True,
+                notifier=True,
+            ),
             config_path=config_path,
             on_event=log_event,
             loaded_signature=seen,
@@ -225,7 +239,10 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if args.mail_command == "import":
         from ronda.intake.maildir import run_import
 
-        return run_import(config, args.path, args.db, ack=args.ack)
+        code = run_import(config, args.path, args.db, ack=args.ack)
+        if args.ack:
+            _send_queued(config, args)
+        return code
     from ronda.app.notify import Notifier
     from ronda.app.runtime import SignalInbox, configure_logging, log, serve_until_signalled
     from ronda.app.service import Service, ServiceOptions
@@ -237,7 +254,9 @@ def cmd_mail(args: argparse.Namespace) -> int:
     notifier = Notifier()
     with DaemonLock(db_path).hold_shared():  # a restore waits until this daemon stops
         store = Store(db_path)
-        service = Service(config, store, ServiceOptions(mail=True, mail_listen=args.listen))
+        service = Service(
+            config, store, ServiceOptions(mail=True, mail_listen=args.listen, outbox=True)
+        )
         try:
             with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
                 try:
@@ -266,6 +285,26 @@ def cmd_mail(args: argparse.Namespace) -> int:
         finally:
             store.close()
     return EXIT_OK
+
+
+def _send_queued(config: Config, args: argparse.Namespace) -> None:
+    """Deliver what the outbox holds due now (an import's acknowledgements) before the
+    command ends; what the relay does not take waits for `ronda mail` or `ronda run`."""
+    from ronda.reach.sender import Sender
+
+    def sent() -> int:
+        return sum(n for (_, state), n in store.outbox.totals().items() if state == "sent")
+
+    store = open_store(args)
+    try:
+        before = sent()
+        Sender(store, lambda: config, report=lambda text, failed: None).drain(["mail"])
+        print(
+            f"{sent() - before} messages taken by the relay; {store.outbox.pending()} "
+            "waiting in the outbox"
+        )
+    finally:
+        store.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -336,6 +375,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
             config=config,
             probe_now=service.probe_site,
             mail_reply=service.mail_reply if service.replies_by_mail else None,
+            mail_off_reason="why.no_relay",
         )
     finally:
         service.stop()

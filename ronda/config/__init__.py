@@ -5,14 +5,16 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention and blind (their sections), reader (checking generic shapes, collecting problems),
-values (durations, clock times, host:port), errors (ConfigError and how a problem is
-written), lines (key path -> line in the TOML text).
+retention, blind and reach ([[agents]], [oncall], [notices], [outbox]) (their sections), reader
+(checking generic shapes, collecting problems), values (durations, clock times,
+host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
+the TOML text).
 """
 
 from ronda.config.errors import ConfigError, KeyPath, format_key_path
 from ronda.config.load import check_config_summary, load_config, parse_config
 from ronda.config.model import (
+    Agent,
     BlindSettings,
     CalendarConfig,
     Canary,
@@ -22,6 +24,9 @@ from ronda.config.model import (
     KeywordCheck,
     MailSettings,
     MaintenanceWindow,
+    NoticeSettings,
+    OncallSettings,
+    OutboxSettings,
     ProbeSettings,
     RetentionSettings,
     Server,
@@ -33,6 +38,7 @@ from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds t
 
 __all__ = [
     "BlindSettings",
+    "Agent",
     "CalendarConfig",
     "Canary",
     "Config",
@@ -43,6 +49,9 @@ __all__ = [
     "KeywordCheck",
     "MailSettings",
     "MaintenanceWindow",
+    "NoticeSettings",
+    "OncallSettings",
+    "OutboxSettings",
     "ProbeSettings",
     "RetentionSettings",
     "Server",

@@ -24,11 +24,15 @@ from ronda.config.model import (
     Config,
     IncidentSettings,
     MailSettings,
+    NoticeSettings,
+    OncallSettings,
+    OutboxSettings,
     ProbeSettings,
     RetentionSettings,
     Server,
     TlsConfig,
 )
+from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
@@ -61,6 +65,10 @@ TOP_KEYS = (
     "mail",
     "retention",
     "blind",
+    "agents",
+    "oncall",
+    "notices",
+    "outbox",
 )
 LANGS = ("en", "es")
 
@@ -120,6 +128,7 @@ def check_config_summary(config: Config) -> str:
         f"{_plural(len(config.customers), 'customer')}, "
         f"{_plural(len(config.servers), 'server')}, "
         f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
+        + (f", {_plural(len(config.agents), 'agent')}" if config.agents else "")
     )
 
 
@@ -146,7 +155,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         raw := r.table(doc["incidents"], ("incidents",), tuple(INCIDENT_KINDS))
     ):
         incidents = replace(incidents, **r.settings(raw, ("incidents",), INCIDENT_KINDS))
-    mail = read_mail(r, doc["mail"]) if "mail" in doc else MailSettings()
+    mail = read_mail(r, doc["mail"], base_dir) if "mail" in doc else MailSettings()
     class_priority = _priorities(r, doc.get("priorities", {}))
     tls = _tls(r, doc.get("tls", {}), base_dir)
     retention = read_retention(r, doc["retention"]) if "retention" in doc else RetentionSettings()
@@ -155,6 +164,10 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     customers = read_customers(r, doc.get("customers", []))
     servers = read_servers(r, doc.get("servers", []), tz)
     sites = read_sites(r, doc.get("sites", []), probe, customers, tz)
+    agents = read_agents(r, doc.get("agents", []))
+    oncall = read_oncall(r, doc["oncall"], agents, tz) if "oncall" in doc else OncallSettings()
+    notices = read_notices(r, doc["notices"], base_dir) if "notices" in doc else NoticeSettings()
+    outbox = read_outbox(r, doc["outbox"]) if "outbox" in doc else OutboxSettings()
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -175,6 +188,10 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         mail=mail,
         retention=retention,
         blind=blind,
+        agents=agents,
+        oncall=oncall,
+        notices=notices,
+        outbox=outbox,
         **top,
     )
 

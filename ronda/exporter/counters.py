@@ -14,6 +14,7 @@ from ronda.exporter.metrics import BUCKETS, OUTCOMES, SPECS, class_label
 from ronda.exporter.textformat import Family
 from ronda.model import Impact, Priority
 from ronda.store.metrics import MetricsReader
+from ronda.store.outbox import KINDS as OUTBOX_KINDS
 
 _PRIORITIES = tuple(str(p) for p in Priority)
 _IMPACTS = tuple(str(i) for i in Impact)
@@ -53,6 +54,7 @@ class Counters:
             self._responses(reader),
             self._histogram(reader),
             self._opened(reader),
+            *self._outbox(reader),
         ]
 
     def _responses(self, reader: MetricsReader) -> Family:
@@ -86,6 +88,20 @@ class Counters:
             seconds = micros.get(priority, 0) / 1e6
             family.add((priority,), guard(("frt", priority, "sum"), seconds), "_sum")
         return family
+
+    def _outbox(self, reader: MetricsReader) -> list[Family]:
+        """What the outbox sent and gave up on (counters), and what waits (a gauge), for
+        every kind from zero."""
+        totals = {(kind, state): n for kind, state, n in reader.outbox_totals()}
+        done = Family(SPECS["ronda_outbox_messages_total"])
+        pending = Family(SPECS["ronda_outbox_pending_messages"])
+        for kind in OUTBOX_KINDS:
+            for outcome in ("sent", "failed"):
+                n = float(totals.get((kind, outcome), 0))
+                done.add((kind, outcome), self._guard(("outbox", kind, outcome), n), "_total")
+            for state in ("queued", "sending"):
+                pending.add((kind, state), float(max(0, totals.get((kind, state), 0))))
+        return [done, pending]
 
     def _opened(self, reader: MetricsReader) -> Family:
         totals: dict[tuple[str, str], int] = {}

@@ -228,6 +228,22 @@ METRICS: tuple[MetricSpec, ...] = (
         "are then not measurements and no site ticket opens. Else 0.",
     ),
     _spec(
+        "ronda_outbox_messages_total",
+        "counter",
+        "Messages the desk sent (the relay or the channel took them) or gave up on, by kind "
+        "(ack, reply, notice, notification) and outcome (sent, failed).",
+        "kind",
+        "outcome",
+    ),
+    _spec(
+        "ronda_outbox_pending_messages",
+        "gauge",
+        "Messages waiting in the outbox, by kind and state (queued: waiting for their next "
+        "attempt; sending: a sender holds them now).",
+        "kind",
+        "state",
+    ),
+    _spec(
         "ronda_exporter_scrape_duration_seconds",
         "gauge",
         "Time this scrape spent reading the store and building the metrics.",

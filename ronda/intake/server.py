@@ -2,8 +2,9 @@
 
 The event loop only speaks SMTP. Storing runs on one worker thread (SQLite writes queue
 anyway) and the `250` goes back only once the message is stored, so a crash never answers
-"accepted" for a message the desk does not have. Acknowledgements go out on other threads,
-after the `250`, so a slow relay never holds a customer's MTA. A message over
+"accepted" for a message the desk does not have. Acknowledgements are queued in the outbox
+with the case and delivered by the service's sender worker, so a slow relay never holds a
+customer's MTA. A message over
 `mail.max_message_bytes` is refused with `552` before anything is stored; a storage failure
 answers `451`, and the sending MTA retries.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -114,13 +115,11 @@ class SmtpThread:
 
 
 class IntakeHandler:
-    """aiosmtpd handler: DATA -> `Intake.ingest` on the storing thread, then the ack."""
+    """aiosmtpd handler: DATA -> `Intake.ingest` on the storing thread."""
 
-    def __init__(self, intake: Intake, *, senders: int = 2) -> None:
+    def __init__(self, intake: Intake) -> None:
         self.intake = intake
         self._store = ThreadPoolExecutor(1, thread_name_prefix="ronda-mail-store")
-        self._send = ThreadPoolExecutor(senders, thread_name_prefix="ronda-mail-send")
-        self._acks: set[Future] = set()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content
@@ -137,17 +136,12 @@ class IntakeHandler:
             return "451 4.3.0 Temporary failure storing the message, please retry"
         if outcome.action == "busy":
             return "451 4.3.0 This message is being stored right now, please retry"
-        if outcome.ack is not None:
-            future = self._send.submit(self.intake.send_ack, outcome)
-            self._acks.add(future)
-            future.add_done_callback(self._acks.discard)
         case = f" {outcome.ticket.case_number}" if outcome.ticket is not None else ""
         return f"250 2.0.0 Ok: {outcome.action}{case}"
 
     def close(self) -> None:
-        """Finish storing and sending what was accepted."""
+        """Finish storing what was accepted."""
         self._store.shutdown(wait=True)
-        self._send.shutdown(wait=True)
 
 
 class MailServer:

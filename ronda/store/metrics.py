@@ -216,6 +216,11 @@ class MetricsReader:
         """(source, failure class or '', count): tickets by source and opening class."""
         return self._rows("SELECT source, failure_class, count FROM totals_opened")
 
+    def outbox_totals(self) -> list[tuple[str, str, int]]:
+        """(kind, state, count): messages of the outbox by kind and state (kept by the
+        triggers of migration 8; sent and failed only ever grow)."""
+        return self._rows("SELECT kind, state, count FROM totals_outbox")
+
     # ---- compliance candidates ---------------------------------------------------------
 
     def ticket_change_mark(self) -> int:

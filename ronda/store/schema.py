@@ -436,6 +436,80 @@ def _m7_retention(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m8_outbox(db: sqlite_utils.Database) -> None:
+    """Every message the desk sends waits in `outbox` until a sender delivers it: written in
+    the transaction of the ticket change that caused it, so a change is never stored without
+    its message nor a message without its change. `key` names the message once (an
+    acknowledgement per case, a notice per case and step, ...): a second enqueue of the same
+    message is ignored. `state` is queued (`due_at`: the next attempt), sending (`due_at`: when
+    the sender's lease on it ends, `owner`: which process holds it), sent or failed
+    (`last_error`: the relay's or channel's answer). `totals_outbox` counts messages by kind
+    and state, kept by triggers as migration 5's totals are (never decremented for sent or
+    failed, so they serve as counters). `reach_steps` remembers which notice or notification
+    step each ticket has had, so none is repeated after a restart."""
+    run_script(
+        db,
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            ticket_id INTEGER REFERENCES tickets(id),
+            -- ack, reply, notice (to a customer), notification (to an agent)
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('mail', 'apprise')),
+            -- mail: the address; apprise: the agent's name
+            recipient TEXT NOT NULL,
+            -- apprise: which of the agent's URLs (scheme and a digest; never the URL)
+            target TEXT,
+            envelope_from TEXT,
+            subject TEXT NOT NULL DEFAULT '',
+            -- mail: the whole message as it is sent; apprise: the text
+            body BLOB NOT NULL,
+            message_id TEXT,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            due_at REAL NOT NULL,
+            owner TEXT,
+            sent_at REAL,
+            last_error TEXT
+        );
+        CREATE INDEX ix_outbox_due ON outbox(channel, due_at)
+            WHERE state IN ('queued', 'sending');
+        CREATE INDEX ix_outbox_ticket ON outbox(ticket_id, id);
+        -- Rate limits count an agent's notifications per channel in a window.
+        CREATE INDEX ix_outbox_route ON outbox(recipient, target, created_at)
+            WHERE kind = 'notification';
+        CREATE TABLE totals_outbox (
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (kind, state)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER totals_outbox_insert AFTER INSERT ON outbox BEGIN
+            INSERT INTO totals_outbox (kind, state, count) VALUES (NEW.kind, NEW.state, 1)
+                ON CONFLICT (kind, state) DO UPDATE SET count = count + 1;
+        END;
+        CREATE TRIGGER totals_outbox_update AFTER UPDATE OF state ON outbox
+            WHEN OLD.state IS NOT NEW.state BEGIN
+            UPDATE totals_outbox SET count = count - 1
+                WHERE kind = OLD.kind AND state = OLD.state
+                AND OLD.state IN ('queued', 'sending');
+            INSERT INTO totals_outbox (kind, state, count) VALUES (NEW.kind, NEW.state, 1)
+                ON CONFLICT (kind, state) DO UPDATE SET count = count + 1;
+        END;
+        CREATE TABLE reach_steps (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            step TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (ticket_id, step)
+        ) WITHOUT ROWID;
+        -- Recovery notices look for probe cases resolved a while ago.
+        CREATE INDEX ix_tickets_resolved_probe ON tickets(resolved_at) WHERE source = 'probe';
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -466,4 +540,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m5_totals,
     _m6_mail_limits,
     _m7_retention,
+    _m8_outbox,
 )

@@ -97,7 +97,8 @@ JUMP_COMMANDS: dict[str, str] = {
 }
 
 
-# (desk, ticket as shown, agent, text) -> the ticket after the reply was sent and recorded.
+# (desk, ticket as shown, agent, text) -> the ticket after the reply was recorded and its
+# mail queued.
 MailReply = Callable[[Desk, Ticket, str, str], Ticket]
 
 
@@ -140,6 +141,7 @@ class RondaApp(App[None]):
         policy: SlaPolicy | None = None,
         *,
         mail_reply: MailReply | None = None,
+        mail_off_reason: str = "why.no_config",
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
         idle_gc: bool = False,
@@ -154,9 +156,11 @@ class RondaApp(App[None]):
         self.clock: Callable[[], datetime] = clock or utcnow
         self.desk = Desk(store, policy=policy, clock=self.clock)
         self.probe_now = probe_now
-        # Replies to e-mail cases go out by mail (and are recorded) through this, when the
-        # CLI wires the mail channel; otherwise a reply is recorded only.
+        # Replies go out by mail (recorded, and queued for the relay) through this, when the
+        # CLI wires the mail channel; otherwise a reply is recorded only, and
+        # `mail_off_reason` (a catalogue key) says why.
         self.mail_reply = mail_reply
+        self.mail_off_reason = mail_off_reason
         self.poll_interval = poll_interval
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
@@ -553,6 +557,7 @@ def run_tui(
     config: Config | None = None,
     probe_now: ProbeNow | None = None,
     mail_reply: MailReply | None = None,
+    mail_off_reason: str = "why.no_config",
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
 
@@ -568,6 +573,7 @@ def run_tui(
         probe_now=probe_now,
         policy=policy,
         mail_reply=mail_reply,
+        mail_off_reason=mail_off_reason,
         idle_gc=True,
     )
     try:

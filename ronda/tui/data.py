@@ -20,6 +20,7 @@ from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
 from ronda.sla import ticket_state, ticket_time_left
 from ronda.store import Store
+from ronda.store.outbox import OutboxMessage
 from ronda.store.queue import ChangeStamp
 from ronda.store.sites import SiteChoice
 from ronda.tickets import Desk, QueueFilter, TicketNotFound
@@ -183,6 +184,12 @@ class TicketDetail:
     parent: Ticket | None = None
     time_spent: float = 0.0
     site_url: str | None = None
+    outgoing: tuple[OutboxMessage, ...] = ()  # what the desk sent or queued on the case
+
+
+def shown_message(message: OutboxMessage) -> OutboxMessage:
+    """An outbox row as shown: a relay's answer or an address may carry anything."""
+    return _clean(message, ("recipient", "subject", "last_error"))
 
 
 def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
@@ -201,6 +208,7 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
         parent=shown_ticket(parent) if parent is not None else None,
         time_spent=desk.time_spent(ticket.id),
         site_url=site_url,
+        outgoing=tuple(shown_message(m) for m in desk.store.outbox.for_ticket(ticket.id)),
     )
 
 
