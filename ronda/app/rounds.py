@@ -8,9 +8,10 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ronda.checks.blind import CanaryResult
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
@@ -47,8 +48,12 @@ class HookedRunner(RoundRunner):
         super().__init__(store, config, on_event=on_event)
         self.after_batch = after_batch
 
-    def apply(self, items: Iterable[RoundItem | ProbeResult]) -> list[RoundEvent]:
-        events = super().apply(items)
+    def apply(
+        self,
+        items: Iterable[RoundItem | ProbeResult],
+        canaries: Sequence[CanaryResult] | None = None,
+    ) -> list[RoundEvent]:
+        events = super().apply(items, canaries)
         if events and self.after_batch is not None:
             try:
                 self.after_batch(events)
