@@ -51,10 +51,12 @@ from ronda.config import (  # noqa: E402
     ProbeSettings,
     Site,
 )
-from ronda.model import FailureClass, Impact  # noqa: E402
+from ronda.model import FailureClass, Impact, QueueFilter  # noqa: E402
 from ronda.reach.notifier import Notifier  # noqa: E402
 from ronda.reach.sender import Sender  # noqa: E402
 from ronda.store import Store  # noqa: E402
+
+ALL = QueueFilter(view="all")  # every ticket, open or not
 
 # ---- the sinks, in a process of their own (as the relay and the phone would be) -----------
 
@@ -174,7 +176,7 @@ async def run(
     while time.monotonic() < deadline:
         await asyncio.sleep(0.02)
         now = time.monotonic() - t0
-        opened = reader.query("SELECT COUNT(*) AS n FROM tickets")[0]["n"]
+        opened = reader.queue.count(ALL, datetime.now(UTC))
         if opened and "first" not in marks:
             marks["first"] = now
         if opened >= args.failing and "opened" not in marks:

@@ -38,6 +38,7 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.RSS_INVALID: "its news feed (RSS) is not valid",
         FC.INTERMITTENT: "it keeps going down and coming back",
         FC.SERVER_OUTAGE: "the server that hosts it is down",
+        FC.PROBER_BLIND: "our monitoring cannot see it right now",
     },
     "es": {
         FC.REFUSED: "el servidor no acepta conexiones",
@@ -65,6 +66,7 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.RSS_INVALID: "su canal de noticias (RSS) no es válido",
         FC.INTERMITTENT: "se cae y vuelve una y otra vez",
         FC.SERVER_OUTAGE: "el servidor que lo aloja está caído",
+        FC.PROBER_BLIND: "nuestro monitoreo no logra verlo en este momento",
     },
 }
 PRIORITIES = {
