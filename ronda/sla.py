@@ -38,6 +38,7 @@ __all__ = [
     "ComplianceRecord",
     "Deadlines",
     "SlaPolicy",
+    "clock_sql",
     "compliance",
     "default_matrix",
     "format_deadlines",
@@ -47,6 +48,7 @@ __all__ = [
     "running_limit",
     "running_limit_sql",
     "sla_state_sql",
+    "stored_clock",
     "stored_state",
     "ticket_clock",
     "ticket_row",
@@ -347,6 +349,8 @@ def sla_state_sql(now: str = ":now") -> str:
 # wait on an agent with no running clock, then the rest (waiting on the customer, resolved).
 
 RUNNING, WAITING_ON_AGENT, REST = 0, 1, 2
+FIRST_RESPONSE, NEXT_RESPONSE = "first_response", "next_response"
+CLOCK_NAMES = (FIRST_RESPONSE, NEXT_RESPONSE)
 
 
 def running_limit(row: Mapping[str, object]) -> float | None:
@@ -416,9 +420,23 @@ def ticket_state(ticket: Ticket, now: datetime) -> SlaState:
 def ticket_clock(ticket: Ticket) -> str | None:
     """Which clock decides the ticket's state: `next_response` while a reply is owed on an
     open case, `first_response` otherwise (None once resolved)."""
-    if ticket.status in CLOSED_STATUSES:
+    return stored_clock(ticket_row(ticket))
+
+
+def stored_clock(row: Mapping[str, object]) -> str | None:
+    """`ticket_clock` of a stored row."""
+    if row.get("status") in CLOSED_STATUSES:
         return None
-    return NEXT_RESPONSE if ticket.reply_due_at is not None else FIRST_RESPONSE
+    return NEXT_RESPONSE if row.get("reply_due_at") is not None else FIRST_RESPONSE
+
+
+@functools.cache
+def clock_sql() -> str:
+    """`stored_clock` as an SQL expression over the tickets table's columns."""
+    return (
+        f"CASE WHEN {_CLOSED.sql('')} THEN NULL WHEN reply_due_at IS NOT NULL "
+        f"THEN '{NEXT_RESPONSE}' ELSE '{FIRST_RESPONSE}' END"
+    )
 
 
 def ticket_time_left(ticket: Ticket, now: datetime) -> float | None:
@@ -430,10 +448,6 @@ def ticket_time_left(ticket: Ticket, now: datetime) -> float | None:
         return None
     at = ticket.paused_at if ticket.paused_at is not None else now
     return limit - _ts(at)
-
-
-FIRST_RESPONSE, NEXT_RESPONSE = "first_response", "next_response"
-CLOCK_NAMES = (FIRST_RESPONSE, NEXT_RESPONSE)
 
 
 def judge_response(

@@ -15,11 +15,13 @@ from ronda.model import Impact, Priority, SlaState, Source, Status, Ticket
 from ronda.sla import (
     STATE_COLUMNS,
     SlaPolicy,
+    clock_sql,
     queue_rank,
     queue_rank_sql,
     running_limit,
     running_limit_sql,
     sla_state_sql,
+    stored_clock,
     stored_state,
     ticket_state,
     ticket_time_left,
@@ -90,13 +92,13 @@ def test_queue_order_twins_agree(store: Store, rows: list[dict]) -> None:
     rule says of every row."""
     _fill(store, rows)
     got = [
-        (r["rank"], r["limit_at"])
+        (r["rank"], r["limit_at"], r["clock"])
         for r in store.query(
-            f"SELECT {queue_rank_sql()} AS rank, {running_limit_sql()} AS limit_at "
-            "FROM tickets ORDER BY id"
+            f"SELECT {queue_rank_sql()} AS rank, {running_limit_sql()} AS limit_at, "
+            f"{clock_sql()} AS clock FROM tickets ORDER BY id"
         )
     ]
-    assert got == [(queue_rank(row), running_limit(row)) for row in rows]
+    assert got == [(queue_rank(row), running_limit(row), stored_clock(row)) for row in rows]
 
 
 def _ticket(**fields: object) -> Ticket:
