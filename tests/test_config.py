@@ -319,7 +319,8 @@ SITE = '[[sites]]\nname = "a"\nurl = "https://a.example"\n'  # lines 1-3
         ('[sla.low.low]\ncalendar = "weekdays"\n',
          "ronda.toml:2: sla.low.low.calendar: 'weekdays' is not one of business, 24x7"),
         ('[sla.urgent.low]\ntarget = "1m"\n',
-         "ronda.toml:1: sla.urgent: unknown key (expected one of calendar, next_response, low, medium, high)"),
+         "ronda.toml:1: sla.urgent: unknown key "
+         "(expected one of calendar, next_response, low, medium, high)"),
         ("[sla]\nhigh = 3\n", "ronda.toml:2: sla.high: 3 is not a table (expected [sla.high])"),
         (
             '[sla.calendar]\ntimezone = "America/Bogot"\n',
