@@ -259,7 +259,7 @@ class TicketEvent:
 class QueueFilter:
     """What an agent asks the queue for."""
 
-    view: str = "open"  # open | mine | unassigned | breached | all
+    view: str = "open"  # open | mine | unassigned | breached | resolved | all
     agent: str | None = None
     priority: Priority | None = None
     status: Status | None = None
