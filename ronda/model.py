@@ -88,6 +88,7 @@ class SlaState(StrEnum):
     MET = "met"  # first response within the limit
     MISSED = "missed"  # first response after the limit
     PAUSED = "paused"  # pending customer: the clock is stopped
+    NOT_DUE = "not_due"  # resolved (or reopened) with no answer owed: no clock ran out
 
 
 class FailureClass(StrEnum):
@@ -228,7 +229,7 @@ class Ticket:
     sla_target_at: datetime | None = None
     sla_limit_at: datetime | None = None
     first_response_at: datetime | None = None
-    sla_outcome: str | None = None  # met | missed, judged at the first response
+    sla_outcome: str | None = None  # met | missed | not_due, judged at the first response
     paused_at: datetime | None = None
     paused_seconds: float = 0.0
     resolved_at: datetime | None = None
@@ -239,6 +240,11 @@ class Ticket:
     requester: str | None = None
     touched_by_agent: bool = False
     updated_at: datetime | None = None
+    # The next-reply clock: the customer wrote again (`reply_due_at`) after the first
+    # response; a reply is due by these deadlines (None: no reply owed).
+    reply_due_at: datetime | None = None
+    reply_target_at: datetime | None = None
+    reply_limit_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +266,7 @@ class TicketEvent:
 class QueueFilter:
     """What an agent asks the queue for."""
 
-    view: str = "open"  # open | mine | unassigned | breached | all
+    view: str = "open"  # open | mine | unassigned | breached | resolved | all
     agent: str | None = None
     priority: Priority | None = None
     status: Status | None = None

@@ -201,6 +201,18 @@ def test_calendar_as_inline_table_and_naive_windows_take_its_zone() -> None:
     assert window.covers(datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Europe/Madrid")))
 
 
+def test_the_next_reply_clock_is_on_unless_turned_off() -> None:
+    from ronda.sla import SlaPolicy
+
+    assert parse_config("").next_response is True
+    assert SlaPolicy.from_config(parse_config("")).next_response is True
+    off = parse_config("[sla]\nnext_response = false\n")
+    assert off.next_response is False and SlaPolicy.from_config(off).next_response is False
+    with pytest.raises(ConfigError) as error:
+        parse_config('[sla]\nnext_response = "no"\n')
+    assert "sla.next_response: 'no' is not true or false" in str(error.value)
+
+
 def test_extra_ca_is_read_relative_to_the_config_folder(tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
     trustme.CA().cert_pem.write_to_path(str(tmp_path / "certs" / "ca.pem"))
@@ -323,7 +335,8 @@ SITE = '[[sites]]\nname = "a"\nurl = "https://a.example"\n'  # lines 1-3
         ('[sla.low.low]\ncalendar = "weekdays"\n',
          "ronda.toml:2: sla.low.low.calendar: 'weekdays' is not one of business, 24x7"),
         ('[sla.urgent.low]\ntarget = "1m"\n',
-         "ronda.toml:1: sla.urgent: unknown key (expected one of calendar, low, medium, high)"),
+         "ronda.toml:1: sla.urgent: unknown key "
+         "(expected one of calendar, next_response, low, medium, high)"),
         ("[sla]\nhigh = 3\n", "ronda.toml:2: sla.high: 3 is not a table (expected [sla.high])"),
         (
             '[sla.calendar]\ntimezone = "America/Bogot"\n',

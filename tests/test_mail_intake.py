@@ -264,6 +264,20 @@ def test_customer_answer_resumes_a_pending_case(server: MailServer, intake: Inta
     assert ticket.status == Status.OPEN and ticket.paused_at is None
 
 
+def test_a_follow_up_after_the_answer_wants_a_reply(server: MailServer, intake: Intake) -> None:
+    send(server, mail())
+    assert intake.desk.get("R-1001").reply_due_at is None
+    intake.desk.respond("R-1001", "laura", "Lo revisamos")
+    ooo = mail("[R-1001] Fuera de la oficina", "Vuelvo el lunes", message_id="<ooo@x>")
+    ooo["Auto-Submitted"] = "auto-replied"
+    send(server, ooo)
+    assert intake.desk.get("R-1001").reply_due_at is None  # an autoreply wants nothing
+    send(server, mail("[R-1001] sigue", "Sigue sin cargar", message_id="<m2@x>"))
+    ticket = intake.desk.get("R-1001")
+    assert ticket.reply_due_at is not None and ticket.reply_limit_at is not None
+    assert [c.outcome for c in intake.desk.next_responses("R-1001")] == [None]
+
+
 def test_reply_to_the_acknowledgement_threads_by_in_reply_to(
     server: MailServer, intake: Intake, sink: Sink
 ) -> None:

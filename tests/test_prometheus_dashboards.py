@@ -120,6 +120,9 @@ def build_store(path: Path) -> tuple[Store, Desk]:
     met = ticket(NOW - timedelta(days=2), impact=Impact.MEDIUM)
     at(NOW - timedelta(days=2) + timedelta(minutes=10))
     desk.respond(met.id, "ana", "Revisando")
+    # ...and its customer wrote again two hours ago: the next reply is past its 1 h limit.
+    at(NOW - timedelta(hours=2))
+    desk.customer_wrote(met.id, "mail", "email_received", "¿Alguna novedad?")
     missed = ticket(NOW - timedelta(days=3))
     at(NOW - timedelta(days=3) + timedelta(hours=1))
     desk.respond(missed.id, "ana", "Perdón la demora")
@@ -363,6 +366,22 @@ def test_compliance_ratio_matches_the_store(world: World) -> None:
     assert world.scalar("ronda:first_response_compliance:ratio30d") == pytest.approx(0.25)
 
 
+def test_next_replies_are_their_own_series(world: World) -> None:
+    assert world.scalar('sum(ronda_open_tickets{clock="next_response"})') == 1
+    breached = 'sum(ronda_open_tickets{clock="next_response", sla_state="breached"})'
+    assert world.scalar(breached) == 1
+    assert world.scalar("ronda:next_response_compliance:ratio30d") == pytest.approx(0.0)
+    assert world.scalar(
+        'ronda_sla_next_response_compliance_ratio{priority="high", impact="medium", window="30d"}'
+    ) == pytest.approx(0.0)
+    # Every customer with a site has a compliance, from the start.
+    customers = {
+        row["metric"]["customer"]
+        for row in world.query('ronda_sla_customer_compliance_ratio{window="30d"}')
+    }
+    assert {"Acme", "Bodega"} <= customers
+
+
 def test_site_values_match_the_probe_state(world: World) -> None:
     assert world.scalar("count(ronda_site_up == 0)") == 2
     assert world.scalar('ronda_site_http_status_code{site="tienda.acme.example"}') == 500
@@ -415,6 +434,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
     }
     assert {
         "RondaFirstResponseMissed",
+        "RondaNextRepliesBreached",
         "RondaErrorBudgetBurnFast",
         "RondaErrorBudgetBurnSlow",
         "RondaSiteDown",

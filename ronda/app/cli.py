@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import signal
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.context import (
+    EXIT_BROKEN_PIPE,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
@@ -24,9 +26,11 @@ from ronda.app.context import (
     load,
     open_store,
     policy,
+    require_db,
 )
 from ronda.app.tickets_cli import (
-    TICKET_ACTIONS,
+    VIEWS,
+    add_ticket_parsers,
     cmd_sites_list,
     cmd_tickets_list,
     cmd_tickets_new,
@@ -36,6 +40,7 @@ from ronda.display import VisibleStream
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store, default_db_path
 from ronda.tickets import utcnow
+from ronda.when import use_zone
 
 if TYPE_CHECKING:
     from ronda.app.service import Service
@@ -84,14 +89,20 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    """Probe now and print; only `--record` writes what was seen into the desk (tickets
+    opened, updated or resolved, as a round of `ronda run` would)."""
     from ronda.app.probe_cli import probe_once
 
+    if args.record and args.dry_run:
+        raise CliError("--record writes tickets and --dry-run does not: give one of them")
+    config = load(args.config)
+    use_zone(config.calendar.timezone)
     return probe_once(
-        load(args.config),
-        open_store(args),
+        config,
+        open_store(args) if args.record else None,
         site_name=args.site,
         as_json=args.json,
-        dry_run=args.dry_run,
+        dry_run=not args.record,
     )
 
 
@@ -116,10 +127,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ronda.exporter.server import ExporterError
     from ronda.store.backup import DaemonLock
 
-    configure_logging(fmt=args.log_format)
     config_path = Path(args.config)
     seen = file_signature(config_path)  # before reading: a later edit is a change
     config = load_config(config_path)  # ConfigError: its problems, exit 2 (main)
+    configure_logging(fmt=args.log_format, zone=config.calendar.timezone)
     listen = None if args.listen == "off" else (args.listen or DEFAULT_LISTEN)
     db_path = args.db if args.db is not None else default_db_path()
     notifier = Notifier()
@@ -248,7 +259,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     from ronda.app.service import Service, ServiceOptions
     from ronda.store.backup import DaemonLock
 
-    configure_logging(fmt=args.log_format)
+    configure_logging(fmt=args.log_format, zone=config.calendar.timezone)
     as_json = args.log_format == "json"
     db_path = args.db if args.db is not None else default_db_path()
     notifier = Notifier()
@@ -359,6 +370,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     """The agents' queue; with a config, "probe now" and replies by mail too."""
     from ronda.tui.app import run_tui
 
+    require_db(args)
     if not args.config:
         run_tui(args.db, args.agent, args.lang)
         return EXIT_OK
@@ -426,9 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     tickets = sub.add_parser("tickets", help="list and work tickets")
     t_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     p = t_sub.add_parser("list", parents=[common, agent, as_json], help="the queue")
-    p.add_argument(
-        "--view", default="open", choices=["open", "mine", "unassigned", "breached", "all"]
-    )
+    p.add_argument("--view", default="open", choices=VIEWS)
     p.add_argument("--priority", choices=[x.value for x in Priority])
     p.add_argument("--status", choices=[x.value for x in Status])
     p.add_argument("--customer")
@@ -450,17 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body")
     p.add_argument("--billable", action="store_true")
     p.set_defaults(func=cmd_tickets_new)
-    for name, (func, extra) in TICKET_ACTIONS.items():
-        p = t_sub.add_parser(name, parents=[common, agent, as_json, version])
-        p.add_argument("case")
-        for positional in extra:
-            if positional == "status":
-                p.add_argument("status", choices=[x.value for x in Status])
-            else:
-                p.add_argument(positional)
-        if name in ("status", "resolve", "reopen"):
-            p.add_argument("--reason")
-        p.set_defaults(func=func)
+    add_ticket_parsers(t_sub, [common, agent, as_json, version])
 
     sites = sub.add_parser("sites", help="sites and their health")
     s_sub = sites.add_subparsers(dest="sites_command", required=True)
@@ -468,11 +468,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="sync sites from this config first")
     p.set_defaults(func=cmd_sites_list)
 
-    p = sub.add_parser("probe", parents=[common, as_json], help="probe sites now")
+    p = sub.add_parser(
+        "probe", parents=[common, as_json], help="probe sites now and print what was seen"
+    )
     p.add_argument("--config", required=True)
     p.add_argument("--site", help="only this site")
     p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
-    p.add_argument("--dry-run", action="store_true", help="print only; open no tickets")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the round into the desk (--db): open, update or resolve tickets",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print only (the default)")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("run", parents=[common, log_format], help="the daemon: rounds and exporter")
@@ -534,9 +541,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # name) reaches the terminal with its control characters shown, never obeyed.
         sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, so that a reader gone away is seen while we can say so
+        return code
+    except BrokenPipeError:
+        # `ronda tickets list | head`: the reader has what it wanted. Nothing more is
+        # written, not even at exit (Python flushes stdout then).
+        _silence_stdout(streams[0])
+        return EXIT_BROKEN_PIPE
     finally:
         sys.stdout, sys.stderr = streams
+
+
+def _silence_stdout(stdout: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a file descriptor (a test's capture): nothing is flushed at exit
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -552,6 +575,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except (CliError, TicketError, StoreError) as error:
         print(f"ronda: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        raise
+    except OSError as error:  # a folder not ours, a full disk: one line, never a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"ronda: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -36,7 +36,7 @@ from ronda.config.reach import read_agents, read_notices, read_oncall, read_outb
 from ronda.config.reader import BAD, Reader
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
-from ronda.config.sla import read_sla
+from ronda.config.sla import read_next_response, read_sla
 from ronda.model import FailureClass, Impact, Priority
 
 INCIDENT_KINDS: dict[str, str] = {
@@ -149,6 +149,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     raw_probe = r.table(doc.get("probe", {}), ("probe",), tuple(PROBE_KINDS)) or {}
     probe = read_probe(r, raw_probe, ("probe",), ProbeSettings(), check_cert=True)
     calendar, sla = read_sla(r, doc.get("sla", {}))
+    next_response = read_next_response(r, doc.get("sla", {}))
     tz = ZoneInfo(calendar.timezone)  # naive maintenance instants are in the calendar's zone
     incidents = IncidentSettings()
     if "incidents" in doc and (
@@ -181,6 +182,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         sites=sites,
         sla=sla,
         calendar=calendar,
+        next_response=next_response,
         probe=probe,
         incidents=incidents,
         class_priority=class_priority,

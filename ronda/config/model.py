@@ -245,6 +245,8 @@ class Config:
     sites: tuple[Site, ...] = ()
     sla: dict[tuple[Priority, Impact], SlaCellConfig] = field(default_factory=dict)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    # A customer's new message after the first response starts a next-reply clock.
+    next_response: bool = True
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     class_priority: dict[FailureClass, Priority] = field(default_factory=dict)

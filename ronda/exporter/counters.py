@@ -1,5 +1,5 @@
-"""The all-time counters: first responses by outcome, the first-response histogram, and
-tickets opened.
+"""The all-time counters: first responses by outcome, the first-response histogram, next
+replies by outcome, and tickets opened.
 
 They are totals the store keeps up to date with every write that changes them (see
 `ronda.store.metrics`), so a scrape reads a few dozen rows whatever the size of the history,
@@ -51,21 +51,22 @@ class Counters:
     def families(self, reader: MetricsReader) -> list[Family]:
         """Inside the caller's snapshot: responses, histogram, opened."""
         return [
-            self._responses(reader),
+            self._responses(reader.outcome_totals(), "ronda_first_responses_total"),
             self._histogram(reader),
+            self._responses(reader.next_response_totals(), "ronda_next_responses_total"),
             self._opened(reader),
             *self._outbox(reader),
         ]
 
-    def _responses(self, reader: MetricsReader) -> Family:
-        totals = {(p, i, o): n for p, i, o, n in reader.outcome_totals()}
-        family = Family(SPECS["ronda_first_responses_total"])
+    def _responses(self, rows: list[tuple[str, str, str, int]], name: str) -> Family:
+        totals = {(p, i, o): n for p, i, o, n in rows}
+        family = Family(SPECS[name])
         for priority in _PRIORITIES:
             for impact in _IMPACTS:
                 for outcome in OUTCOMES:  # every cell and outcome, from zero
                     key = (priority, impact, outcome)
                     n = float(totals.get(key, 0))
-                    family.add(key, self._guard(("responses", *key), n), "_total")
+                    family.add(key, self._guard((name, *key), n), "_total")
         return family
 
     def _histogram(self, reader: MetricsReader) -> Family:

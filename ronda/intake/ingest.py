@@ -438,18 +438,22 @@ class Intake:
             # Who wrote it comes first, in the desk's words: a "From:" line of the body
             # itself then cannot pass for it.
             body = f"From: {sender}\n\n{body}"
-        ticket = self.desk.record(ticket.id, ACTOR, "email_received", body)
         if automated:
-            # An out-of-office answer to the desk's reply must not reopen or resume a case.
-            return ticket, False
-        if ticket.status in (Status.RESOLVED, Status.CLOSED):
-            reason = "the customer wrote again by e-mail"
-            return self.desk.reopen(ticket.id, ACTOR, reason=reason), True
-        if ticket.status == Status.PENDING_CUSTOMER:
-            # The customer answered: the paused SLA clock runs again.
-            reason = "the customer answered by e-mail"
-            return self.desk.set_status(ticket.id, Status.OPEN, ACTOR, reason=reason), False
-        return ticket, False
+            # An out-of-office answer to the desk's reply must not reopen or resume a case,
+            # nor make a reply due.
+            return self.desk.record(ticket.id, ACTOR, "email_received", body), False
+        reopened = ticket.status in (Status.RESOLVED, Status.CLOSED)
+        # The customer wrote: a resolved case reopens, a paused one resumes (its SLA clock
+        # runs again), and once the case was answered a reply is due (next-reply clock).
+        ticket = self.desk.customer_wrote(
+            ticket.id,
+            ACTOR,
+            "email_received",
+            body,
+            reopen_reason="the customer wrote again by e-mail",
+            resume_reason="the customer answered by e-mail",
+        )
+        return ticket, reopened
 
     def process(self, raw: bytes, envelope_from: str | None = None, *, ack: bool = True) -> Outcome:
         """`ingest`, in the caller's thread (the acknowledgement, if any, is queued)."""

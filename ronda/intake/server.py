@@ -12,6 +12,7 @@ answers `451`, and the sending MTA retries.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +100,7 @@ class SmtpThread:
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError(f"SMTP server on {self.host}:{self.port} did not start")
         if self._error is not None:
-            raise OSError(f"cannot listen on {self.host}:{self.port}: {self._error}")
+            raise OSError(f"cannot listen on {self.host}:{self.port}: {_why(self._error)}")
         return self
 
     def stop(self) -> None:
@@ -176,6 +177,17 @@ class MailServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _why(error: BaseException) -> str:
+    """The reason a listen failed, in words: the OS's, without asyncio's wrapping."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return (
+            "address already in use (is another `ronda mail` running? choose another with --listen)"
+        )
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error)
 
 
 __all__ = ["IntakeHandler", "MailServer", "SmtpThread"]

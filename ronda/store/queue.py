@@ -31,7 +31,9 @@ def queue_where(flt: QueueFilter, now: datetime) -> tuple[str, list[object]]:
     shared by the queue and by the count of what its limit leaves out."""
     where: list[str] = []
     params: list[object] = []
-    if flt.view != "all":
+    if flt.view == "resolved":
+        where.append("status IN ('resolved', 'closed')")
+    elif flt.view != "all":
         where.append(f"status IN {OPEN_STATUSES_SQL}")
     if flt.view == "mine":
         where.append("assignee = ?")

@@ -510,6 +510,94 @@ def _m8_outbox(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m9_next_responses(db: sqlite_utils.Database) -> None:
+    """The next-reply clock: when the customer writes again after the first response, a
+    reply is due within the cell's times. The ticket's row keeps the clock that runs (when
+    the customer wrote, and the deadlines) so the queue sorts and counts it in SQL;
+    `next_responses` keeps every such clock, owed or judged, for the metrics, with at most
+    one owed per ticket. `totals_next_responses` counts the judged ones by cell and outcome
+    (kept by triggers, like migration 5's totals), and `seq` numbers each row's latest
+    change to a column that decides its compliance (the exporter re-reads only those).
+
+    The open queue's covering index gains the reply columns the SLA state reads."""
+    judged = "{r}.outcome IN ('met', 'missed')"
+
+    def count(r: str, sign: int) -> str:
+        return (
+            "INSERT INTO totals_next_responses (priority, impact, outcome, count) "
+            f"SELECT {r}.priority, {r}.impact, {r}.outcome, {sign} WHERE {judged.format(r=r)} "
+            "ON CONFLICT (priority, impact, outcome) DO UPDATE SET count = count + excluded.count;"
+        )
+
+    bump = (
+        "UPDATE next_responses SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM next_responses) "
+        "WHERE id = NEW.id;"
+    )
+    key = "({r}.outcome, {r}.priority, {r}.impact)"
+    run_script(
+        db,
+        f"""
+        ALTER TABLE tickets ADD COLUMN reply_due_at REAL;
+        ALTER TABLE tickets ADD COLUMN reply_target_at REAL;
+        ALTER TABLE tickets ADD COLUMN reply_limit_at REAL;
+        DROP INDEX ix_tickets_open_queue;
+        CREATE INDEX ix_tickets_open_queue ON tickets(status, priority, impact, customer,
+            sla_outcome, first_response_at, paused_at, sla_limit_at, sla_target_at, opened_at,
+            reply_due_at, reply_limit_at, reply_target_at)
+            WHERE status IN {_M1_OPEN_STATUSES};
+
+        CREATE TABLE next_responses (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            -- The cell it is judged in (the ticket's, until it is judged) and the customer.
+            priority TEXT NOT NULL,
+            impact TEXT NOT NULL,
+            customer TEXT,
+            due_at REAL NOT NULL,  -- the customer's message that started the clock
+            target_at REAL NOT NULL,
+            limit_at REAL NOT NULL,
+            paused_at REAL,  -- waiting on the customer: the clock is stopped, nothing owed
+            answered_at REAL,
+            outcome TEXT CHECK (outcome IN ('met', 'missed', 'not_due')),
+            business_seconds REAL,
+            seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX ux_next_responses_owed ON next_responses(ticket_id)
+            WHERE outcome IS NULL;
+        CREATE INDEX ix_next_responses_ticket ON next_responses(ticket_id, id);
+        CREATE INDEX ix_next_responses_limit ON next_responses(limit_at);
+        CREATE INDEX ix_next_responses_answered ON next_responses(answered_at);
+        CREATE INDEX ix_next_responses_seq ON next_responses(seq);
+        CREATE TABLE totals_next_responses (
+            priority TEXT NOT NULL,
+            impact TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (priority, impact, outcome)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER next_responses_insert AFTER INSERT ON next_responses BEGIN
+            {count("NEW", 1)}
+            {bump}
+        END;
+        CREATE TRIGGER next_responses_delete AFTER DELETE ON next_responses BEGIN
+            {count("OLD", -1)}
+        END;
+        CREATE TRIGGER next_responses_totals_update
+            AFTER UPDATE OF outcome, priority, impact ON next_responses
+            WHEN {key.format(r="OLD")} IS NOT {key.format(r="NEW")} BEGIN
+            {count("OLD", -1)}
+            {count("NEW", 1)}
+        END;
+        CREATE TRIGGER next_responses_seq_update
+            AFTER UPDATE OF priority, impact, customer, limit_at, paused_at, answered_at, outcome
+            ON next_responses BEGIN
+            {bump}
+        END;
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -541,4 +629,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m6_mail_limits,
     _m7_retention,
     _m8_outbox,
+    _m9_next_responses,
 )

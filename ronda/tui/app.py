@@ -64,6 +64,7 @@ from ronda.tui.screens.prompts import TextPrompt
 from ronda.tui.screens.queue import QueueScreen
 from ronda.tui.screens.sites import SitesScreen
 from ronda.tui.screens.ticket import TicketScreen
+from ronda.when import use_zone
 
 POLL_SECONDS = 1.0
 # Even when nothing changed, reload now and then: SLA states move with time (ok -> warning).
@@ -155,6 +156,7 @@ class RondaApp(App[None]):
         self.lang = self.t.lang
         self.clock: Callable[[], datetime] = clock or utcnow
         self.desk = Desk(store, policy=policy, clock=self.clock)
+        use_zone(self.desk.policy.timezone)  # every instant on screen is in the desk's zone
         self.probe_now = probe_now
         # Replies go out by mail (recorded, and queued for the relay) through this, when the
         # CLI wires the mail channel; otherwise a reply is recorded only, and

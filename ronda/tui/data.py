@@ -24,6 +24,7 @@ from ronda.store.outbox import OutboxMessage
 from ronda.store.queue import ChangeStamp
 from ronda.store.sites import SiteChoice
 from ronda.tickets import Desk, QueueFilter, TicketNotFound
+from ronda.when import format_when as _format_when
 
 # The queue shows the most urgent N; the header says how many more there are.
 QUEUE_LIMIT = 500
@@ -169,9 +170,10 @@ def format_duration(seconds: float, *, precise: bool = True) -> str:
     return f"{sign}{minutes}m"
 
 
-def format_when(at: datetime | None) -> str:
-    """An instant in the agent's local time zone (TZ), to the minute."""
-    return at.astimezone().strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+def format_when(at: datetime | None, *, zone: bool = True) -> str:
+    """An instant in the desk's time zone (`[sla.calendar] timezone`), to the minute, with
+    its offset unless `zone=False`: `2026-12-04 08:20 -05` (see `ronda.when`)."""
+    return _format_when(at, zone=zone)
 
 
 @dataclass(frozen=True, slots=True)
