@@ -14,8 +14,11 @@ from clocks import Clock
 from mailsink import Relay
 from test_rounds import result
 
+from ronda.checks.blind import CanaryResult
 from ronda.checks.rounds import RoundRunner
 from ronda.config import (
+    BlindSettings,
+    Canary,
     Config,
     Customer,
     IncidentSettings,
@@ -281,6 +284,25 @@ def test_a_blind_desk_tells_nobody(desk: Desk_) -> None:
     assert desk.notifier.sweep().blind
     desk.blind = False
     assert len(desk.deliver()) == 1  # it sees again: what is due within catch_up goes
+
+
+def test_the_guards_own_blindness_silences_a_notifier_that_asks_the_store(
+    store: Store, relay: Relay
+) -> None:
+    canary = Canary("tcp://127.0.0.1:9", "tcp", "127.0.0.1", 9)
+    desk = Desk_(store, relay, blind=BlindSettings(canaries=(canary,)))
+    notifier = Notifier(store, lambda: desk.config, clock=desk.clock)  # the store decides
+    refused = [CanaryResult(canary.url, False, "refused")]
+    for _ in range(2):
+        desk.clock.advance(minutes=1)
+        every = [result(s.name, desk.clock.now, FC.DNS) for s in desk.config.sites]
+        desk.runner.apply(every, canaries=refused)
+    desk.clock.advance(minutes=3)
+    report = notifier.sweep()
+    assert report.blind
+    desk.sender.drain()
+    assert relay.received == []  # no customer is told their site is down
+    assert sum(store.outbox.totals().values()) == 0  # nor queued to go out later
 
 
 def test_an_agents_reply_on_a_probe_case_goes_to_the_customers_contact(desk: Desk_) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ronda.checks.blind import desk_is_blind
 from ronda.config import Config
 from ronda.model import Ticket
 from ronda.outbox import compose_mail, queue_mail, queue_notification
@@ -52,12 +53,6 @@ class SweepReport:
     blind: bool = False  # the desk could not see: nothing was done
 
 
-def desk_is_blind_standin(store: Store, now: datetime) -> bool:
-    """Stand-in for `ronda.checks.blind.desk_is_blind` until the prober-blind guard exists:
-    the desk always sees."""
-    return False
-
-
 @dataclass(slots=True)
 class _Context:
     config: Config
@@ -86,7 +81,7 @@ class Notifier:
         self.store = store
         self.config = config
         self.clock = clock
-        self.is_blind = is_blind or (lambda now: desk_is_blind_standin(store, now))
+        self.is_blind = is_blind or (lambda now: desk_is_blind(store, now))
         self.queued = queued
         self.report = report
         self.idle_poll = idle_poll
@@ -407,4 +402,4 @@ class Notifier:
             log.exception("notifier report hook failed")
 
 
-__all__ = ["IDLE_POLL", "Notifier", "SweepReport", "desk_is_blind_standin"]
+__all__ = ["IDLE_POLL", "Notifier", "SweepReport"]
