@@ -36,10 +36,11 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_network import make_probe, pct  # noqa: E402
 
 from ronda.app.rounds import HookedRunner  # noqa: E402
-from ronda.checks.classify import Finding  # noqa: E402
-from ronda.checks.probe import ProbeResult  # noqa: E402
 from ronda.checks.scheduler import Scheduler  # noqa: E402
 from ronda.config import (  # noqa: E402
     Agent,
@@ -125,32 +126,6 @@ def make_config(args: argparse.Namespace, smtp: int, hook: int) -> tuple[Config,
     return config, failing
 
 
-def make_probe(failing: frozenset[str], rng: random.Random):
-    async def probe(site: Site) -> ProbeResult:
-        await asyncio.sleep(rng.uniform(0.002, 0.030))  # the network, roughly
-        bad = site.name in failing
-        findings = [Finding(FailureClass.HTTP_502, None, f"{site.name}: HTTP 502")] if bad else []
-        return ProbeResult(
-            site=site.name,
-            url=site.url,
-            started_at=datetime.now(UTC),
-            failure_class=FailureClass.HTTP_502 if bad else FailureClass.OK,
-            status_code=502 if bad else 200,
-            elapsed_ms=12.0,
-            phases={"dns": 0.001, "connect": 0.002, "tls": 0.004, "first_byte": 0.004},
-            headers={"server": "nginx"},
-            body_excerpt="<html>",
-            findings=findings,
-        )
-
-    return probe
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 async def run(
     args: argparse.Namespace,
     store: Store,
@@ -164,7 +139,9 @@ async def run(
     notifier = Notifier(store, lambda: config, queued=lambda: sender.wake())
     sender = Sender(store, lambda: config)
     runner = HookedRunner(store, config, after_batch=notifier.after_round)
-    sched = Scheduler(config, runner, make_probe(failing, random.Random(7)))
+    sched = Scheduler(
+        config, runner, make_probe(failing, random.Random(7), FailureClass.HTTP_502, 502)
+    )
     reader = Store(store.path)  # the bench's own looks at the file
     marks: dict[str, float] = {}
     stop = asyncio.Event()

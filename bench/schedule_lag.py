@@ -21,13 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ronda.checks.classify import Finding  # noqa: E402
-from ronda.checks.probe import ProbeResult  # noqa: E402
+from fake_network import make_probe, pct  # noqa: E402
+
 from ronda.checks.rounds import RoundRunner  # noqa: E402
 from ronda.checks.scheduler import Scheduler  # noqa: E402
 from ronda.config import Config, ProbeSettings, Site  # noqa: E402
@@ -48,32 +48,6 @@ def make_sites(n: int, interval: float, servers: int) -> tuple[Site, ...]:
     )
 
 
-def make_probe(failing: frozenset[str], rng: random.Random):
-    async def probe(site: Site) -> ProbeResult:
-        await asyncio.sleep(rng.uniform(0.002, 0.030))  # the network, roughly
-        bad = site.name in failing
-        findings = [Finding(FailureClass.HTTP_500, None, f"{site.name}: HTTP 500")] if bad else []
-        return ProbeResult(
-            site=site.name,
-            url=site.url,
-            started_at=datetime.now(UTC),
-            failure_class=FailureClass.HTTP_500 if bad else FailureClass.OK,
-            status_code=500 if bad else 200,
-            elapsed_ms=12.0,
-            phases={"dns": 0.001, "connect": 0.002, "tls": 0.004, "first_byte": 0.004},
-            headers={"server": "nginx"},
-            body_excerpt="<html>",
-            findings=findings,
-        )
-
-    return probe
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 async def main(args: argparse.Namespace) -> int:
     rng = random.Random(7)
     sites = make_sites(args.sites, args.interval, args.servers)
@@ -82,7 +56,12 @@ async def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
         runner = RoundRunner(store, config)
-        sched = Scheduler(config, runner, make_probe(failing, rng), batch_size=args.batch)
+        sched = Scheduler(
+            config,
+            runner,
+            make_probe(failing, rng, FailureClass.HTTP_500, 500),
+            batch_size=args.batch,
+        )
         stop = asyncio.Event()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.monotonic()

@@ -56,6 +56,27 @@ def valid_host_port(text: str, *, allow_zero: bool) -> bool:
     return (0 if allow_zero else 1) <= int(port) <= 65535
 
 
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    """`host:port`, `[::1]:2525` or `host` -> (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""
+    if not host:
+        raise ValueError(f"{text!r}: expected host:port")
+    try:
+        number = int(port) if port else default_port
+    except ValueError:
+        raise ValueError(f"{text!r}: port {port!r} is not a number") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"{text!r}: port {number} out of range")
+    return host, number
+
+
 def minute_of_day(text: str) -> int | None:
     """Minute of the day: "08:30" -> 510, "24:00" -> 1440, anything else -> None."""
     match = _HHMM.fullmatch(text.strip())

@@ -22,6 +22,7 @@ from email.message import Message
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ronda.config import MailSettings
+from ronda.config.values import parse_hostport
 from ronda.intake.parse import SUBJECT_CAP, ParsedMail
 from ronda.intake.thread_match import bare_subject, tagged_subject
 from ronda.model import Ticket
@@ -40,27 +41,6 @@ _PRIORITY_NAMES = {
 
 class MailError(Exception):
     """A message cannot be queued for the relay (there is none); the text says why."""
-
-
-def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
-    """`host:port`, `[::1]:2525` or `host` -> (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, ""
-    if not host:
-        raise ValueError(f"{text!r}: expected host:port")
-    try:
-        number = int(port) if port else default_port
-    except ValueError:
-        raise ValueError(f"{text!r}: port {port!r} is not a number") from None
-    if not 0 <= number <= 65535:
-        raise ValueError(f"{text!r}: port {number} out of range")
-    return host, number
 
 
 def _lang(lang: str | None) -> str:

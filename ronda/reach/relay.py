@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ronda.config import MailSettings
+from ronda.config.values import parse_hostport
 
 SEND_TIMEOUT = 10.0  # seconds for each socket operation of a relay conversation
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "auto": 25, "none": 25}
@@ -36,18 +37,11 @@ class RelayError(Exception):
 
 
 def parse_relay(text: str, default_port: int) -> tuple[str, int]:
-    """`host:port`, `[::1]:2525` or `host` -> (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":")
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    else:
-        host, port = text, ""
-    if not host or (port and not port.isdigit()):
-        raise RelayError(f"mail.relay: {text!r} is not host:port", permanent=True)
-    return host, int(port) if port else default_port
+    """`host:port`, `[::1]:2525` or `host` -> (host, port); a bad one is a permanent error."""
+    try:
+        return parse_hostport(text, default_port)
+    except ValueError as error:
+        raise RelayError(f"mail.relay: {error}", permanent=True) from None
 
 
 @dataclass(frozen=True, slots=True)
