@@ -169,7 +169,7 @@ def evaluate(
                 _failing_in_maintenance(fs)
             else:
                 actions += _failing(ctx, fam, fs, failure, prio)
-        elif outcome.up:
+        elif outcome.up and fam not in outcome.unchecked:
             actions += _passing(ctx, fam, fs)
         # else: the home page failed, so this family's checks did not run: no news.
 

@@ -80,6 +80,7 @@ def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outco
         evidence=evidence_of(final),
         confirmed_families=confirmed,
         reprobed=reprobe is not None,
+        unchecked=frozenset(getattr(final, "unchecked", None) or ()),
     )
 
 
