@@ -351,20 +351,21 @@ class Prober:
         extra_facts: dict[str, Any] = {}
         unchecked: frozenset[str] = frozenset()
         if not home_down:
-            jobs = [
+            jobs: list[Coroutine[Any, Any, list[Finding]]] = [
                 self._check(site, urljoin(site.url, check.path), check.keyword, started)
                 for check in site.checks
             ]
+            health = self.wordpress.begin(site, home) if wordpress and self.wordpress else None
             if wordpress:
                 feed_url = urljoin(base, "feed/")
                 jobs.append(self._check(site, feed_url, None, started, "feed", seen))
+            if health is not None:
+                jobs.append(_nothing(health.take_turn(self)))  # its one request, alongside
             if jobs:
                 for extra in await asyncio.gather(*jobs):
                     findings.extend(extra)
-            if wordpress and self.wordpress is not None:
-                report = await self.wordpress.check(
-                    self, site, home, seen[0] if seen else None, started
-                )
+            if health is not None:
+                report = await health.report(seen[0] if seen else None, started)
                 findings.extend(_named(site, f) for f in report.findings)
                 extra_facts["wordpress"] = report.facts
                 unchecked = report.unchecked
@@ -405,6 +406,12 @@ class Prober:
         if seen is not None:
             seen.append(obs)
         return [_named(site, f) for f in classify_all(obs, site.probe, now, keyword)]
+
+
+async def _nothing(job: Coroutine[Any, Any, None]) -> list[Finding]:
+    """A job that finds nothing itself (its findings come later), among those that do."""
+    await job
+    return []
 
 
 def _named(site: Site, finding: Finding) -> Finding:

@@ -164,6 +164,13 @@ class WordPressHealth:
 
     # ---- one round ----------------------------------------------------------------------
 
+    def begin(self, site: Site, home: Observation) -> SiteRound:
+        """This round of `site`, whose home page answered (`home`): its page scanned once."""
+        on = enabled_checks(self.settings, site)
+        wanted = {"core", "mixed_content", "images"} & on
+        facts_page = page.scan_page(home.body) if wanted else None
+        return SiteRound(self, site, home, on, facts_page)
+
     async def check(
         self,
         prober: Prober,
@@ -172,19 +179,22 @@ class WordPressHealth:
         feed: Observation | None,
         now: datetime,
     ) -> HealthReport:
-        """The round's WordPress health of `site`, whose home page answered (`home`)."""
-        settings = self.settings
-        on = enabled_checks(settings, site)
+        """The whole round at once: the turn's request, then the report."""
+        this = self.begin(site, home)
+        await this.take_turn(prober)
+        return await this.report(feed, now)
+
+    def _judge(self, this: SiteRound, feed: Observation | None, now: datetime) -> HealthReport:
+        """What the home page (and the feed) show, judged; no request."""
+        settings, on, home, facts_page = self.settings, this.on, this.home, this.facts_page
         report = HealthReport()
         facts = report.facts
         body = home.body or b""
-        status = home.status_code
-        facts_page = page.scan_page(body) if {"core", "mixed_content", "images"} & on else None
         if "core" in on:
             version = core.version_from_generator(facts_page.generator if facts_page else None)
             if version is None and feed is not None:
                 version = core.version_from_feed(feed.body)
-            releases = await self.releases()
+            releases = this.releases
             if version is not None:
                 facts["core_version"] = core.shown(version)
             if releases is not None:
@@ -207,20 +217,12 @@ class WordPressHealth:
             facts["mixed_content"] = len(set(facts_page.insecure)) if finding else 0
             _add(report, finding)
         if "php_warnings" in on:
-            _add(report, debug.judge_php_warnings(status, body))
-        await self._turn(prober, site, on, home, facts_page, report)
+            _add(report, debug.judge_php_warnings(home.status_code, body))
         return report
 
-    async def _turn(
-        self,
-        prober: Prober,
-        site: Site,
-        on: frozenset[str],
-        home: Observation,
-        facts_page: page.PageFacts | None,
-        report: HealthReport,
-    ) -> None:
-        """Run this round's turn-taking check, then report every verdict held."""
+    async def _take_turn(self, prober: Prober, this: SiteRound) -> None:
+        """Run this round's turn-taking check and keep its verdict."""
+        site, on, home = this.site, this.on, this.home
         memory = self._memory.setdefault(site.name, _Memory())
         now = self.clock()
         usable = [c for c in ROTATION if c in on and self._applies(c, site)]
@@ -239,36 +241,42 @@ class WordPressHealth:
                     memory.turn = (memory.turn + step + 1) % len(ROTATION)
                     break
         memory.recheck = None
-        if pick is not None:
-            base = site.url if site.url.endswith("/") else site.url + "/"
-            ran = True
-            if pick == "images":
-                verdict = await self._images(prober, site, home, facts_page)
-            elif pick == "rest_api":
-                verdict = await self._rest(prober, site, home, base)
-            elif pick == "login":
-                verdict = await self._login(prober, site, base)
-            else:
-                memory.lookup_at = now
-                verdict, ran = await self._lookup(site)
-            if ran:
-                old = memory.verdicts.get(pick, _NEVER)
-                old_class = old.failure_class if isinstance(old, Finding) else None
-                new_class = verdict.failure_class if verdict is not None else None
-                if old is not _NEVER and old_class != new_class and not recheck:
-                    memory.recheck = pick  # a changed verdict: look again before moving on
-                elif old is _NEVER and verdict is not None and not recheck:
-                    memory.recheck = pick
-                memory.verdicts[pick] = verdict
-                report.ran = pick
+        if pick is None:
+            return
+        base = site.url if site.url.endswith("/") else site.url + "/"
+        ran = True
+        if pick == "images":
+            verdict = await self._images(prober, site, home, this.facts_page)
+        elif pick == "rest_api":
+            verdict = await self._rest(prober, site, home, base)
+        elif pick == "login":
+            verdict = await self._login(prober, site, base)
+        else:
+            memory.lookup_at = now
+            verdict, ran = await self._lookup(site)
+        if not ran:
+            return
+        old = memory.verdicts.get(pick, _NEVER)
+        old_class = old.failure_class if isinstance(old, Finding) else None
+        new_class = verdict.failure_class if verdict is not None else None
+        if not recheck and new_class != old_class and (old is not _NEVER or verdict is not None):
+            memory.recheck = pick  # a changed verdict: look again before the turns move on
+        memory.verdicts[pick] = verdict
+        this.ran = pick
+
+    def _held(self, this: SiteRound, report: HealthReport) -> None:
+        """Every verdict held for the site's turn-taking checks, into the report."""
+        memory = self._memory.setdefault(this.site.name, _Memory())
+        usable = [c for c in ROTATION if c in this.on and self._applies(c, this.site)]
         for check in usable:
             verdict = memory.verdicts.get(check, _NEVER)
             if verdict is _NEVER:
                 report.unchecked |= {FAMILY_OF_CHECK[check]}
             elif verdict is not None:
-                report.findings.append(verdict)  # type: ignore[arg-type]
+                report.findings.append(verdict)
         failing = {c for c in usable if memory.verdicts.get(c) not in (None, _NEVER)}
         report.facts["failing_checks"] = sorted(failing)
+        report.ran = this.ran
 
     def _applies(self, check: str, site: Site) -> bool:
         if check == "login":
@@ -380,6 +388,30 @@ class WordPressHealth:
 
 
 _NEVER: Any = object()  # a check never run for this site
+
+
+@dataclass(slots=True)
+class SiteRound:
+    """One round of one site's WordPress health: `take_turn` (its one request, alongside
+    the feed and the keyword checks), then `report` (the judges and the verdicts held)."""
+
+    health: WordPressHealth
+    site: Site
+    home: Observation
+    on: frozenset[str]
+    facts_page: page.PageFacts | None
+    ran: str | None = None
+    releases: core.Releases | None = None
+
+    async def take_turn(self, prober: Prober) -> None:
+        await self.health._take_turn(prober, self)
+
+    async def report(self, feed: Observation | None, now: datetime) -> HealthReport:
+        if "core" in self.on:
+            self.releases = await self.health.releases()
+        report = self.health._judge(self, feed, now)
+        self.health._held(self, report)
+        return report
 
 
 def _add(report: HealthReport, finding: Finding | None) -> None:
