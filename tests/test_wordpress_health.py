@@ -26,9 +26,20 @@ from ronda.checks.incident_model import FamilyState, Outcome, SiteState, TicketV
 from ronda.checks.incidents import Resolve, evaluate
 from ronda.checks.outcomes import outcome_of
 from ronda.checks.probe import Prober, ProbeResult
+from ronda.checks.rounds import RoundItem, RoundRunner
 from ronda.checks.wordpress.health import WordPressHealth
-from ronda.config import IncidentSettings, KeywordCheck, ProbeSettings, Site, WordPressSettings
+from ronda.config import (
+    Config,
+    IncidentSettings,
+    KeywordCheck,
+    ProbeSettings,
+    Site,
+    WordPressSettings,
+)
+from ronda.exporter.collector import RondaCollector
 from ronda.model import FailureClass, Priority
+from ronda.sites import sync_config
+from ronda.store import Store
 
 FC = FailureClass
 FAST = ProbeSettings(deadline=2.0, slow_first_byte=1.5, slow_total=1.9, max_redirects=5)
@@ -567,3 +578,36 @@ def test_an_unchecked_family_is_neither_failing_nor_passing() -> None:
 def test_outcome_of_carries_unchecked() -> None:
     result = ProbeResult(site="t", url="u", started_at=NOW, unchecked=frozenset({"login"}))
     assert outcome_of(result).unchecked == frozenset({"login"})
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+async def test_a_round_publishes_the_wordpress_metrics(ca_file: Path, serve, tmp_path) -> None:
+    headers = {**HTML, "X-Powered-By": "PHP/8.1.31"}
+    routes = healthy_routes(**{"/": (200, headers, home_page("6.5.5"))})
+    routes["/wp-json/"] = (500, dict(HTML), b"<p>critical error</p>")
+    url, _ = await serve(routes)
+    prober, _ = make_prober(ca_file)
+    s = site(url)
+    config = Config(sites=(s,))
+    store = Store(tmp_path / "ronda.db")
+    try:
+        sync_config(store, config)
+        runner = RoundRunner(store, config)
+        for result in await rounds(prober, s, 2):  # images, then the REST root
+            runner.apply([RoundItem(result)])
+        collector = RondaCollector(store, lambda: NOW)
+        try:
+            text = collector.render().decode()
+        finally:
+            collector.close()
+    finally:
+        store.close()
+    assert 'ronda_wordpress_outdated{site="tienda"} 1.0' in text
+    eol = datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+    assert f'ronda_php_eol_timestamp_seconds{{site="tienda"}} {eol!r}' in text
+    assert 'ronda_wordpress_check_failing{site="tienda",check="rest_api"} 1.0' in text
+    assert 'ronda_wordpress_check_failing{site="tienda",check="images"} 0.0' in text
+    assert 'ronda_wordpress_check_failing{site="tienda",check="core"} 1.0' in text
+    assert 'check="login"' not in text  # its turn has not come: nothing said about it

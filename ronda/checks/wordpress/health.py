@@ -51,6 +51,17 @@ FAMILY_OF_CHECK = {
     "login": family_of(FailureClass.LOGIN_REDIRECT_LOOP),
     "safe_browsing": family_of(FailureClass.FLAGGED_UNSAFE),
 }
+# The check that raises each class (the metrics' `check` label).
+CHECK_OF_CLASS = {
+    FailureClass.WP_OUTDATED: "core",
+    FailureClass.PHP_EOL: "php",
+    FailureClass.MIXED_CONTENT: "mixed_content",
+    FailureClass.PHP_WARNING: "php_warnings",
+    FailureClass.BROKEN_IMAGES: "images",
+    FailureClass.WP_REST_BROKEN: "rest_api",
+    FailureClass.LOGIN_REDIRECT_LOOP: "login",
+    FailureClass.FLAGGED_UNSAFE: "safe_browsing",
+}
 IMAGE_BODY_BYTES = 16 * 1024  # an image's status is what matters, not its bytes
 RETRY_FAILED_FETCH = 3600.0
 MAX_API_BYTES = 256 * 1024
@@ -274,9 +285,11 @@ class WordPressHealth:
                 report.unchecked |= {FAMILY_OF_CHECK[check]}
             elif verdict is not None:
                 report.findings.append(verdict)
-        failing = {c for c in usable if memory.verdicts.get(c) not in (None, _NEVER)}
-        report.facts["failing_checks"] = sorted(failing)
         report.ran = this.ran
+        # Which checks ran or hold a verdict (for metrics: 0 or 1 each), and which fail.
+        held = {c for c in usable if memory.verdicts.get(c, _NEVER) is not _NEVER}
+        report.facts["checks"] = sorted((this.on - set(ROTATION)) | held)
+        report.facts["failing"] = sorted({CHECK_OF_CLASS[f.failure_class] for f in report.findings})
 
     def _applies(self, check: str, site: Site) -> bool:
         if check == "login":
