@@ -344,3 +344,13 @@ def test_new_classes_have_priority_family_and_blocked_hides_the_rest() -> None:
         assert DEFAULT_CLASS_PRIORITY[cls] is priority and family_of(cls) == family
     assert FC.BLOCKED in HOME_DOWN and family_of(FC.BLOCKED) != "down"
     assert not (set(new) - {FC.BLOCKED}) & HOME_DOWN
+
+
+def test_comments_and_script_bodies_load_nothing() -> None:
+    body = (
+        b'<!-- <img src="http://a.test/x.jpg"> --><script>document.write("<img '
+        b'src=http://b.test/y.jpg>")</script><script src="http://c.test/z.js"></script>'
+        b'<img src="/ok.jpg"><script src=/local.js>'
+    )
+    facts = page.scan_page(body)
+    assert facts.insecure == ["http://c.test/z.js"] and facts.images == ["/ok.jpg"]

@@ -1,7 +1,10 @@
 """One bounded pass over a page's HTML: the generator, mixed content, the page's own images.
 
-The stdlib `html.parser` reads at most `SCAN_BYTES` of the page and keeps at most
-`MAX_URLS` URLs of each kind, so a hostile page costs no more than its first bytes. Pure.
+The stdlib `html.parser` reads the tags that load something, at most `SCAN_BYTES` of the
+page, and keeps at most `MAX_URLS` URLs of each kind, so a hostile page costs no more than
+its first bytes. Pure. A regular expression first picks those tags out (skipping comments
+and scripts' bodies, as a browser does): the parser then reads a few kilobytes of tags
+instead of a whole page of text, several times faster (`bench/wordpress_checks.py`).
 
 Mixed content is what makes a browser mark an HTTPS page "not secure" or block parts of it:
 `http://` scripts, style sheets, images (`src` and `srcset`), iframes, media and embeds
@@ -10,6 +13,7 @@ Mixed content is what makes a browser mark an HTTPS page "not secure" or block p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -91,14 +95,59 @@ class _Scanner(HTMLParser):
     handle_startendtag = handle_starttag
 
 
+# The start of a comment or of a tag that may load something (the page lower-cased).
+_CANDIDATE = re.compile(
+    rb"<(?:!--|script\b|meta\b|link\b|img\b|iframe\b|frame\b|source\b|video\b|audio\b"
+    rb"|embed\b|object\b|track\b)"
+)
+MAX_TAGS = 2000
+
+
+def _tags(head: bytes) -> bytes:
+    """The tags of `head` the scanner reads, one after the other: comments and scripts'
+    bodies skipped (they load nothing), `<meta>` and `<link>` only when they may matter."""
+    low = head.lower()
+    out: list[bytes] = []
+    pos = 0
+    while len(out) < MAX_TAGS:
+        match = _CANDIDATE.search(low, pos)
+        if match is None:
+            break
+        start, name = match.start(), match.group(0)
+        if name == b"<!--":
+            close = low.find(b"-->", start + 4)
+            pos = len(low) if close < 0 else close + 3
+            continue
+        end = low.find(b">", start)
+        if end < 0:
+            break
+        pos = end + 1
+        tag = low[start:pos]
+        if name == b"<script":
+            close = low.find(b"</script", pos)
+            pos = len(low) if close < 0 else close + 8
+            # Self-closed: the parser must not read what follows as the script's body.
+            out.append(head[start:end].rstrip(b"/") + b" />")
+        elif name == b"<meta":
+            if b"generator" in tag:
+                out.append(head[start:pos])
+        elif name == b"<link":
+            if b"stylesheet" in tag or b"icon" in tag or b"preload" in tag:
+                out.append(head[start:pos])
+        else:
+            out.append(head[start:pos])
+    return b"\n".join(out)
+
+
 def scan_page(body: bytes | None, charset: str = "utf-8") -> PageFacts:
     """The facts of the first `SCAN_BYTES` of `body` (decoded leniently)."""
     if not body:
         return PageFacts()
+    tags = _tags(body[:SCAN_BYTES])
     try:
-        text = body[:SCAN_BYTES].decode(charset, errors="replace")
+        text = tags.decode(charset, errors="replace")
     except LookupError:
-        text = body[:SCAN_BYTES].decode("utf-8", errors="replace")
+        text = tags.decode("utf-8", errors="replace")
     scanner = _Scanner()
     try:
         scanner.feed(text)
