@@ -354,3 +354,35 @@ def test_comments_and_script_bodies_load_nothing() -> None:
     )
     facts = page.scan_page(body)
     assert facts.insecure == ["http://c.test/z.js"] and facts.images == ["/ok.jpg"]
+
+
+def test_hostile_text_reaches_details_escaped() -> None:
+    esc = "\x1b[31m"
+    facts = page.scan_page(f'<script src="http://x.test/{esc}a.js"></script>'.encode())
+    finding = page.judge_mixed_content("https://s/", facts)
+    assert finding is not None and "\x1b" not in finding.detail and "\\x1b" in finding.detail
+    body = f"<b>Warning</b>:  bad {esc}thing in <b>/h/wp-content/x.php</b> on line <b>1</b>"
+    warning = debug.judge_php_warnings(200, body.encode())
+    assert warning is not None and "\x1b" not in warning.detail
+    broken = rest.judge_rest("u", 403, "text/html\x07", b"<p>no</p>")
+    assert broken is not None and "\x07" not in broken.detail
+    coded = rest.judge_rest("u", 401, "application/json", b'{"code": "x\\u001b[2J"}')
+    assert coded is not None and "\x1b" not in coded.detail
+    threats = safe_browsing.threats_of("webrisk", b'{"threat": {"threatTypes": ["M\\u001bX"]}}')
+    assert threats == ["M\\x1bX"]
+
+
+def test_huge_or_deep_answers_are_refused_cheaply() -> None:
+    assert (
+        core.releases_from_api(b'{"offers": [' + b'{"version": "6.7.1"},' * 20_000 + b"{}]}")
+        is None
+    )
+    with pytest.raises(safe_browsing.AnswerError):
+        safe_browsing.threats_of("safebrowsing", b" " * (safe_browsing.MAX_ANSWER_BYTES + 1))
+    assert debug.php_messages(b"Warning: x in /a.php on line 1\n" * 100_000)[:1]
+    assert len(debug.php_messages(b"Warning: x in /a.php on line 1\n" * 5)) == 1
+    deep = b"[" * 200_000
+    assert rest.judge_rest("u", 200, "application/json", deep) is not None
+    assert core.releases_from_api(b"[" * 100_000) is None
+    with pytest.raises(safe_browsing.AnswerError):
+        safe_browsing.threats_of("webrisk", b"[" * 100_000)

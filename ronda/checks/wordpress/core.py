@@ -84,7 +84,7 @@ def releases_from_api(data: bytes) -> Releases | None:
         return None
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...
         return None
     offers = doc.get("offers") if isinstance(doc, dict) else None
     if not isinstance(offers, list):

@@ -40,7 +40,7 @@ def judge_rest(
     data = body or b""
     try:
         doc = json.loads(data[:MAX_JSON_BYTES]) if data.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...
         doc = None
     if doc is None:
         kind = visible(content_type.split(";")[0].strip()[:60]) or "no content type"

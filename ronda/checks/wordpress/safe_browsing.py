@@ -49,7 +49,7 @@ def threats_of(api: str, data: bytes) -> list[str]:
         raise AnswerError("answer too large")
     try:
         doc = json.loads(data) if data.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...
         raise AnswerError("answer is not JSON") from None
     if not isinstance(doc, dict):
         raise AnswerError("answer is not a JSON object")
