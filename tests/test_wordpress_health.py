@@ -611,3 +611,13 @@ async def test_a_round_publishes_the_wordpress_metrics(ca_file: Path, serve, tmp
     assert 'ronda_wordpress_check_failing{site="tienda",check="images"} 0.0' in text
     assert 'ronda_wordpress_check_failing{site="tienda",check="core"} 1.0' in text
     assert 'check="login"' not in text  # its turn has not come: nothing said about it
+
+
+async def test_a_one_off_probe_runs_every_turn_at_once(ca_file: Path, serve) -> None:
+    routes = healthy_routes(**{"/wp-json/": (404, dict(HTML), b"<p>Not found</p>")})
+    url, server = await serve(routes)
+    prober, _ = make_prober(ca_file, every_turn=True)
+    (result,) = await rounds(prober, site(url), 1)
+    assert classes(result) == {FC.WP_REST_BROKEN} and result.unchecked == frozenset()
+    extra = [p for p in server.requests if p not in ("/", "/feed/")]
+    assert extra == ["/wp-content/uploads/a.jpg", "/wp-json/", "/wp-login.php"]

@@ -119,7 +119,9 @@ async def _probe_all(
         active = prober
     else:
         active = Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
-        active.wordpress = WordPressHealth(config.wordpress, verify=active.ssl_context)
+        active.wordpress = WordPressHealth(
+            config.wordpress, verify=active.ssl_context, every_turn=True
+        )
     limit = asyncio.Semaphore(max(1, config.concurrency))
     per_server: dict[str, asyncio.Semaphore] = {}
 

@@ -93,8 +93,9 @@ def enabled_checks(settings: WordPressSettings, site: Site) -> frozenset[str]:
 class WordPressHealth:
     """The WordPress-health checks of every site, with their memory between rounds.
 
-    One per desk (the prober holds it); `clock` is epoch seconds (tests move it), and
-    `environ` is where `safe_browsing_key_env` is looked up.
+    One per desk (the prober holds it); `clock` is epoch seconds (tests move it),
+    `environ` is where `safe_browsing_key_env` is looked up, `every_turn` makes each round
+    run every turn-taking check (a one-off probe).
     """
 
     def __init__(
@@ -104,8 +105,12 @@ class WordPressHealth:
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
         verify: Any = True,
+        every_turn: bool = False,
     ) -> None:
         self.settings = settings
+        # A one-off probe (`ronda probe`) runs every turn-taking check at once: it has no
+        # next round to wait for.
+        self.every_turn = every_turn
         self.clock = clock
         self.environ = os.environ if environ is None else environ
         self.verify = verify  # httpx's `verify` for WordPress.org and Google (tests: a CA)
@@ -233,7 +238,7 @@ class WordPressHealth:
 
     async def _take_turn(self, prober: Prober, this: SiteRound) -> None:
         """Run this round's turn-taking check and keep its verdict."""
-        site, on, home = this.site, this.on, this.home
+        site, on = this.site, this.on
         memory = self._memory.setdefault(site.name, _Memory())
         now = self.clock()
         usable = [c for c in ROTATION if c in on and self._applies(c, site)]
@@ -252,8 +257,24 @@ class WordPressHealth:
                     memory.turn = (memory.turn + step + 1) % len(ROTATION)
                     break
         memory.recheck = None
-        if pick is None:
-            return
+        if self.every_turn:  # a one-off probe: every check now, one after the other
+            for check in due:
+                await self._run(prober, this, memory, check, now, recheck=True)
+        elif pick is not None:
+            await self._run(prober, this, memory, pick, now, recheck=recheck)
+
+    async def _run(
+        self,
+        prober: Prober,
+        this: SiteRound,
+        memory: _Memory,
+        pick: str,
+        now: float,
+        *,
+        recheck: bool,
+    ) -> None:
+        """Run one turn-taking check and keep its verdict (`recheck`: no second look)."""
+        site, home = this.site, this.home
         base = site.url if site.url.endswith("/") else site.url + "/"
         ran = True
         if pick == "images":
