@@ -24,7 +24,7 @@ import trustme
 
 from ronda.checks.incident_model import FamilyState, Outcome, SiteState, TicketView
 from ronda.checks.incidents import Resolve, evaluate
-from ronda.checks.outcomes import outcome_of
+from ronda.checks.outcomes import evidence_of, outcome_of
 from ronda.checks.probe import Prober, ProbeResult
 from ronda.checks.rounds import RoundItem, RoundRunner
 from ronda.checks.wordpress.health import WordPressHealth
@@ -621,3 +621,10 @@ async def test_a_one_off_probe_runs_every_turn_at_once(ca_file: Path, serve) -> 
     assert classes(result) == {FC.WP_REST_BROKEN} and result.unchecked == frozenset()
     extra = [p for p in server.requests if p not in ("/", "/feed/")]
     assert extra == ["/wp-content/uploads/a.jpg", "/wp-json/", "/wp-login.php"]
+
+
+def test_evidence_carries_what_the_wordpress_checks_saw() -> None:
+    facts = {"core_version": "6.5.5", "core_latest": "6.7.1", "failing": ["core"]}
+    result = ProbeResult(site="t", url="u", started_at=NOW, extra={"wordpress": facts})
+    assert evidence_of(result)["wordpress"] == facts
+    assert "wordpress" not in evidence_of(ProbeResult(site="t", url="u", started_at=NOW))
