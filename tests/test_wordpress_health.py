@@ -27,7 +27,7 @@ from ronda.checks.incidents import Resolve, evaluate
 from ronda.checks.outcomes import evidence_of, outcome_of
 from ronda.checks.probe import Prober, ProbeResult
 from ronda.checks.rounds import RoundItem, RoundRunner
-from ronda.checks.wordpress.health import WordPressHealth
+from ronda.checks.wordpress.health import WordPressHealth, _Memory
 from ronda.config import (
     Config,
     IncidentSettings,
@@ -628,3 +628,18 @@ def test_evidence_carries_what_the_wordpress_checks_saw() -> None:
     result = ProbeResult(site="t", url="u", started_at=NOW, extra={"wordpress": facts})
     assert evidence_of(result)["wordpress"] == facts
     assert "wordpress" not in evidence_of(ProbeResult(site="t", url="u", started_at=NOW))
+
+
+def test_a_reload_keeps_the_turns_and_verdicts_of_configured_sites() -> None:
+    from ronda.app.rounds import make_prober
+
+    a, b = Site("a", "https://a.example/"), Site("b", "https://b.example/")
+    config = Config(sites=(a, b))
+    first = make_prober(config)
+    health = first.wordpress
+    assert health is not None
+    health._memory["a"] = health._memory["b"] = _Memory(turn=2)
+    reloaded = replace(config, sites=(a,), wordpress=WordPressSettings(latest="6.7.1"))
+    second = make_prober(reloaded, health)
+    assert second.wordpress is health and health.settings.latest == "6.7.1"
+    assert set(health._memory) == {"a"} and health._memory["a"].turn == 2

@@ -119,6 +119,7 @@ class WordPressHealth:
         self._releases_at = float("-inf")
         self._releases_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self.fetches = 0  # version-check API requests made (tests and the bench read it)
+        self._fetch_ok = True  # the last request answered releases
 
     def update(self, settings: WordPressSettings, site_names: set[str] | None = None) -> None:
         """A new config: new settings, and the memory of sites no longer configured dropped."""
@@ -153,8 +154,6 @@ class WordPressHealth:
                 self._releases = fetched
             self._fetch_ok = fetched is not None
         return self._releases
-
-    _fetch_ok = True
 
     def _fresh_for(self) -> float:
         every = self.settings.version_check_every
