@@ -472,6 +472,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaCertificateExpired",
         "RondaServerDown",
         "RondaProberBlind",
+        "RondaSiteFlaggedUnsafe",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]
