@@ -473,6 +473,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaServerDown",
         "RondaProberBlind",
         "RondaSiteFlaggedUnsafe",
+        "RondaProbesBlocked",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]

@@ -643,3 +643,26 @@ def test_a_reload_keeps_the_turns_and_verdicts_of_configured_sites() -> None:
     second = make_prober(reloaded, health)
     assert second.wordpress is health and health.settings.latest == "6.7.1"
     assert set(health._memory) == {"a"} and health._memory["a"].turn == 2
+
+
+async def test_a_blocked_site_is_published_as_blocked(ca_file: Path, serve, tmp_path) -> None:
+    page_ = b"<html><body><h1>Access denied by Imunify360 bot-protection.</h1></body></html>"
+    url, _ = await serve(healthy_routes(**{"/": (403, dict(HTML), page_)}))
+    healthy, _ = await serve(healthy_routes())
+    prober, _ = make_prober(ca_file)
+    blocked, fine = site(url), replace(site(healthy), name="sana")
+    config = Config(sites=(blocked, fine))
+    store = Store(tmp_path / "ronda.db")
+    try:
+        sync_config(store, config)
+        runner = RoundRunner(store, config)
+        runner.apply([RoundItem(await prober.probe_site(s, NOW)) for s in (blocked, fine)])
+        collector = RondaCollector(store, lambda: NOW)
+        try:
+            text = collector.render().decode()
+        finally:
+            collector.close()
+    finally:
+        store.close()
+    assert 'ronda_site_blocked{site="tienda"} 1.0' in text
+    assert 'ronda_site_blocked{site="sana"}' not in text

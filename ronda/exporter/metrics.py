@@ -284,6 +284,13 @@ METRICS: tuple[MetricSpec, ...] = (
         "state",
     ),
     _spec(
+        "ronda_site_blocked",
+        "gauge",
+        "1 while a firewall or WAF in front of the site blocks the desk's probes (failure "
+        "class blocked: an address to unblock; the site itself may serve everyone else).",
+        "site",
+    ),
+    _spec(
         "ronda_wordpress_outdated",
         "gauge",
         "1 when the site's WordPress core is due for its update (more than one feature "

@@ -1,4 +1,5 @@
-"""The WordPress-health families: per configured site, from its last round's facts.
+"""The WordPress-health families, per configured site from its last round's facts, and
+`ronda_site_blocked` (a firewall blocking the desk: the site is not measured, not down).
 
 Labels stay bounded: `site` (configured sites only) and `check` (the fixed list of
 `ronda.config.wordpress.CHECKS`); versions are values, never labels.
@@ -32,6 +33,9 @@ def wordpress_families(reader: MetricsReader) -> list[Family]:
     eol = Family(SPECS["ronda_php_eol_timestamp_seconds"])
     failing = Family(SPECS["ronda_wordpress_check_failing"])
     checked = Family(SPECS["ronda_wordpress_last_check_timestamp_seconds"])
+    blocked = Family(SPECS["ronda_site_blocked"])
+    for site in reader.blocked_sites():
+        blocked.add((site,), 1.0)
     for row in reader.wordpress_rows():
         site = (row.site,)
         checked.add(site, float(row.checked_at))
@@ -42,4 +46,4 @@ def wordpress_families(reader: MetricsReader) -> list[Family]:
         bad = _names(row.failing)
         for check in sorted(_names(row.checks) | bad):
             failing.add((row.site, check), 1.0 if check in bad else 0.0)
-    return [outdated, eol, failing, checked]
+    return [blocked, outdated, eol, failing, checked]

@@ -173,6 +173,12 @@ ORDER BY w.site
 """
 
 
+_BLOCKED_SQL = """
+SELECT p.site FROM probe_state p JOIN sites s ON s.name = p.site
+WHERE p.failure_class = 'blocked' ORDER BY p.site
+"""
+
+
 class MetricsReader:
     """The exporter's read-only view of one database file.
 
@@ -340,6 +346,10 @@ class MetricsReader:
     def site_rows(self) -> list[SiteRow]:
         """Every configured site in name order, with its probe state and rounds."""
         return [SiteRow(*row) for row in self._rows(_SITES_SQL)]
+
+    def blocked_sites(self) -> list[str]:
+        """Configured sites whose last probe a firewall blocked (failure class `blocked`)."""
+        return [site for (site,) in self._rows(_BLOCKED_SQL)]
 
     def wordpress_rows(self) -> list[WordPressRow]:
         """Every configured site's last WordPress-health round, in name order (none on a
