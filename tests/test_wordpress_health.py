@@ -626,8 +626,8 @@ async def test_a_one_off_probe_runs_every_turn_at_once(ca_file: Path, serve) -> 
 def test_evidence_carries_what_the_wordpress_checks_saw() -> None:
     facts = {"core_version": "6.5.5", "core_latest": "6.7.1", "failing": ["core"]}
     result = ProbeResult(site="t", url="u", started_at=NOW, extra={"wordpress": facts})
-    assert evidence_of(result)["wordpress"] == facts
-    assert "wordpress" not in evidence_of(ProbeResult(site="t", url="u", started_at=NOW))
+    assert evidence_of(result)["extra"]["wordpress"] == facts
+    assert "extra" not in evidence_of(ProbeResult(site="t", url="u", started_at=NOW))
 
 
 def test_a_reload_keeps_the_turns_and_verdicts_of_configured_sites() -> None:

@@ -44,7 +44,7 @@ def _iso(at: datetime | None) -> str | None:
 
 def evidence_of(result: ProbeResult) -> dict:
     """The facts an agent needs on a ticket. The body excerpt stays raw: the TUI escapes."""
-    evidence = {
+    return {
         "url": result.url,
         "final_url": result.final_url,  # after redirects (credentials masked)
         "peer": result.peer,  # the address the answer came from
@@ -59,11 +59,10 @@ def evidence_of(result: ProbeResult) -> dict:
             "issuer": result.cert_issuer,
         },
         "checked_at": _iso(result.started_at),
+        # What a check saw besides the above (the WordPress checks: versions, PHP's end of
+        # life, failing checks).
+        **({"extra": dict(extra)} if (extra := getattr(result, "extra", None)) else {}),
     }
-    wordpress = (getattr(result, "extra", None) or {}).get("wordpress")
-    if wordpress:  # what the WordPress-health checks saw: versions, PHP's end of life, ...
-        evidence["wordpress"] = dict(wordpress)
-    return evidence
 
 
 def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outcome:

@@ -109,7 +109,9 @@ class ProbeResult:
     wordpress: bool | None = None
     final_url: str | None = None  # where the home page's redirects ended (password masked)
     peer: str | None = None  # "ip:port" the last answer came from
-    # Facts of the round beyond the home page's (e.g. "wordpress": versions, for metrics).
+    # What a check subject's check saw besides the above (a greeting, a banner, a
+    # certificate's days left): plain JSON values, already made safe with `visible`. A
+    # WordPress site's round keeps its WordPress checks' facts under "wordpress".
     extra: dict[str, Any] = field(default_factory=dict)
     # Failure families whose checks have not run yet (their tickets get no news this round).
     unchecked: frozenset[str] = frozenset()
@@ -146,7 +148,7 @@ class ProbeResult:
             "wordpress": self.wordpress,
             "final_url": self.final_url,
             "peer": self.peer,
-            "extra": dict(self.extra),
+            **({"extra": dict(self.extra)} if self.extra else {}),
         }
 
 
