@@ -382,8 +382,9 @@ def strip_site(site: str, detail: str) -> str:
     return detail.removeprefix(f"{site}: ")
 
 
-# Their detail says what matters (how slow, how many days, which keyword, which version).
-_DETAILED = frozenset(
+# Classes whose detail says what matters (how slow, how many days, which keyword, which
+# version): the subject line carries it instead of the URL.
+_DETAIL_SUBJECTS = frozenset(
     {
         FC.SLOW,
         FC.SSL_EXPIRING,
@@ -399,7 +400,7 @@ def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = 
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
     words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
-    if failure_class in _DETAILED and detail:
+    if failure_class in _DETAIL_SUBJECTS and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
         text = f"{site}: {words}: {detail}"
     else:
