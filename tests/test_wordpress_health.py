@@ -365,6 +365,9 @@ async def test_php_warnings_in_a_working_page(ca_file: Path, serve) -> None:
     assert classes(result) == {FC.PHP_WARNING}, result.findings
     assert "wp-content/themes/tema/functions.php on line 88" in result.detail
     assert "/home/tienda" not in result.detail
+    # The ticket's body excerpt shows the page, without the account's home directory.
+    assert "/home/tienda" not in result.body_excerpt
+    assert "<b>wp-content/themes/tema/functions.php</b> on line" in result.body_excerpt
 
 
 # --- REST API --------------------------------------------------------------------------------

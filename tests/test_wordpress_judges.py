@@ -216,6 +216,17 @@ def test_php_warnings_keep_the_message_and_a_short_path() -> None:
     assert debug.judge_php_warnings(500, body) is None  # an error page is classified elsewhere
 
 
+def test_redact_paths_keeps_the_wordpress_part() -> None:
+    text = (
+        "<b>Warning</b>:  x in <b>/home/u/public_html/wp-content/plugins/p/p.php</b> on line "
+        "<b>3</b> Notice: y in /srv/www/lib/helper.php on line 9; a path /etc/passwd stays"
+    )
+    assert debug.redact_paths(text) == (
+        "<b>Warning</b>:  x in <b>wp-content/plugins/p/p.php</b> on line "
+        "<b>3</b> Notice: y in helper.php on line 9; a path /etc/passwd stays"
+    )
+
+
 def test_prose_about_warnings_is_not_a_warning() -> None:
     body = b"<p>Warning: our shop closes early on line 5 of the schedule.</p>"
     assert debug.judge_php_warnings(200, body) is None

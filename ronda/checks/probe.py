@@ -44,6 +44,7 @@ from ronda.checks.tls import (
     facts_from_der,
     facts_from_peercert,
 )
+from ronda.checks.wordpress.debug import redact_paths
 from ronda.config import ProbeSettings, Site
 from ronda.model import HOME_DOWN, FailureClass, Priority
 
@@ -350,6 +351,7 @@ class Prober:
             wordpress = looks_like_wordpress(home.body, home.headers)
         home_down = any(f.failure_class in HOME_DOWN for f in findings)
         seen: list[Observation] = []  # the feed's observation, for the WordPress checks
+        excerpt, redact = body_excerpt(home.body), False
         extra_facts: dict[str, Any] = {}
         unchecked: frozenset[str] = frozenset()
         if not home_down:
@@ -371,6 +373,7 @@ class Prober:
                 findings.extend(_named(site, f) for f in report.findings)
                 extra_facts["wordpress"] = report.facts
                 unchecked = report.unchecked
+                redact = any(f.failure_class is FailureClass.PHP_WARNING for f in report.findings)
         top = worst(findings)
         return ProbeResult(
             site=site.name,
@@ -386,7 +389,7 @@ class Prober:
             cert_issuer=home.cert_issuer,
             detail=top.detail,
             headers={k: v for k, v in home.headers.items() if k in KEPT_HEADERS},
-            body_excerpt=body_excerpt(home.body),
+            body_excerpt=redact_paths(excerpt) if redact else excerpt,
             findings=findings,
             wordpress=wordpress,
             final_url=home.final_url,

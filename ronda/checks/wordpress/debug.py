@@ -38,6 +38,15 @@ def short_path(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+_PATH_IN_MESSAGE = re.compile(r"( in (?:<b>)?)(/[^\s<>]{1,300}?\.php)((?:</b>)? on line )")
+
+
+def redact_paths(text: str) -> str:
+    """`text` (a body excerpt) with the files PHP's messages name cut as `short_path` does:
+    the page discloses the account's home directory; the desk's evidence need not."""
+    return _PATH_IN_MESSAGE.sub(lambda m: m.group(1) + short_path(m.group(2)) + m.group(3), text)
+
+
 def php_messages(body: bytes | None) -> list[str]:
     """`Warning: message in wp-content/…/file.php on line N`, once each, in page order."""
     if not body or b" on line " not in body:
