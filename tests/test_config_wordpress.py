@@ -81,6 +81,12 @@ login = "no"
     assert "ronda.toml:12: sites[0].wordpress_checks.login: 'no' is not true or false" in text_
 
 
+def test_the_image_sample_is_bounded() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config("[wordpress]\nimages_per_round = 50\n", Path("ronda.toml"))
+    assert "ronda.toml:2: wordpress.images_per_round: 50 is more than 10" in str(info.value)
+
+
 def test_a_lookup_needs_a_key() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config('[wordpress]\nsafe_browsing = "safebrowsing"\n')

@@ -525,7 +525,7 @@ async def test_web_risk_clean_site_is_not_flagged(ca_file: Path, serve) -> None:
     prober, _ = make_prober(ca_file, settings, environ={"K": "k"})
     results = await rounds(prober, site(url), 8)
     assert all(r.findings == [] for r in results)
-    assert len(api.requests) == 1  # at most every safe_browsing_every (6 h) per site
+    assert len(api.requests) == 1  # at most every safe_browsing_every (24 h) per site
 
 
 # --- per-site switches ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ php_warning_days = 30            # php_eol this long before a branch's end of su
 images_per_round = 3             # images of the home page sampled when their turn comes
 safe_browsing = "safebrowsing"   # or "webrisk"; needs a key (below), else not looked up
 safe_browsing_key_env = "RONDA_SAFE_BROWSING_KEY"   # or safe_browsing_key_file = "key.txt"
-safe_browsing_every = "6h"
+safe_browsing_every = "24h"
 [wordpress.checks]               # every check is on for WordPress sites; turn one off here
 images = false
 [[sites]]
@@ -39,6 +39,7 @@ CHECKS = (
     "login",
     "safe_browsing",
 )
+MAX_IMAGES_PER_ROUND = 10
 VERSION_CHECK_URL = "https://api.wordpress.org/core/version-check/1.7/"
 LOOKUP_APIS = ("safebrowsing", "webrisk")
 _KINDS = {
@@ -73,7 +74,7 @@ class WordPressSettings:
     safe_browsing_url: str | None = None  # None: Google's own endpoint for the API
     safe_browsing_key_env: str | None = None
     safe_browsing_key_file: Path | None = None
-    safe_browsing_every: float = 6 * 3600.0
+    safe_browsing_every: float = 86400.0  # per site: Google's quotas are per day
     deadline: float = 10.0  # seconds per request to WordPress.org or Google
     checks: frozenset[str] = field(default_factory=lambda: frozenset(CHECKS))  # on by default
 
@@ -119,6 +120,13 @@ def read_wordpress(r: Reader, raw: object, base_dir: Path) -> WordPressSettings:
         r.add(
             path + ("safe_browsing",),
             "needs an API key (expected safe_browsing_key_env or safe_browsing_key_file)",
+        )
+    if values.get("images_per_round", 0) > MAX_IMAGES_PER_ROUND:
+        r.add(
+            path + ("images_per_round",),
+            f"{values.pop('images_per_round')} is more than {MAX_IMAGES_PER_ROUND} (a round "
+            "must not send a customer's server a burst; expected 1 to "
+            f"{MAX_IMAGES_PER_ROUND})",
         )
     if "checks" in table:
         values["checks"] = switched(frozenset(CHECKS), read_switches(r, table["checks"], path))
