@@ -669,3 +669,29 @@ async def test_a_blocked_site_is_published_as_blocked(ca_file: Path, serve, tmp_
         store.close()
     assert 'ronda_site_blocked{site="tienda"} 1.0' in text
     assert 'ronda_site_blocked{site="sana"}' not in text
+
+
+async def test_probes_do_not_wait_for_a_slow_version_check(ca_file: Path, serve) -> None:
+    answered = asyncio.Event()
+
+    async def slow_api(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await answered.wait()  # held until the probes are done
+        writer.close()
+
+    api = await asyncio.start_server(slow_api, "127.0.0.1", 0)
+    port = api.sockets[0].getsockname()[1]
+    url, _ = await serve(healthy_routes(**{"/": (200, dict(HTML), home_page("5.0"))}))
+    settings = WordPressSettings(version_check_url=f"http://127.0.0.1:{port}/v/", deadline=5.0)
+    prober, health = make_prober(ca_file, settings)
+    first = asyncio.create_task(prober.probe_site(site(url), NOW))
+    await asyncio.sleep(0)
+    for _ in range(200):  # until the first probe is asking the API
+        if health._releases_lock is not None and health._releases_lock[1].locked():
+            break
+        await asyncio.sleep(0.01)
+    others = await asyncio.wait_for(rounds(prober, replace(site(url), name="otra"), 2), 3.0)
+    assert all(FC.WP_OUTDATED not in classes(r) for r in others)  # nothing known yet
+    answered.set()
+    await first
+    api.close()

@@ -145,6 +145,10 @@ class WordPressHealth:
         loop = asyncio.get_running_loop()
         if self._releases_lock is None or self._releases_lock[0] is not loop:
             self._releases_lock = (loop, asyncio.Lock())
+        if self._releases_lock[1].locked():
+            # Another probe is asking WordPress.org: this round uses what is known (a slow
+            # API must not hold every probe, and their slots, for its deadline).
+            return self._releases
         async with self._releases_lock[1]:
             if self.clock() - self._releases_at < self._fresh_for():
                 return self._releases  # another probe fetched it meanwhile
