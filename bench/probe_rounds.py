@@ -17,6 +17,9 @@ Prints the response parser's own cost first (one nginx-like response, in this pr
 probes/s, CPU ms per probe (with each run's figure), CPU s per 1,000 probes, peak RSS and the
 ratio Ronda / blackbox per protocol (median of the runs). Goal: ratio <= 1.0; above 1.5 is a
 defect.
+
+Then the WordPress-health section (`bench/wordpress_checks.py`; `--no-wordpress` skips it):
+CPU per judge, and what each WordPress-health check adds to a site's round.
 """
 
 from __future__ import annotations
@@ -360,6 +363,7 @@ def main() -> None:
     parser.add_argument("--key")
     parser.add_argument("--http-port", type=int)
     parser.add_argument("--https-port", type=int)
+    parser.add_argument("--no-wordpress", action="store_true", help="skip the WordPress section")
     args = parser.parse_args()
 
     if args.role == "server":
@@ -436,6 +440,10 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
+    if not args.no_wordpress:
+        from wordpress_checks import report  # bench/wordpress_checks.py, next to this file
+
+        report(sites=min(args.sites, 200), rounds=4, concurrency=args.concurrency)
 
 
 if __name__ == "__main__":

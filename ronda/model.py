@@ -121,6 +121,16 @@ class FailureClass(StrEnum):
     INTERMITTENT = "intermittent"
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
     PROBER_BLIND = "prober_blind"  # the desk's own incident: it cannot see, sites unmeasured
+    # WordPress health seen from outside (ronda.checks.wordpress).
+    WP_OUTDATED = "wp_outdated"  # core behind the current release: the monthly update
+    PHP_EOL = "php_eol"  # PHP past (or within 30 days of) the end of its security support
+    MIXED_CONTENT = "mixed_content"  # an HTTPS page loading http:// resources
+    BROKEN_IMAGES = "broken_images"  # the page's own images answering 4xx/5xx
+    PHP_WARNING = "php_warning"  # PHP warnings/notices printed into a working page
+    WP_REST_BROKEN = "wp_rest_broken"  # /wp-json/ not answering JSON: the editors stop loading
+    LOGIN_REDIRECT_LOOP = "login_redirect_loop"  # /wp-login.php redirects in a loop
+    BLOCKED = "blocked"  # a firewall or WAF blocks the prober: an IP to unblock
+    FLAGGED_UNSAFE = "flagged_unsafe"  # Google Safe Browsing / Web Risk lists the site
 
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
@@ -151,6 +161,15 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.INTERMITTENT: Priority.HIGH,
     FailureClass.SERVER_OUTAGE: Priority.HIGH,
     FailureClass.PROBER_BLIND: Priority.HIGH,
+    FailureClass.WP_OUTDATED: Priority.LOW,
+    FailureClass.PHP_EOL: Priority.LOW,
+    FailureClass.MIXED_CONTENT: Priority.MEDIUM,
+    FailureClass.BROKEN_IMAGES: Priority.MEDIUM,
+    FailureClass.PHP_WARNING: Priority.MEDIUM,
+    FailureClass.WP_REST_BROKEN: Priority.MEDIUM,
+    FailureClass.LOGIN_REDIRECT_LOOP: Priority.MEDIUM,
+    FailureClass.BLOCKED: Priority.MEDIUM,
+    FailureClass.FLAGGED_UNSAFE: Priority.HIGH,
 }
 
 # A probe opens at most one open ticket per site and family: a site that goes from
@@ -187,6 +206,16 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
     FailureClass.RSS_INVALID: "feed",
     FailureClass.SERVER_OUTAGE: "server",
     FailureClass.PROBER_BLIND: "desk",
+    FailureClass.WP_OUTDATED: "updates",
+    FailureClass.PHP_EOL: "php_version",
+    FailureClass.MIXED_CONTENT: "mixed_content",
+    FailureClass.BROKEN_IMAGES: "images",
+    FailureClass.PHP_WARNING: "php_debug",
+    FailureClass.WP_REST_BROKEN: "rest_api",
+    FailureClass.LOGIN_REDIRECT_LOOP: "login",
+    # Not "down": the site may serve everyone else; the desk's address needs unblocking.
+    FailureClass.BLOCKED: "blocked",
+    FailureClass.FLAGGED_UNSAFE: "safe_browsing",
 }
 
 # The dedupe key of the desk's own incident (`prober_blind`): one open at a time. Its
@@ -200,12 +229,18 @@ def family_of(failure_class: FailureClass | str) -> str:
 
 # A home page failing like this means the site is down for its visitors: the prober skips
 # the keyword checks and the feed (they would fail the same way and only add noise), and
-# the incident rules call the site down. Slow and intermittent sites still answer.
+# the incident rules call the site down. Slow and intermittent sites still answer. A
+# prober blocked by a firewall sees nothing either, so nothing else is judged that round.
 HOME_DOWN: frozenset[FailureClass] = frozenset(
     c
     for c in FailureClass
     if family_of(c) == "down" and c not in (FailureClass.SLOW, FailureClass.INTERMITTENT)
-) | {FailureClass.SSL_EXPIRED, FailureClass.SSL_UNTRUSTED, FailureClass.SSL_HOSTNAME}
+) | {
+    FailureClass.SSL_EXPIRED,
+    FailureClass.SSL_UNTRUSTED,
+    FailureClass.SSL_HOSTNAME,
+    FailureClass.BLOCKED,
+}
 
 
 @dataclass(frozen=True, slots=True)

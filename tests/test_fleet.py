@@ -28,6 +28,7 @@ from polling import wait_until
 from ronda.config import parse_config
 from ronda.demo import error_pages
 from ronda.demo.fleet import Fleet
+from ronda.demo.lookup import DEMO_KEY
 from ronda.demo.specs import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite
 from ronda.demo.timeline import (
     DEGRADING_SITE,
@@ -229,7 +230,71 @@ def test_every_site_shows_its_class(fleet: Fleet, client: httpx.Client, clock: F
         clock.now += FLAP
     assert seen == [200, 500, 200, 500]
 
+    check_wordpress_health_sites(client, sites)
     assert checked == set(by_class), f"unchecked: {set(by_class) - checked}"
+
+
+def check_wordpress_health_sites(
+    client: httpx.Client, sites: Callable[[str], list[DemoSite]]
+) -> None:
+    """The sites whose WordPress is unwell in a way seen from outside, as a client sees them."""
+    for site in sites("ok"):
+        if site.wordpress:
+            rest = client.get(site.url + "wp-json/")
+            assert rest.status_code == 200 and "wp/v2" in rest.json()["namespaces"]
+            assert b"X-Powered-By" not in rest.content
+            home = client.get(site.url)
+            assert home.headers["x-powered-by"] == "PHP/8.3.14"
+            if site.https:  # an HTTPS page loads nothing over http://
+                assert b'src="http://' not in home.content
+                assert b"href='http://" not in home.content
+    [old] = sites("wp_outdated")
+    assert b'content="WordPress 6.4.5"' in client.get(old.url).content
+    [php] = sites("php_eol")
+    assert client.get(php.url).headers["x-powered-by"] == "PHP/7.4.33"
+    [mixed] = sites("mixed_content")
+    assert mixed.https and b'<script src="http://' in client.get(mixed.url).content
+    [images] = sites("broken_images")
+    home = client.get(images.url)
+    assert b"/wp-content/uploads/" in home.content
+    shop = client.get(
+        fleet_url(sites, "ok", "tienda-ana") + "wp-content/uploads/2024/09/item-0-300x300.jpg"
+    )
+    assert shop.status_code == 200 and shop.headers["content-type"] == "image/jpeg"
+    assert (
+        client.get(images.url + "wp-content/uploads/2024/09/item-0-300x300.jpg").status_code == 404
+    )
+    [warning] = sites("php_warning")
+    assert b"<b>Warning</b>:  Undefined array key" in client.get(warning.url).content
+    [rest] = sites("wp_rest_broken")
+    answer = client.get(rest.url + "wp-json/")
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    [login] = sites("login_redirect_loop")
+    assert not login.checks
+    with pytest.raises(httpx.TooManyRedirects):
+        client.get(login.url + "wp-login.php", follow_redirects=True)
+    [blocked] = sites("blocked")
+    answer = client.get(blocked.url)
+    assert answer.status_code == 403 and b"Imunify360" in answer.content
+    [flagged] = sites("flagged_unsafe")
+    assert client.get(flagged.url).status_code == 200  # Google lists it; the site answers
+
+
+def fleet_url(sites: Callable[[str], list[DemoSite]], behaviour: str, name: str) -> str:
+    return next(s.url for s in sites(behaviour) if s.name == name)
+
+
+def test_lookup_stand_in_answers_in_web_risk_format(fleet: Fleet) -> None:
+    flagged = next(s for s in fleet.sites if s.behaviour == "flagged_unsafe")
+    healthy = fleet.site("tienda-ana")
+    headers = {"X-Goog-Api-Key": DEMO_KEY}
+    with httpx.Client(timeout=2.0) as c:
+        listed = c.get(fleet.lookup.url, params={"uri": flagged.url}, headers=headers)
+        clean = c.get(fleet.lookup.url, params={"uri": healthy.url}, headers=headers)
+        keyless = c.get(fleet.lookup.url, params={"uri": flagged.url})
+    assert listed.json()["threat"]["threatTypes"] == ["MALWARE"]
+    assert clean.json() == {}
+    assert keyless.status_code == 403
 
 
 def test_canonical_redirects_and_not_found(fleet: Fleet, client: httpx.Client) -> None:

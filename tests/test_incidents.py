@@ -613,3 +613,38 @@ def test_rules_use_the_rounds_instant_not_the_wall_clock() -> None:
     desk.round(outcome(at(121), FC.HTTP_500))
     assert desk.opened[0][1].evidence["first_failure_at"] == at(120).isoformat()
     assert datetime.now(UTC) == T0
+
+
+def test_wordpress_health_classes_are_their_own_cases_reminded_daily() -> None:
+    desk = Desk(settings=NO_RECHECK)
+    outdated = Failure(FC.WP_OUTDATED, None, "tienda-ana: WordPress 6.5.5 is 2 releases behind")
+    rest = Failure(FC.WP_REST_BROKEN, None, "tienda-ana: REST API: HTTP 403 is not JSON")
+    for minute in range(0, 6 * 60):  # six hours, a round a minute
+        desk.round(outcome(at(minute), outdated, rest, up=True))
+    keys = sorted(a.dedupe_key for _, a in desk.opened)
+    assert keys == ["tienda-ana:rest_api", "tienda-ana:updates"]
+    by_family = {a.dedupe_key: a for _, a in desk.opened}
+    assert by_family["tienda-ana:updates"].priority == Priority.LOW
+    assert by_family["tienda-ana:rest_api"].category == "elementor"
+    assert by_family["tienda-ana:updates"].subject == (
+        "tienda-ana: WordPress update due: WordPress 6.5.5 is 2 releases behind"
+    )
+    events = [a for a in desk.log if isinstance(a, RecordEvent) and a.kind == "recurrence"]
+    families = [e.family for e in events]
+    assert families.count("rest_api") >= 5  # hourly, as any failure
+    assert families.count("updates") == 0  # an update waits for work: daily at most
+
+
+def test_a_blocked_home_page_judges_nothing_else_and_is_no_outage() -> None:
+    desk = Desk(settings=NO_RECHECK)
+    rest = Failure(FC.WP_REST_BROKEN, None, "tienda-ana: REST API broken")
+    desk.round(outcome(at(0), rest, up=True))
+    desk.round(outcome(at(1), rest, up=True))
+    blocked = Failure(FC.BLOCKED, None, "tienda-ana: Imunify360 blocks the desk's probes")
+    for minute in range(2, 10):
+        desk.round(outcome(at(minute), blocked, up=False))
+    keys = sorted(a.dedupe_key for _, a in desk.opened)
+    assert keys == ["tienda-ana:blocked", "tienda-ana:rest_api"]
+    rest_ticket = next(t for t in desk.tickets.values() if t.failure_class == FC.WP_REST_BROKEN)
+    assert rest_ticket.is_open  # not recovered while the desk could not see
+    assert "tienda-ana:down" not in keys

@@ -183,6 +183,19 @@ def build_store(path: Path) -> tuple[Store, Desk]:
         db.execute("INSERT INTO probe_failures VALUES ('tienda.acme.example', 'http_500', 6)")
         db.execute("INSERT INTO probe_failures VALUES ('blog.acme.example', 'slow', 2)")
         db.execute("INSERT INTO probe_failures VALUES ('old.bodega.example', 'refused', 9)")
+        every = json.dumps(["core", "php", "mixed_content", "php_warnings", "images", "rest_api"])
+        for site, outdated, eol_days, failing in (
+            ("tienda.acme.example", 1, -300, ["core", "rest_api"]),
+            ("blog.acme.example", 0, 20, ["php"]),
+            ("shop.bodega.example", 0, 400, []),
+        ):
+            db.execute(
+                "INSERT INTO wordpress_health (site, checked_at, core_version, core_latest, "
+                "core_outdated, php_version, php_eol_at, checks, failing) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (site, now - 20, "6.5.5" if outdated else "6.7.1", "6.7.1", outdated,
+                 "8.1.2", now + eol_days * 86400, every, json.dumps(failing)),
+            )  # fmt: skip
     return store, desk
 
 
@@ -401,6 +414,23 @@ def recorded_names() -> list[str]:
     return re.findall(r"^\s*- record:\s*(\S+)\s*$", RULES.read_text(), flags=re.M)
 
 
+def test_wordpress_values_match_the_store(world: World) -> None:
+    assert world.scalar('ronda_wordpress_outdated{site="tienda.acme.example"}') == 1.0
+    assert world.scalar("count(ronda_wordpress_outdated == 1)") == 1
+    eol = world.scalar('ronda_php_eol_timestamp_seconds{site="blog.acme.example"}')
+    assert eol == NOW.timestamp() + 20 * 86400
+    failing = {
+        (r["metric"]["site"], r["metric"]["check"])
+        for r in world.query("ronda_wordpress_check_failing == 1")
+    }
+    assert failing == {
+        ("tienda.acme.example", "core"),
+        ("tienda.acme.example", "rest_api"),
+        ("blog.acme.example", "php"),
+    }
+    assert world.scalar("count(ronda_wordpress_check_failing)") == 18  # 3 sites x 6 checks
+
+
 def test_recording_rules_produce_series(world: World) -> None:
     names = recorded_names()
     assert "ronda:first_response_misses:ratio_rate1h" in names
@@ -442,6 +472,8 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaCertificateExpired",
         "RondaServerDown",
         "RondaProberBlind",
+        "RondaSiteFlaggedUnsafe",
+        "RondaProbesBlocked",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]

@@ -15,6 +15,7 @@ from ronda.checks.blind import CanaryResult
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
+from ronda.checks.wordpress.health import WordPressHealth
 from ronda.config import Config, Site
 from ronda.store import Store
 
@@ -27,9 +28,17 @@ APPLY_TIMEOUT = 10.0  # seconds for the loop to take a new config
 STOP_TIMEOUT = 15.0
 
 
-def make_prober(config: Config) -> Prober:
-    """The probes' client; it holds the SSL context built from `[tls]`."""
-    return Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
+def make_prober(config: Config, wordpress: WordPressHealth | None = None) -> Prober:
+    """The probes' client; it holds the SSL context built from `[tls]`, and the WordPress
+    checks' memory between rounds (`wordpress`: a previous prober's, kept over a reload)."""
+    prober = Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
+    if wordpress is None:
+        wordpress = WordPressHealth(config.wordpress, verify=prober.ssl_context)
+    else:
+        wordpress.update(config.wordpress, {s.name for s in config.sites})
+        wordpress.verify = prober.ssl_context
+    prober.wordpress = wordpress
+    return prober
 
 
 class HookedRunner(RoundRunner):
@@ -179,7 +188,9 @@ class RoundsThread:
     def _apply(self, config: Config) -> None:
         assert self._scheduler is not None
         if config.tls != self.config.tls:
-            self._probers.append(make_prober(config))
+            self._probers.append(make_prober(config, self._probers[-1].wordpress))
+        elif (health := self._probers[-1].wordpress) is not None:
+            health.update(config.wordpress, {s.name for s in config.sites})
         self.config = config
         self._scheduler.update_config(config)
 

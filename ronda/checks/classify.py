@@ -8,7 +8,9 @@ Order of the checks (first match wins for the availability finding):
    protocol errors (a malformed response is what a proxy reports as 502, so it is http_502);
 2. WordPress's own pages before the generic status: wp_maintenance (503 + maintenance
    text), wp_db_connection, php_fatal_timeout, php_syntax_error, php_fatal;
-3. the status: 5xx, 403/404 (medium on a path that is not the home page), other codes (a
+3. a firewall's block page or challenge (ModSecurity, Imunify360, Wordfence, Sucuri,
+   Cloudflare; `ronda.checks.waf`) is `blocked`, and so is a reset right after connecting;
+   then the status: 5xx, 403/404 (medium on a path that is not the home page), other codes (a
    redirect with no Location, or one that cannot be followed, is content_missing);
 4. on 2xx: white_screen (blank body or HTML without visible text), then the keyword of a
    check path (content_missing);
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.parsers import expat
 
+from ronda.checks.waf import firewall_of
 from ronda.config import ProbeSettings
 from ronda.model import DEFAULT_CLASS_PRIORITY, FailureClass, Priority
 
@@ -117,6 +120,9 @@ _ERROR_CLASS: dict[str, FailureClass] = {
     "ssl_error": FC.SSL_UNTRUSTED,  # handshake failed for another reason: not a safe site
     "protocol": FC.HTTP_502,  # what a proxy answers when the upstream talks nonsense
     "reset": FC.HTTP_502,
+    # A TCP reset right after connecting, before any byte: what a firewall dropping the
+    # prober's address does (a clean close without an answer stays http_502).
+    "reset_by_peer": FC.BLOCKED,
 }
 
 _ERROR_WORDS = {
@@ -131,6 +137,7 @@ _ERROR_WORDS = {
     "ssl_error": "TLS handshake failed",
     "protocol": "invalid HTTP response",
     "reset": "connection closed without a response",
+    "reset_by_peer": "connection reset right after connecting (a firewall blocking the desk?)",
 }
 
 # --- WordPress and PHP signatures ---------------------------------------------------------
@@ -387,6 +394,11 @@ def _availability(obs: Observation, settings: ProbeSettings, keyword: str | None
         if sig is not None:
             cls, words = sig
             return Finding(cls, None, f"{words} (HTTP {status}) on {obs.url}")
+    firewall = firewall_of(status, obs.headers, body)
+    if firewall is not None:
+        return Finding(
+            FC.BLOCKED, None, f"{firewall} blocks the desk's probes (HTTP {status}) on {obs.url}"
+        )
     bad = _status_finding(status, obs)
     if bad is not None:
         return bad

@@ -167,7 +167,9 @@ class _Reader(asyncio.Protocol):
             self._finish()  # a close-delimited body ends here (TLS close_notify or not)
         elif self.state == _HEAD and not self.buf and not self.t_first:
             why = f": {exc}" if exc else ""
-            self._fail(ProbeError("reset", f"connection closed before any response{why}"))
+            # A reset (RST), not a close: what a firewall dropping the prober does.
+            kind = "reset_by_peer" if isinstance(exc, ConnectionResetError) else "reset"
+            self._fail(ProbeError(kind, f"connection closed before any response{why}"))
         else:
             self._fail(ProbeError("protocol", "connection closed in the middle of the response"))
 
@@ -524,7 +526,8 @@ async def exchange(
             raise ProbeError("ssl_error", exc.reason or str(exc)) from None
         except (ConnectionError, EOFError) as exc:
             what = "TLS handshake" if tls else "connection"
-            raise ProbeError("reset", f"{what} interrupted: {exc}") from None
+            kind = "reset_by_peer" if isinstance(exc, ConnectionResetError) else "reset"
+            raise ProbeError(kind, f"{what} interrupted: {exc}") from None
         finally:
             if tls:
                 phases["tls"] = phases.get("tls", 0.0) + perf_counter() - start

@@ -76,6 +76,15 @@ _SUBJECT_WORDS: dict[FailureClass, str] = {
     FC.SSL_EXPIRING: "SSL certificate expiring",
     FC.RSS_INVALID: "RSS feed invalid",
     FC.INTERMITTENT: "intermittent (down and up repeatedly)",
+    FC.WP_OUTDATED: "WordPress update due",
+    FC.PHP_EOL: "PHP version at end of life",
+    FC.MIXED_CONTENT: "mixed content (shown as not secure)",
+    FC.BROKEN_IMAGES: "broken images",
+    FC.PHP_WARNING: "PHP warnings shown on the page",
+    FC.WP_REST_BROKEN: "REST API broken (block editor and Elementor will not load)",
+    FC.LOGIN_REDIRECT_LOOP: "login redirect loop",
+    FC.BLOCKED: "the desk's probes are blocked by a firewall",
+    FC.FLAGGED_UNSAFE: "flagged unsafe by Google",
 }
 
 
@@ -109,6 +118,9 @@ class Outcome:
     evidence: Mapping[str, object] = field(default_factory=dict)
     confirmed_families: frozenset[str] = frozenset()
     reprobed: bool = False
+    # Families whose checks did not run this round (a WordPress check awaiting its first
+    # turn): no news, neither failing nor passing.
+    unchecked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +341,13 @@ def in_maintenance(site: Site, servers: Iterable[Server], at: datetime) -> bool:
 
 # Ticket categories, in the words the mail triage uses: certificates and servers are
 # hosting work, everything a site shows is WordPress work.
-_FAMILY_CATEGORY = {"tls": "hosting", SERVER: "hosting"}
+_FAMILY_CATEGORY = {
+    "tls": "hosting",
+    SERVER: "hosting",
+    "php_version": "hosting",
+    "blocked": "hosting",
+    "rest_api": "elementor",
+}
 
 
 def category_of(family: str) -> str:
@@ -364,11 +382,25 @@ def strip_site(site: str, detail: str) -> str:
     return detail.removeprefix(f"{site}: ")
 
 
+# Classes whose detail says what matters (how slow, how many days, which keyword, which
+# version): the subject line carries it instead of the URL.
+_DETAIL_SUBJECTS = frozenset(
+    {
+        FC.SLOW,
+        FC.SSL_EXPIRING,
+        FC.CONTENT_MISSING,
+        FC.RSS_INVALID,
+        FC.WP_OUTDATED,
+        FC.PHP_EOL,
+    }
+)
+
+
 def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = "") -> str:
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
     words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
-    if failure_class in (FC.SLOW, FC.SSL_EXPIRING, FC.CONTENT_MISSING, FC.RSS_INVALID) and detail:
+    if failure_class in _DETAIL_SUBJECTS and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
         text = f"{site}: {words}: {detail}"
     else:

@@ -68,7 +68,18 @@ FC = FailureClass
 RECURRENCE_EVERY_SECONDS = 3600.0
 RECURRENCE_EVERY_ROUNDS = 60
 # Failures that change over days, not minutes: one reminder a day is enough.
-_SLOW_MOVING = frozenset({FailureClass.SSL_EXPIRING, FailureClass.RSS_INVALID})
+_SLOW_MOVING = frozenset(
+    {
+        FailureClass.SSL_EXPIRING,
+        FailureClass.RSS_INVALID,
+        # WordPress health: an update, a PHP upgrade, a theme fix wait for someone's work.
+        FailureClass.WP_OUTDATED,
+        FailureClass.PHP_EOL,
+        FailureClass.MIXED_CONTENT,
+        FailureClass.PHP_WARNING,
+        FailureClass.BROKEN_IMAGES,
+    }
+)
 
 
 # ---- the site rules -----------------------------------------------------------------------
@@ -169,7 +180,7 @@ def evaluate(
                 _failing_in_maintenance(fs)
             else:
                 actions += _failing(ctx, fam, fs, failure, prio)
-        elif outcome.up:
+        elif outcome.up and fam not in outcome.unchecked:
             actions += _passing(ctx, fam, fs)
         # else: the home page failed, so this family's checks did not run: no news.
 

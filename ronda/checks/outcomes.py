@@ -59,6 +59,9 @@ def evidence_of(result: ProbeResult) -> dict:
             "issuer": result.cert_issuer,
         },
         "checked_at": _iso(result.started_at),
+        # What a check saw besides the above (the WordPress checks: versions, PHP's end of
+        # life, failing checks).
+        **({"extra": dict(extra)} if (extra := getattr(result, "extra", None)) else {}),
     }
 
 
@@ -80,6 +83,7 @@ def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outco
         evidence=evidence_of(final),
         confirmed_families=confirmed,
         reprobed=reprobe is not None,
+        unchecked=frozenset(getattr(final, "unchecked", None) or ()),
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ronda.checks.classify import Finding, Observation, classify_all, looks_like_wordpress, worst
@@ -44,8 +44,12 @@ from ronda.checks.tls import (
     facts_from_der,
     facts_from_peercert,
 )
+from ronda.checks.wordpress.debug import redact_paths
 from ronda.config import ProbeSettings, Site
 from ronda.model import HOME_DOWN, FailureClass, Priority
+
+if TYPE_CHECKING:
+    from ronda.checks.wordpress.health import WordPressHealth
 
 # Response headers worth keeping as evidence on a ticket.
 KEPT_HEADERS = frozenset(
@@ -106,6 +110,12 @@ class ProbeResult:
     wordpress: bool | None = None
     final_url: str | None = None  # where the home page's redirects ended (password masked)
     peer: str | None = None  # "ip:port" the last answer came from
+    # What a check subject's check saw besides the above (a greeting, a banner, a
+    # certificate's days left): plain JSON values, already made safe with `visible`. A
+    # WordPress site's round keeps its WordPress checks' facts under "wordpress".
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Failure families whose checks have not run yet (their tickets get no news this round).
+    unchecked: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -139,6 +149,7 @@ class ProbeResult:
             "wordpress": self.wordpress,
             "final_url": self.final_url,
             "peer": self.peer,
+            **({"extra": dict(self.extra)} if self.extra else {}),
         }
 
 
@@ -161,6 +172,8 @@ class Prober:
     `resolver` and `connector` replace `getaddrinfo` and the socket connect (see
     `ronda.checks.targets.Resolver` and `Connector`): tests stand a local server in for a
     public host with them. The address screening applies to whatever they return.
+    `wordpress` adds the WordPress-health checks to every WordPress site's round
+    (`ronda.checks.wordpress.health`); without it a round is the home page, checks and feed.
     """
 
     def __init__(
@@ -170,7 +183,9 @@ class Prober:
         *,
         resolver: Resolver | None = None,
         connector: Connector | None = None,
+        wordpress: WordPressHealth | None = None,
     ) -> None:
+        self.wordpress = wordpress
         self.ssl_context = build_ssl_context(extra_ca)
         self._insecure_context = build_insecure_context()
         # The loop belongs to the caller and global policy is left alone: `Prober.run` (or
@@ -335,16 +350,30 @@ class Prober:
         if wordpress is None and home.status_code is not None:
             wordpress = looks_like_wordpress(home.body, home.headers)
         home_down = any(f.failure_class in HOME_DOWN for f in findings)
+        seen: list[Observation] = []  # the feed's observation, for the WordPress checks
+        excerpt, redact = body_excerpt(home.body), False
+        extra_facts: dict[str, Any] = {}
+        unchecked: frozenset[str] = frozenset()
         if not home_down:
-            jobs = [
+            jobs: list[Coroutine[Any, Any, list[Finding]]] = [
                 self._check(site, urljoin(site.url, check.path), check.keyword, started)
                 for check in site.checks
             ]
+            health = self.wordpress.begin(site, home) if wordpress and self.wordpress else None
             if wordpress:
-                jobs.append(self._check(site, urljoin(base, "feed/"), None, started, "feed"))
+                feed_url = urljoin(base, "feed/")
+                jobs.append(self._check(site, feed_url, None, started, "feed", seen))
+            if health is not None:
+                jobs.append(_nothing(health.take_turn(self)))  # its one request, alongside
             if jobs:
                 for extra in await asyncio.gather(*jobs):
                     findings.extend(extra)
+            if health is not None:
+                report = await health.report(seen[0] if seen else None, started)
+                findings.extend(_named(site, f) for f in report.findings)
+                extra_facts["wordpress"] = report.facts
+                unchecked = report.unchecked
+                redact = any(f.failure_class is FailureClass.PHP_WARNING for f in report.findings)
         top = worst(findings)
         return ProbeResult(
             site=site.name,
@@ -360,18 +389,34 @@ class Prober:
             cert_issuer=home.cert_issuer,
             detail=top.detail,
             headers={k: v for k, v in home.headers.items() if k in KEPT_HEADERS},
-            body_excerpt=body_excerpt(home.body),
+            body_excerpt=redact_paths(excerpt) if redact else excerpt,
             findings=findings,
             wordpress=wordpress,
             final_url=home.final_url,
             peer=home.peer,
+            extra=extra_facts,
+            unchecked=unchecked,
         )
 
     async def _check(
-        self, site: Site, url: str, keyword: str | None, now: datetime, kind: str = "check"
+        self,
+        site: Site,
+        url: str,
+        keyword: str | None,
+        now: datetime,
+        kind: str = "check",
+        seen: list[Observation] | None = None,
     ) -> list[Finding]:
         obs = await self.probe_url(url, site.probe, kind, site.basic_auth)
+        if seen is not None:
+            seen.append(obs)
         return [_named(site, f) for f in classify_all(obs, site.probe, now, keyword)]
+
+
+async def _nothing(job: Coroutine[Any, Any, None]) -> list[Finding]:
+    """A job that finds nothing itself (its findings come later), among those that do."""
+    await job
+    return []
 
 
 def _named(site: Site, finding: Finding) -> Finding:

@@ -17,6 +17,7 @@ from ronda.checks.incidents import Failure
 from ronda.checks.outcomes import failures_of
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
+from ronda.checks.wordpress.health import WordPressHealth
 from ronda.config import Config, Site
 from ronda.sites import sync_config
 from ronda.store import Store
@@ -114,9 +115,13 @@ def probe_now(
 async def _probe_all(
     config: Config, sites: list[Site], runner: RoundRunner | None, prober: Prober | None
 ) -> list[RoundItem]:
-    active = (
-        prober if prober is not None else Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
-    )
+    if prober is not None:
+        active = prober
+    else:
+        active = Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
+        active.wordpress = WordPressHealth(
+            config.wordpress, verify=active.ssl_context, every_turn=True
+        )
     limit = asyncio.Semaphore(max(1, config.concurrency))
     per_server: dict[str, asyncio.Semaphore] = {}
 

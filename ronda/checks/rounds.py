@@ -662,6 +662,7 @@ class RoundRunner:
                     detail=result.detail or None,
                     in_maintenance=maintenance,
                     rules_json=json.dumps(state.to_json()),
+                    wordpress=(getattr(result, "extra", None) or {}).get("wordpress"),
                 )
             )
             self._checked[name] = checked_at

@@ -5,8 +5,8 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention, blind and reach ([[agents]], [oncall], [notices], [outbox]) (their sections), reader
-(checking generic shapes, collecting problems), values (durations, clock times,
+retention, blind, wordpress and reach ([[agents]], [oncall], [notices], [outbox]) (their
+sections), reader (checking generic shapes, collecting problems), values (durations, clock times,
 host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
 the TOML text).
 """
@@ -34,6 +34,7 @@ from ronda.config.model import (
     TlsConfig,
 )
 from ronda.config.values import parse_duration
+from ronda.config.wordpress import WordPressSettings
 from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds them
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Site",
     "SlaCellConfig",
     "TlsConfig",
+    "WordPressSettings",
     "check_config_summary",
     "format_key_path",
     "load_config",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 
+from ronda.config.wordpress import WordPressSettings
 from ronda.contract import SlaCellConfig
 from ronda.model import FailureClass, Impact, Priority
 
@@ -85,6 +86,8 @@ class Site:
     # `user:password@` written in the site's URL: taken out of `url` (which is shown and
     # stored everywhere) and sent by the probe as HTTP Basic authentication only.
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+    # [sites.wordpress_checks]: (check, on) switches over [wordpress.checks].
+    wordpress_checks: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +261,7 @@ class Config:
     oncall: OncallSettings = field(default_factory=OncallSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    wordpress: WordPressSettings = field(default_factory=WordPressSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"

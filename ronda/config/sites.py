@@ -24,6 +24,7 @@ from ronda.config.model import (
 )
 from ronda.config.reader import BAD, Reader
 from ronda.config.values import DOMAIN, EMAIL
+from ronda.config.wordpress import read_site_checks
 from ronda.model import Impact
 
 PROBE_KINDS: dict[str, str] = {
@@ -47,6 +48,7 @@ SITE_KEYS = (
     "maintenance",
     "contact",
     "notices",
+    "wordpress_checks",
     *PROBE_KINDS,
 )
 CUSTOMER_KEYS = ("name", "emails", "domains", "contact", "lang", "notices")
@@ -223,6 +225,7 @@ def read_sites(
             if notices is not BAD:
                 values["notices"] = notices
         values["checks"] = _checks(r, entry.get("checks", []), path + ("checks",))
+        values["wordpress_checks"] = read_site_checks(r, entry, path)
         values["maintenance"] = _maintenance(
             r, entry.get("maintenance", []), path + ("maintenance",), tz
         )

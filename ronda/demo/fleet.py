@@ -30,7 +30,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from ronda.demo import wordpress_pages
 from ronda.demo.certs import Certs
+from ronda.demo.lookup import DEMO_KEY, LookupServer
 from ronda.demo.pages import Page
 from ronda.demo.serving import (
     Connection,
@@ -96,6 +98,8 @@ class Fleet:
         self._workdir: Path | None = None
         self._own_workdir = False
         self._stopped = False
+        # Google's Web Risk, as the demo's desk sees it: it lists the flagged_unsafe sites.
+        self.lookup = LookupServer(self._flagged)
 
     # -- construction helpers
 
@@ -130,6 +134,7 @@ class Fleet:
             self._workdir.mkdir(parents=True, exist_ok=True)
         try:
             self._certs = Certs(self._workdir)
+            (self._workdir / "lookup-key").write_text(DEMO_KEY, encoding="utf-8")
             # Plain asyncio on purpose: uvloop lets the ClientHello reach the protocol
             # before pause_reading() takes effect, which breaks the start_tls() upgrade.
             self._loop = asyncio.new_event_loop()
@@ -207,6 +212,7 @@ class Fleet:
                     state.placeholder = sock
                 else:
                     await self._serve(state, sock)
+            await self.lookup.start()
         except BaseException as exc:  # noqa: BLE001 - handed to start()'s caller
             self._startup_error = exc
             await self._shutdown()
@@ -225,6 +231,7 @@ class Fleet:
         )
 
     async def _shutdown(self) -> None:
+        self.lookup.close()
         for state in self._states.values():
             if state.server is not None:
                 state.server.close()
@@ -258,6 +265,9 @@ class Fleet:
             behaviour=spec.behaviour,
             note=spec.note,
         )
+
+    def _flagged(self) -> set[str]:
+        return {s.base for s in self._states.values() if s.behaviour == "flagged_unsafe"}
 
     # -- answering
 
@@ -414,6 +424,12 @@ class Fleet:
             for path, keyword in site.checks:
                 out.append(f"[[sites.checks]]\npath = {q(path)}\nkeyword = {q(keyword)}")
             out.append("")
+        assert self._workdir is not None
+        out.append(
+            f"[wordpress]\nlatest = {q(wordpress_pages.LATEST)}\n"
+            f'safe_browsing = "webrisk"\nsafe_browsing_url = {q(self.lookup.url)}\n'
+            f"safe_browsing_key_file = {q(str(self._workdir / 'lookup-key'))}\n"
+        )
         out.append(f"[tls]\nextra_ca = {q(str(self.ca_pem_path))}\n")
         return "\n".join(out)
 

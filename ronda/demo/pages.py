@@ -311,7 +311,7 @@ def home(profile: Profile, base: str) -> Page:
 def _wp_headers(base: str) -> tuple[tuple[str, str], ...]:
     return (
         ("Link", f'<{base}wp-json/>; rel="https://api.w.org/"'),
-        ("X-Powered-By", "PHP/8.2.24"),
+        ("X-Powered-By", "PHP/8.3.14"),  # a supported branch (8.2's support ends 2026)
     )
 
 

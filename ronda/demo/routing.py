@@ -8,6 +8,7 @@ intermittent) are the fleet's business, not this module's.
 
 from __future__ import annotations
 
+from ronda.demo import wordpress_pages
 from ronda.demo.error_pages import (
     critical_error,
     db_error,
@@ -44,6 +45,11 @@ def respond(profile: Profile, behaviour: str, path: str, base: str) -> Page:
     """
     if behaviour in _WHOLE_SITE:
         return server_error(int(behaviour[-3:]), profile.software)
+    page = wordpress_pages.respond(
+        profile, behaviour, path, base, lambda: healthy(profile, path, base)
+    )
+    if page is not None:
+        return page
     if behaviour == "wp_db_connection":
         return db_error()
     if behaviour == "php_fatal":

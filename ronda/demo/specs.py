@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ronda.demo import pages
+from ronda.demo import pages, wordpress_pages
 from ronda.demo.pages import Profile
 from ronda.model import FailureClass, Impact
 
@@ -44,6 +44,7 @@ BEHAVIOURS: dict[str, FailureClass] = {
     "ssl_expiring": FailureClass.SSL_EXPIRING,
     "rss_invalid": FailureClass.RSS_INVALID,
     "intermittent": FailureClass.INTERMITTENT,
+    **wordpress_pages.BEHAVIOURS,  # WordPress unwell in ways seen from outside
 }
 
 # Certificate a behaviour needs; every other behaviour of an HTTPS site uses "valid".
@@ -235,6 +236,7 @@ DEFAULT_SPECS: tuple[SiteSpec, ...] = (
           "web-04", impact=H, kind="shop", checks=(_ES_CART,), note="healthy shop"),
     _spec("hostal-candelaria", "Hostal La Candelaria", "Hospedaje en el centro histórico",
           "Hostal La Candelaria", "web-04", impact=M, kind="blog", note="healthy blog"),
+    *(SiteSpec(**kw) for kw in wordpress_pages.SITES),
 )  # fmt: skip
 
 

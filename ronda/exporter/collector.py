@@ -51,6 +51,7 @@ from ronda.exporter.textformat import (
     sample_line,
 )
 from ronda.exporter.windows import NEXT_RESPONSES, Compliance
+from ronda.exporter.wordpress import wordpress_families
 from ronda.model import Priority
 from ronda.store import Store
 from ronda.store.metrics import MetricsReader, QueueCount, QueueEnds
@@ -149,6 +150,7 @@ class RondaCollector(Collector):
                 self._next_compliance.refresh(reader, now)
                 site_families = self._sites.refresh(reader)
                 self.sites_rendered = self._sites.rendered
+                wordpress = wordpress_families(reader)
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
         except BaseException:
@@ -163,6 +165,7 @@ class RondaCollector(Collector):
             *self._next_compliance.families(customers),
             *counters,
             *site_families,
+            *wordpress,
             blind,
         ]
 

@@ -284,6 +284,42 @@ METRICS: tuple[MetricSpec, ...] = (
         "state",
     ),
     _spec(
+        "ronda_site_blocked",
+        "gauge",
+        "1 while a firewall or WAF in front of the site blocks the desk's probes (failure "
+        "class blocked: an address to unblock; the site itself may serve everyone else).",
+        "site",
+    ),
+    _spec(
+        "ronda_wordpress_outdated",
+        "gauge",
+        "1 when the site's WordPress core is due for its update (more than one feature "
+        "release behind, or missing a security release of its branch), 0 when current; "
+        "absent while its version or the current release is unknown.",
+        "site",
+    ),
+    _spec(
+        "ronda_php_eol_timestamp_seconds",
+        "gauge",
+        "End of security support (Unix time) of the PHP branch the site reports in "
+        "X-Powered-By; absent when it reports none.",
+        "site",
+    ),
+    _spec(
+        "ronda_wordpress_check_failing",
+        "gauge",
+        "1 while a WordPress-health check of the site fails, 0 while it passes (check: core, "
+        "php, mixed_content, php_warnings, images, rest_api, login, safe_browsing).",
+        "site",
+        "check",
+    ),
+    _spec(
+        "ronda_wordpress_last_check_timestamp_seconds",
+        "gauge",
+        "When the site's WordPress health was last judged (Unix time).",
+        "site",
+    ),
+    _spec(
         "ronda_exporter_scrape_duration_seconds",
         "gauge",
         "Time this scrape spent reading the store and building the metrics.",

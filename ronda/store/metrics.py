@@ -28,6 +28,7 @@ __all__ = [
     "QueueCount",
     "QueueEnds",
     "SiteRow",
+    "WordPressRow",
 ]
 
 # Bound parameters per `IN (...)` list: well under SQLite's limit.
@@ -148,6 +149,34 @@ _FAILURES_OF_SQL = (
     "SELECT site, failure_class, count FROM probe_failures WHERE site IN ({marks}) "
     "ORDER BY site, failure_class"
 )
+
+
+class WordPressRow(NamedTuple):
+    """A configured site's last WordPress-health round (checks and failing: JSON lists)."""
+
+    site: str
+    checked_at: float
+    core_version: str | None
+    core_latest: str | None
+    core_outdated: int | None
+    php_version: str | None
+    php_eol_at: float | None
+    checks: str
+    failing: str
+
+
+_WORDPRESS_SQL = """
+SELECT w.site, w.checked_at, w.core_version, w.core_latest, w.core_outdated, w.php_version,
+    w.php_eol_at, w.checks, w.failing
+FROM wordpress_health w JOIN sites s ON s.name = w.site
+ORDER BY w.site
+"""
+
+
+_BLOCKED_SQL = """
+SELECT p.site FROM probe_state p JOIN sites s ON s.name = p.site
+WHERE p.failure_class = 'blocked' ORDER BY p.site
+"""
 
 
 class MetricsReader:
@@ -317,6 +346,20 @@ class MetricsReader:
     def site_rows(self) -> list[SiteRow]:
         """Every configured site in name order, with its probe state and rounds."""
         return [SiteRow(*row) for row in self._rows(_SITES_SQL)]
+
+    def blocked_sites(self) -> list[str]:
+        """Configured sites whose last probe a firewall blocked (failure class `blocked`)."""
+        return [site for (site,) in self._rows(_BLOCKED_SQL)]
+
+    def wordpress_rows(self) -> list[WordPressRow]:
+        """Every configured site's last WordPress-health round, in name order (none on a
+        database the desk has not migrated yet: this reader never writes)."""
+        try:
+            return [WordPressRow(*row) for row in self._rows(_WORDPRESS_SQL)]
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
 
     def failure_mark(self) -> tuple[int, int]:
         """(rows, summed count) of the probe failure counts: counts only grow and rows are

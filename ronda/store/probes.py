@@ -3,9 +3,10 @@ memory, and the monotonic failure and round counts the exporter publishes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ronda.store.db import Store
@@ -28,6 +29,8 @@ class ProbeStateRow:
     detail: str | None
     in_maintenance: bool
     rules_json: str
+    # The round's WordPress-health facts (ronda.checks.wordpress.health); None: not judged.
+    wordpress: Mapping[str, Any] | None = None
 
 
 class ProbeRecords:
@@ -72,7 +75,8 @@ class ProbeRecords:
         rounds: Mapping[str, int],
     ) -> None:
         """A batch of results: latest states, failure counts (site, class) and round counts
-        added, in ONE transaction."""
+        added, and the WordPress health judged, in ONE transaction."""
+        states = list(states)
         rows = [
             (
                 s.site,
@@ -113,6 +117,32 @@ class ProbeRecords:
                 "ON CONFLICT(site) DO UPDATE SET count = count + excluded.count",
                 list(rounds.items()),
             )
+            db.conn.executemany(
+                """INSERT OR REPLACE INTO wordpress_health (site, checked_at, core_version,
+                core_latest, core_outdated, php_version, php_eol_at, checks, failing)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [_wordpress_row(s) for s in states if s.wordpress],
+            )
+
+
+def _wordpress_row(state: ProbeStateRow) -> tuple:
+    facts = state.wordpress or {}
+    outdated = facts.get("core_outdated")
+
+    def names(key: str) -> str:
+        return json.dumps([str(n) for n in facts.get(key, ()) if isinstance(n, str)])
+
+    return (
+        state.site,
+        state.checked_at,
+        facts.get("core_version"),
+        facts.get("core_latest"),
+        None if outdated is None else int(bool(outdated)),
+        facts.get("php_version"),
+        facts.get("php_eol"),
+        names("checks"),
+        names("failing"),
+    )
 
 
 __all__ = ["ProbeRecords", "ProbeStateRow"]

@@ -619,6 +619,29 @@ RESPONSE_TIME_BOUNDS: tuple[float, ...] = (
 )
 
 
+def _m10_wordpress_health(db: sqlite_utils.Database) -> None:
+    """WordPress health seen from outside, per site, as its last round saw it: the core
+    version against the current release, the PHP version and the end of its security
+    support, the checks that ran and those that failed (JSON lists of check names). The
+    exporter publishes it; a round that did not judge WordPress leaves the row as it was."""
+    run_script(
+        db,
+        """
+        CREATE TABLE wordpress_health (
+            site TEXT PRIMARY KEY,
+            checked_at REAL NOT NULL,
+            core_version TEXT,
+            core_latest TEXT,
+            core_outdated INTEGER,
+            php_version TEXT,
+            php_eol_at REAL,
+            checks TEXT NOT NULL DEFAULT '[]',
+            failing TEXT NOT NULL DEFAULT '[]'
+        );
+        """,
+    )
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _m1_initial,
@@ -630,4 +653,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
+    _m10_wordpress_health,
 )
