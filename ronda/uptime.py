@@ -213,11 +213,12 @@ def outages(intervals: Iterable[Interval], start: float, end: float) -> list[Out
     return out
 
 
-def measured_gap(interval: float) -> float:
-    """The longest wait between two probes of a site (probed every `interval` seconds)
-    that still counts as measured: three rounds, and at least three minutes (a slow round,
-    a re-probe, a restart of the daemon). A longer silence is a gap: not measured."""
-    return max(3.0 * interval, 180.0)
+def measured_gap(interval: float, deadline: float) -> float:
+    """The longest wait between two probes of a site (probed every `interval` seconds,
+    each given `deadline` seconds) that still counts as measured: three rounds and two
+    deadlines (a slow round, a re-probe, a busy batch). A longer silence (Ronda stopped,
+    the site left unprobed) is a gap: not measured."""
+    return 3.0 * interval + 2.0 * deadline
 
 
 def state_at(intervals: Sequence[Interval], at: float) -> Interval | None:

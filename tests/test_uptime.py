@@ -118,4 +118,4 @@ def test_state_at_and_the_measured_gap() -> None:
     assert state_at(items, T + 1 * H).state == "down"
     assert state_at(items, T + 2.5 * H).state == "unmeasured"
     assert state_at(items, T + 9 * H) is None
-    assert measured_gap(60) == 180 and measured_gap(900) == 2700
+    assert measured_gap(60, 10) == 200 and measured_gap(900, 10) == 2720

@@ -31,7 +31,11 @@ def history_row(site: Site, result: ProbeResult, maintenance: bool) -> HistoryRo
         state = DOWN
         cls = str(failures[0].failure_class) if failures else str(result.failure_class)
     return HistoryRow(
-        site.name, result.started_at.timestamp(), state, cls, measured_gap(site.probe.interval)
+        site.name,
+        result.started_at.timestamp(),
+        state,
+        cls,
+        measured_gap(site.probe.interval, site.probe.deadline),
     )
 
 
