@@ -31,6 +31,7 @@ from ronda.config.model import (
     RetentionSettings,
     Server,
     Site,
+    StatusPageSettings,
     TlsConfig,
 )
 from ronda.config.values import parse_duration
@@ -54,6 +55,7 @@ __all__ = [
     "OutboxSettings",
     "ProbeSettings",
     "RetentionSettings",
+    "StatusPageSettings",
     "Server",
     "Site",
     "SlaCellConfig",
