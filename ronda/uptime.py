@@ -173,22 +173,44 @@ def days_between(start: float, end: float, tz: tzinfo) -> list[tuple[date, float
     return out
 
 
-def daily(intervals: Iterable[Interval], start: float, end: float, tz: tzinfo) -> list[DayUptime]:
-    """The uptime of each local day (in `tz`) of [start, end)."""
+def daily(
+    intervals: Iterable[Interval],
+    start: float,
+    end: float,
+    tz: tzinfo,
+    days: Sequence[tuple[date, float, float]] | None = None,
+) -> list[DayUptime]:
+    """The uptime of each local day (in `tz`) of [start, end). `days` may give
+    `days_between(start, end, tz)` computed once for many sites."""
+    if days is None:
+        days = days_between(start, end, tz)
     parts = clip(intervals, start, end) if end > start else []
-    out: list[DayUptime] = []
+    totals = [dict.fromkeys(STATES, 0.0) for _ in days]
     index = 0
-    for day, lo, hi in days_between(start, end, tz):
-        # The partition is in order: walk it once, from the first part that reaches `lo`.
-        while index < len(parts) and parts[index].end <= lo:
+    for part in parts:  # both in order: one walk over the parts and the days together
+        while index < len(days) and days[index][2] <= part.start:
             index += 1
-        covering = []
         j = index
-        while j < len(parts) and parts[j].start < hi:
-            covering.append(parts[j])
+        while j < len(days) and days[j][1] < part.end:
+            _, lo, hi = days[j]
+            overlap = min(hi, part.end) - max(lo, part.start)
+            if overlap > 0:
+                totals[j][part.state] += overlap
             j += 1
-        out.append(DayUptime(day, uptime(covering, lo, hi)))
-    return out
+    return [
+        DayUptime(
+            day,
+            Uptime(
+                start=lo,
+                end=hi,
+                up_seconds=t[UP],
+                down_seconds=t[DOWN],
+                maintenance_seconds=t[MAINTENANCE],
+                unmeasured_seconds=t[UNMEASURED],
+            ),
+        )
+        for (day, lo, hi), t in zip(days, totals, strict=True)
+    ]
 
 
 def outages(intervals: Iterable[Interval], start: float, end: float) -> list[Outage]:

@@ -146,6 +146,11 @@ def test_cli_update_and_status_page(desk_store, tmp_path: Path, capsys) -> None:
     assert main(["tickets", "update", case, "--db", db]) == 1
     assert "--public" in capsys.readouterr().err
     assert main(["status-page", "--db", db, "--config", str(cfg_path)]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        printed.strip()
+        == f"{tmp_path / 'www' / 'tienda-ana' / 'index.html'}: 1 site, 1 open incident"
+    )
     html = html_of(tmp_path / "www", "tienda-ana")
     assert "Ya casi: la base vuelve en 10 min." in html
     assert (

@@ -43,10 +43,11 @@ def cmd_status_page(args: argparse.Namespace) -> int:
     finally:
         store.close()
     for page in built:
-        print(
-            f"{Path(out) / page.slug / 'index.html'}: {len(page.sites)} sites, "
-            f"{len(page.open_incidents)} open incidents"
+        sites = f"{page.sites} site" + ("" if page.sites == 1 else "s")
+        incidents = f"{page.open_incidents} open incident" + (
+            "" if page.open_incidents == 1 else "s"
         )
+        print(f"{Path(out) / page.slug / 'index.html'}: {sites}, {incidents}")
     return EXIT_OK
 
 

@@ -11,13 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from ronda.display import visible
 from ronda.model import FailureClass, Ticket
 from ronda.reach.words import duration_text, failure_text, lang_of
 from ronda.store.public import PublicUpdate
-from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, DayUptime, Interval, daily, uptime
+from ronda.uptime import (
+    DOWN,
+    MAINTENANCE,
+    UNMEASURED,
+    UP,
+    DayUptime,
+    Interval,
+    Uptime,
+    daily,
+    days_between,
+    uptime,
+)
 
 DAYS = 90  # bars on a page
 RECENT_DAYS = 30  # resolved incidents shown this long
@@ -186,9 +197,11 @@ def site_part(
     end: float,
     tz: tzinfo,
     lang: str,
+    day_spans: Sequence[tuple[date, float, float]] | None = None,
 ) -> SitePart:
+    """`day_spans`: `days_between(start, end, tz)`, computed once for every site."""
     words = WORDS[lang]
-    days = daily(intervals, start, end, tz)
+    days = daily(intervals, start, end, tz, day_spans)
     bars = []
     for i, day in enumerate(days):
         css = bar_class(day)
@@ -204,7 +217,7 @@ def site_part(
         else:
             label = words["bar"].format(day=label_day, value=value)
         bars.append(Bar(i * (BAR_WIDTH + BAR_GAP), css, label))
-    total = uptime(intervals, start, end)
+    total = uptime(intervals, start, end) if not days else _sum(days)
     uptime_text = (
         words["uptime_90"].format(value=percent_text(total.ratio, lang), days=len(days))
         if total.ratio is not None
@@ -212,6 +225,18 @@ def site_part(
     )
     state = now_state if now_state in (UP, DOWN, MAINTENANCE, UNMEASURED) else UNMEASURED
     return SitePart(visible(name), state, words[state], uptime_text, tuple(bars))
+
+
+def _sum(days: Sequence[DayUptime]) -> Uptime:
+    """The period's figures as the sum of its days (the days partition it)."""
+    return Uptime(
+        start=days[0].start,
+        end=days[-1].end,
+        up_seconds=sum(d.uptime.up_seconds for d in days),
+        down_seconds=sum(d.uptime.down_seconds for d in days),
+        maintenance_seconds=sum(d.uptime.maintenance_seconds for d in days),
+        unmeasured_seconds=sum(d.uptime.unmeasured_seconds for d in days),
+    )
 
 
 def _when(at: datetime, tz: tzinfo) -> str:
@@ -269,8 +294,11 @@ def build_page(
     first = today - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
     end = now.timestamp()
+    spans = days_between(start, end, tz)
     parts = tuple(
-        site_part(s, intervals.get(s, ()), now_states.get(s, UNMEASURED), start, end, tz, code)
+        site_part(
+            s, intervals.get(s, ()), now_states.get(s, UNMEASURED), start, end, tz, code, spans
+        )
         for s in sites
     )
     recent = now - timedelta(days=RECENT_DAYS)

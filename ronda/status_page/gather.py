@@ -3,7 +3,7 @@ and written (`publish`): what `ronda status-page` and `ronda run` call."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,15 @@ from ronda.store.public import incidents, public_updates
 from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, measured_gap
 
 PUBLIC_FOLDER = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A page written: its folder, how many sites and open incidents it shows."""
+
+    slug: str
+    sites: int
+    open_incidents: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,13 @@ def pages(
     store: Store, config: Config, page_specs: Sequence[PageSpec], now: datetime
 ) -> list[Page]:
     """Build every page of `page_specs` as of `now`."""
+    return list(iter_pages(store, config, page_specs, now))
+
+
+def iter_pages(
+    store: Store, config: Config, page_specs: Sequence[PageSpec], now: datetime
+) -> Iterator[Page]:
+    """The pages of `page_specs` one at a time (the store read once for all of them)."""
     tz = ZoneInfo(config.calendar.timezone)
     all_sites = sorted({s for spec in page_specs for s in spec.sites})
     today = now.astimezone(tz).date()
@@ -97,10 +113,9 @@ def pages(
     )
     found = incidents(store, all_sites, (now - timedelta(days=RECENT_DAYS)).timestamp())
     updates = public_updates(store, [t.id for t in found])
-    built = []
     for spec in page_specs:
         mine = set(spec.sites)
-        built.append(
+        yield (
             build_page(
                 slug=spec.folder,
                 name=spec.name,
@@ -115,7 +130,6 @@ def pages(
                 zone_name=config.calendar.timezone,
             )
         )
-    return built
 
 
 def publish(
@@ -124,15 +138,31 @@ def publish(
     out: Path,
     page_specs: Sequence[PageSpec],
     now: datetime,
-) -> list[Page]:
-    """Build, render and write the pages to `out` at once; returns them."""
+) -> list[Written]:
+    """Build, render and write the pages to `out` at once; returns what was written."""
     settings = config.status_page
     base = config.path.parent if config.path is not None else None
     env = environment(settings.templates)
     logo = logo_src(settings.logo, base)
-    built = pages(store, config, page_specs, now)
-    write_site(out, [(p.slug, render(p, env, colour=settings.colour, logo=logo)) for p in built])
+    built: list[Written] = []
+
+    def rendered() -> Iterator[tuple[str, str]]:
+        # One page in memory at a time: at agency scale the HTML is tens of megabytes.
+        for page in iter_pages(store, config, page_specs, now):
+            built.append(Written(page.slug, len(page.sites), len(page.open_incidents)))
+            yield page.slug, render(page, env, colour=settings.colour, logo=logo)
+
+    write_site(out, rendered())
     return built
 
 
-__all__ = ["PUBLIC_FOLDER", "PageSpec", "now_states", "pages", "publish", "specs"]
+__all__ = [
+    "PUBLIC_FOLDER",
+    "PageSpec",
+    "Written",
+    "iter_pages",
+    "now_states",
+    "pages",
+    "publish",
+    "specs",
+]

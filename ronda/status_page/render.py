@@ -11,13 +11,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
-from ronda.status_page.build import RECENT_DAYS, Page
+from ronda.status_page.build import BAR_WIDTH, RECENT_DAYS, Bar, Page
 
 TEMPLATE = "status.html.j2"
 BUILT_IN = Path(__file__).resolve().parent / "templates"
@@ -66,6 +67,21 @@ def logo_src(logo: str | None, base: Path | None = None) -> str | None:
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
+def bars_svg(bars: Sequence[Bar], width: int, height: int, label: str) -> Markup:
+    """A site's day bars as inline SVG, each with its tooltip (`<title>`). Made here rather
+    than in the template: it is most of a page, and the sandbox's per-attribute checks
+    would make it the slowest part. Every text is escaped."""
+    rects = "".join(
+        f'<rect x="{int(b.x)}" y="0" width="{BAR_WIDTH}" height="{int(height)}" rx="1" '
+        f'class="{escape(b.css)}"><title>{escape(b.label)}</title></rect>'
+        for b in bars
+    )
+    return Markup(
+        f'<svg class="bars" viewBox="0 0 {int(width)} {int(height)}" '
+        f'preserveAspectRatio="none" role="img" aria-label="{escape(label)}">{rects}</svg>'
+    )
+
+
 def render(
     page: Page,
     env: SandboxedEnvironment,
@@ -78,6 +94,7 @@ def render(
         colour=colour or DEFAULT_COLOUR,
         logo=logo,
         recent_days=RECENT_DAYS,
+        bars_svg=bars_svg,
     )
 
 
@@ -92,7 +109,7 @@ def slug(name: str) -> str:
     return _SLUG.sub("-", ascii_name.lower()).strip("-") or "page"
 
 
-def write_site(out: Path, pages: Sequence[tuple[str, str]]) -> Path:
+def write_site(out: Path, pages: Iterable[tuple[str, str]]) -> Path:
     """Write (folder, html) pages as `out/<folder>/index.html`, all at once: the files go
     into a new sibling folder, and `out` (a symbolic link Ronda owns) is switched to it
     with one rename. Returns the folder now served.

@@ -62,6 +62,7 @@ def record(db: sqlite_utils.Database, rows: Sequence[HistoryRow]) -> int:
     if not rows:
         return 0
     heads = _heads(db, sorted({r.site for r in rows}))
+    seen: dict[int, float] = {}  # row id -> its new seen_at: one executemany at the end
     added = 0
     for row in rows:
         if row.state not in STORED_STATES:
@@ -70,9 +71,8 @@ def record(db: sqlite_utils.Database, rows: Sequence[HistoryRow]) -> int:
         head = heads.get(row.site)
         if head is not None and row.at <= head.seen_at:
             continue  # covered already (an older result stored late)
-        contiguous = head is not None and row.at - head.seen_at <= row.gap
-        if contiguous and head is not None:
-            db.execute("UPDATE site_history SET seen_at = ? WHERE id = ?", (row.at, head.id))
+        if head is not None and row.at - head.seen_at <= row.gap:
+            seen[head.id] = row.at  # measured up to this probe
             if head.state == row.state and head.cls == cls:
                 heads[row.site] = Head(head.id, head.state, head.cls, head.started_at, row.at)
                 continue
@@ -83,6 +83,9 @@ def record(db: sqlite_utils.Database, rows: Sequence[HistoryRow]) -> int:
         )
         heads[row.site] = Head(int(cursor.lastrowid), row.state, cls, row.at, row.at)
         added += 1
+    db.conn.executemany(
+        "UPDATE site_history SET seen_at = ? WHERE id = ?", [(at, i) for i, at in seen.items()]
+    )
     return added
 
 
