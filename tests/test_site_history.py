@@ -69,6 +69,7 @@ def test_a_silence_longer_than_the_gap_is_not_measured(store: Store) -> None:
 def test_results_stored_late_change_nothing(store: Store) -> None:
     verdicts(store, (0, "up", None), (2, "up", None))
     verdicts(store, (1, "down", "dns"))  # an older result from a slower prober
+    verdicts(store, (2, "down", "dns"))  # the same instant again (a batch stored twice)
     assert stored(store) == [("s", "up", None, 0, 2)]
 
 
