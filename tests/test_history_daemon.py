@@ -82,7 +82,10 @@ def test_history_survives_sigkill_and_the_downtime_is_not_measured(
     fleet: Fleet, tmp_path: Path, start: Callable[..., Daemon]
 ) -> None:
     config = tmp_path / "ronda.toml"
-    config.write_text(fleet.config_toml(EXTRA), encoding="utf-8")
+    config.write_text(
+        fleet.config_toml(EXTRA) + '\n[status_page]\nout = "www"\nevery = "10s"\n',
+        encoding="utf-8",
+    )
     db = tmp_path / "ronda.db"
     daemon = start(config, db)
     daemon.wait_running()
@@ -93,6 +96,10 @@ def test_history_survives_sigkill_and_the_downtime_is_not_measured(
         return store.query("SELECT COALESCE(SUM(count), 0) AS n FROM probe_rounds")[0]["n"]
 
     wait_for(lambda: rounds() >= 12, "a few rounds of every site", daemon=daemon)
+    # `ronda run` writes the status pages too ([status_page]), apart from the rounds.
+    page = tmp_path / "www" / "cliente-500" / "index.html"
+    wait_for(page.exists, "the status pages", daemon=daemon)
+    assert "e500" in page.read_text(encoding="utf-8")
     daemon.kill()  # SIGKILL, wherever the rounds are
     first = heads_match_probe_state(store)
     rows_in_order(store)

@@ -84,7 +84,7 @@ def test_reads_clip_to_the_period_and_fill_every_site(store: Store) -> None:
     ]
     assert [(p.state, p.start, p.end) for p in got["never"]] == [("unmeasured", T + 60, T + 240)]
     with pytest.raises(ValueError):
-        verdicts(store, (9, "unmeasured", None))
+        verdicts(store, (9, "sideways", None))
 
 
 def test_the_round_batch_writes_history_in_its_transaction(store: Store, clock) -> None:
@@ -145,3 +145,29 @@ def test_retention_deletes_rows_last_seen_before_the_cut(store: Store) -> None:
     assert report.history_rows == 1 and store.history.count() == 2
     assert apply_retention(store, RetentionSettings(), now + timedelta(days=2)).history_rows == 1
     assert apply_retention(store, RetentionSettings(site_history_days=None), now).history_rows == 0
+
+
+def test_rounds_while_the_desk_is_blind_are_kept_as_not_measured(store: Store, clock) -> None:
+    from test_blind_rounds import CONFIG as FLEET
+    from test_blind_rounds import everyone, play
+
+    from ronda.status_page.gather import now_states
+
+    runner = RoundRunner(store, FLEET)
+    play(runner, clock, 0, everyone(0))
+    play(runner, clock, 1, everyone(1, FC.REFUSED))  # every site at once: the desk, not them
+    play(runner, clock, 2, everyone(2, FC.REFUSED))
+    assert set(now_states(store, FLEET.sites, at(2.5).timestamp()).values()) == {"unmeasured"}
+    play(runner, clock, 3, everyone(3))  # it sees again
+    rows = [r for r in stored(store) if r[0] == "a-0"]
+    assert [(state, cls) for _, state, cls, _, _ in rows] == [
+        ("up", None),
+        ("unmeasured", None),
+        ("up", None),
+    ]
+    parts = store.history.site_intervals("a-0", T, at(3).timestamp())
+    figures = uptime(parts, T, at(3).timestamp())
+    assert figures.down_seconds == 0 and figures.ratio == 1.0
+    # From the first blind verdict (minute 1, its re-probe half a second in) to minute 3.
+    assert figures.unmeasured_seconds == pytest.approx(119.5)
+    assert now_states(store, FLEET.sites, at(3.1).timestamp())["a-0"] == "up"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ronda.checks.outcomes import failures_of, home_up
 from ronda.store.history import HistoryRow
 from ronda.store.probes import ProbeStateRow
-from ronda.uptime import DOWN, MAINTENANCE, UP, measured_gap
+from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, measured_gap
 
 if TYPE_CHECKING:
     from ronda.checks.incidents import SiteState
@@ -19,10 +19,15 @@ if TYPE_CHECKING:
     from ronda.store import Store
 
 
-def history_row(site: Site, result: ProbeResult, maintenance: bool) -> HistoryRow:
-    """The history's verdict on one (final) probe result: maintenance whatever the site
-    did inside a window, else up or down (with its class) as the home page answered."""
-    if maintenance:
+def history_row(
+    site: Site, result: ProbeResult, maintenance: bool, blind: bool = False
+) -> HistoryRow:
+    """The history's verdict on one (final) probe result: not measured while the desk
+    cannot see, maintenance whatever the site did inside a window, else up or down (with
+    its class) as the home page answered."""
+    if blind:
+        state, cls = UNMEASURED, None
+    elif maintenance:
         state, cls = MAINTENANCE, None
     elif home_up(failures_of(result)):
         state, cls = UP, None

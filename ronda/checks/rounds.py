@@ -237,8 +237,8 @@ class RoundRunner:
                         servers.add(site.server)
             final = item.reprobe if item.reprobe is not None else item.result
             latest[outcome.site] = (final, maintenance, state)
-            if site is not None and not blind:  # while blind nothing is measured
-                history.append(history_row(site, final, maintenance))
+            if site is not None:  # while blind: kept as not measured
+                history.append(history_row(site, final, maintenance, blind))
         if now is not None and not blind:
             for server in sorted(servers):
                 self._correlate(server, now, views, events)

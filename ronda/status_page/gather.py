@@ -14,7 +14,7 @@ from ronda.status_page.build import DAYS, RECENT_DAYS, Page, build_page
 from ronda.status_page.render import environment, logo_src, render, slug, write_site
 from ronda.store import Store
 from ronda.store.public import incidents, public_updates
-from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, measured_gap
+from ronda.uptime import UNMEASURED, measured_gap
 
 PUBLIC_FOLDER = "public"
 
@@ -77,17 +77,15 @@ def specs(
 
 
 def now_states(store: Store, sites: Sequence[Site], now: float) -> dict[str, str]:
-    """Each site's state now from its latest stored probe: not measured when that is
-    older than the site's measured gap (Ronda stopped, the site not probed)."""
+    """Each site's state now, from its latest history row: not measured when that row was
+    last seen longer ago than the site's measured gap (Ronda stopped, the site not
+    probed), or when the desk could not see."""
     by_name = {s.name: s for s in sites}
     out = dict.fromkeys(by_name, UNMEASURED)
-    for name, checked_at, up, maintenance in store.probes.sights():
-        site = by_name.get(name)
-        if site is None or now - checked_at > measured_gap(
-            site.probe.interval, site.probe.deadline
-        ):
-            continue
-        out[name] = MAINTENANCE if maintenance else (UP if up else DOWN)
+    for name, head in store.history.heads(by_name).items():
+        site = by_name[name]
+        if now - head.seen_at <= measured_gap(site.probe.interval, site.probe.deadline):
+            out[name] = head.state
     return out
 
 

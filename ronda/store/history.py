@@ -6,7 +6,9 @@ latest probe that still saw it): a probe that finds the same state moves `seen_a
 probe that finds another one ends the row there and starts the next. When a probe comes
 longer than the site's measured gap (`ronda.uptime.measured_gap`) after the row's
 `seen_at` (Ronda was stopped, the site was not probed) the row is left where it was and
-a new one starts: the time between reads as not measured, never as up or down.
+a new one starts: the time between reads as not measured, never as up or down. Probes
+made while the desk could not see (`ronda.checks.blind`) measure nothing: they are kept as
+`unmeasured` rows, so that blindness reads as not measured however short it was.
 
 Rows are written in the round batch's own transaction (`ProbeRecords.write_round`), so a
 crash keeps the history exactly as far as the rounds it stored. A result older than the
@@ -27,7 +29,7 @@ from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, Interval, clip
 if TYPE_CHECKING:
     from ronda.store.db import Store
 
-STORED_STATES = (UP, DOWN, MAINTENANCE)
+STORED_STATES = (UP, DOWN, MAINTENANCE, UNMEASURED)
 BATCH_ROWS = 5000  # rows retention deletes per transaction
 _SITES_PER_QUERY = 500
 
@@ -159,7 +161,7 @@ class HistoryRecords:
 
 def load_history(store: Store, rows: Iterable[tuple[str, Interval]]) -> int:
     """Insert (site, interval) pairs as history rows in one transaction (benches, tests,
-    imports); `unmeasured` intervals are left out, as the history never stores them.
+    imports); `unmeasured` intervals are left out (a gap says the same).
     Returns how many rows went in."""
     values = (
         (site, i.state, i.cls if i.state == DOWN else None, i.start, i.end)

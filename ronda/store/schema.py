@@ -601,14 +601,15 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
 def _m10_site_history(db: sqlite_utils.Database) -> None:
     """Site history (`ronda.store.history`): one row per state change of a site, from the
     first probe that saw the state to the latest that still did. Time no row covers was
-    not measured."""
+    not measured, as is an `unmeasured` row's (probes while the desk could not see)."""
     run_script(
         db,
         """
         CREATE TABLE site_history (
             id INTEGER PRIMARY KEY,
             site TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('up', 'down', 'maintenance')),
+            -- unmeasured: probed while the desk could not see (every canary failing)
+            state TEXT NOT NULL CHECK (state IN ('up', 'down', 'maintenance', 'unmeasured')),
             class TEXT,  -- the failure class of a down span
             started_at REAL NOT NULL,
             seen_at REAL NOT NULL,
