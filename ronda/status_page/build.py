@@ -162,13 +162,6 @@ class Page:
     height: int
 
 
-@dataclass(frozen=True, slots=True)
-class Now:
-    """A site's state now: its latest probe and whether that is recent enough to count."""
-
-    state: str  # up, down, maintenance, unmeasured
-
-
 def percent_text(ratio: float | None, lang: str) -> str:
     """`99.95 %` (`99,95 %` in Spanish); two decimals under 100, so a short outage shows."""
     if ratio is None:
