@@ -9,7 +9,7 @@ import pytest
 
 from ronda.config import ConfigError, RetentionSettings, load_config
 from ronda.status_page.gather import publish, specs
-from ronda.status_page.render import StatusPageError, logo_src
+from ronda.status_page.render import StatusPageError, logo_src, private_slug
 from tests.status_data import NOW, build_desk
 
 SITES = '[[sites]]\nname = "shop"\nurl = "https://shop.example/"\n'
@@ -101,3 +101,25 @@ def test_logos_are_embedded_or_refused(tmp_path: Path) -> None:
     for bad in ("big.png", "missing.png", "notes.txt"):
         with pytest.raises(StatusPageError):
             logo_src(bad, tmp_path)
+
+
+def test_a_secret_makes_customer_folders_unguessable(tmp_path: Path) -> None:
+    store, _, cfg = build_desk(tmp_path)
+    secret = "k" * 24
+    cfg = type(cfg)(
+        **{
+            **{f: getattr(cfg, f) for f in cfg.__dataclass_fields__},
+            "status_page": type(cfg.status_page)(secret=secret, public=("shop-b",)),
+        }
+    )
+    written = publish(store, cfg, tmp_path / "www", specs(cfg, public=["shop-b"]), NOW)
+    folders = [w.slug for w in written]
+    assert folders[0].startswith("tienda-ana-") and len(folders[0]) == len("tienda-ana-") + 16
+    assert folders[1].startswith("bob-ltd-") and folders[2] == "public"
+    assert folders[0] == private_slug("Tienda Ana", secret) != private_slug("Tienda Ana", "x" * 24)
+    assert not (tmp_path / "www" / "tienda-ana").exists()
+    assert secret not in repr(cfg.status_page)
+    store.close()
+    assert problems(tmp_path, '[status_page]\nsecret = "short"\n') == [
+        "status_page.secret: is under 16 characters (a long random text)"
+    ]

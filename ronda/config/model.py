@@ -183,6 +183,9 @@ class StatusPageSettings:
     templates: Path | None = None  # the agency's templates, over the built-in ones
     logo: str | None = None  # an image URL or path as the page shows it
     colour: str | None = None  # the accent colour, #rrggbb
+    # Set: each customer's folder name ends in a keyed digest of the name, so nobody finds
+    # a page by guessing a customer's name (`tienda-ana-3f9c...`). Kept out of any repr.
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

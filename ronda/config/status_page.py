@@ -10,7 +10,18 @@ from ronda.config.errors import describe
 from ronda.config.model import Site, StatusPageSettings
 from ronda.config.reader import BAD, Reader
 
-STATUS_PAGE_KEYS = ("out", "every", "customers", "public", "lang", "templates", "logo", "colour")
+STATUS_PAGE_KEYS = (
+    "out",
+    "every",
+    "customers",
+    "public",
+    "lang",
+    "templates",
+    "logo",
+    "colour",
+    "secret",
+)
+MIN_SECRET = 16  # characters: a digest keyed by less is guessable
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 MIN_EVERY = 10.0  # seconds: a page rebuilt more often than this only costs
 
@@ -49,6 +60,11 @@ def read_status_page(
             r.add(section + ("colour",), f"{describe(colour)} is not a colour (expected #1a73e8)")
         elif colour is not BAD:
             values["colour"] = colour
+    if "secret" in table and (secret := r.string(table["secret"], section + ("secret",))):
+        if secret is not BAD and len(secret) < MIN_SECRET:
+            r.add(section + ("secret",), f"is under {MIN_SECRET} characters (a long random text)")
+        elif secret is not BAD:
+            values["secret"] = secret
     if "public" in table:
         values["public"] = _public(r, table["public"], sites)
     return StatusPageSettings(**values)

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 
 from ronda.config import Config, Site
 from ronda.status_page.build import DAYS, RECENT_DAYS, Page, build_page
-from ronda.status_page.render import environment, logo_src, render, slug, write_site
+from ronda.status_page.render import (
+    environment,
+    logo_src,
+    private_slug,
+    render,
+    write_site,
+)
 from ronda.store import Store
 from ronda.store.public import incidents, public_updates
 from ronda.uptime import UNMEASURED, measured_gap
@@ -62,7 +68,7 @@ def specs(
         sites = tuple(s.name for s in config.sites if s.customer == entry.name)
         if not sites:
             continue
-        folder = slug(entry.name)
+        folder = private_slug(entry.name, config.status_page.secret)
         while folder in taken:  # two names with the same slug: both get a page
             folder += "-2"
         taken.add(folder)

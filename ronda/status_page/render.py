@@ -5,6 +5,8 @@ half-written page."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import mimetypes
 import os
 import re
@@ -107,6 +109,16 @@ def slug(name: str) -> str:
 
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return _SLUG.sub("-", ascii_name.lower()).strip("-") or "page"
+
+
+def private_slug(name: str, secret: str | None) -> str:
+    """The customer's folder: its slug, and with a secret a keyed digest of the name too
+    (HMAC-SHA256, 16 hex digits), stable across passes and unguessable without it."""
+    base = slug(name)
+    if not secret:
+        return base
+    digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{base}-{digest}"
 
 
 def write_site(out: Path, pages: Iterable[tuple[str, str]]) -> Path:
