@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ronda.uptime import (
     Interval,
@@ -119,3 +121,39 @@ def test_state_at_and_the_measured_gap() -> None:
     assert state_at(items, T + 2.5 * H).state == "unmeasured"
     assert state_at(items, T + 9 * H) is None
     assert measured_gap(60, 10) == 200 and measured_gap(900, 10) == 2720
+
+
+STATE = st.sampled_from(["up", "down", "maintenance", "unmeasured"])
+
+
+@st.composite
+def histories(draw) -> list[Interval]:
+    """Random intervals within four days (overlaps and gaps allowed)."""
+    out = []
+    for _ in range(draw(st.integers(0, 12))):
+        a = draw(st.floats(-H * 10, H * 100, allow_nan=False))
+        length = draw(st.floats(0, H * 30, allow_nan=False))
+        out.append(Interval(T + a, T + a + length, draw(STATE), "x"))
+    return out
+
+
+@given(histories(), st.floats(0, H * 50), st.floats(0, H * 60))
+@settings(max_examples=200, deadline=None)
+def test_days_add_up_to_the_period_and_parts_partition_it(items, a: float, span: float) -> None:
+    start, end = T + a, T + a + span
+    parts = clip(items, start, end)
+    if end > start:
+        assert parts[0].start == start and parts[-1].end == end
+        assert all(x.end == y.start for x, y in zip(parts, parts[1:], strict=False))
+    whole = uptime(items, start, end)
+    total = (
+        whole.up_seconds + whole.down_seconds + whole.maintenance_seconds + whole.unmeasured_seconds
+    )
+    assert total == pytest.approx(end - start, abs=1e-6)
+    days = daily(items, start, end, BOG)
+    for name in ("up_seconds", "down_seconds", "maintenance_seconds", "unmeasured_seconds"):
+        assert sum(getattr(d.uptime, name) for d in days) == pytest.approx(
+            getattr(whole, name), abs=1e-6
+        )
+    if whole.ratio is not None:
+        assert 0.0 <= whole.ratio <= 1.0
