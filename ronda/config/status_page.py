@@ -40,27 +40,32 @@ def read_status_page(
             values[key] = (base_dir / Path(text).expanduser()).resolve()
     if "templates" in values and not values["templates"].is_dir():
         r.add(section + ("templates",), f"{values.pop('templates')} is not a folder")
-    if "every" in table and (every := r.kind("seconds", table["every"], section + ("every",))):
+    if "every" in table:
+        every = r.kind("seconds", table["every"], section + ("every",))
         if every is not BAD and every < MIN_EVERY:
             r.add(section + ("every",), f"{describe(table['every'])} is under {MIN_EVERY:g} s")
         elif every is not BAD:
             values["every"] = every
-    if (
-        "customers" in table
-        and (flag := r.kind("bool", table["customers"], section + ("customers",))) is not BAD
-    ):
-        values["customers"] = flag
-    if "lang" in table and (lang := r.choice(table["lang"], section + ("lang",), ("en", "es"))):
+    if "customers" in table:
+        flag = r.kind("bool", table["customers"], section + ("customers",))
+        if flag is not BAD:
+            values["customers"] = flag
+    if "lang" in table:
+        lang = r.choice(table["lang"], section + ("lang",), ("en", "es"))
         if lang is not BAD:
             values["lang"] = lang
-    if "logo" in table and (logo := r.string(table["logo"], section + ("logo",))) is not BAD:
-        values["logo"] = logo
-    if "colour" in table and (colour := r.string(table["colour"], section + ("colour",))):
+    if "logo" in table:
+        logo = r.string(table["logo"], section + ("logo",))
+        if logo is not BAD:
+            values["logo"] = logo
+    if "colour" in table:
+        colour = r.string(table["colour"], section + ("colour",))
         if colour is not BAD and not COLOUR.fullmatch(colour):
             r.add(section + ("colour",), f"{describe(colour)} is not a colour (expected #1a73e8)")
         elif colour is not BAD:
             values["colour"] = colour
-    if "secret" in table and (secret := r.string(table["secret"], section + ("secret",))):
+    if "secret" in table:
+        secret = r.string(table["secret"], section + ("secret",))
         if secret is not BAD and len(secret) < MIN_SECRET:
             r.add(section + ("secret",), f"is under {MIN_SECRET} characters (a long random text)")
         elif secret is not BAD:
