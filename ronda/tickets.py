@@ -27,6 +27,7 @@ from ronda.model import (
 )
 from ronda.sla import SlaPolicy, ticket_state, ticket_time_left
 from ronda.store import Store
+from ronda.store.public import PUBLIC_UPDATE
 from ronda.store.tickets import NextResponse, TicketRecords
 from ronda.ticket_clocks import NOT_DUE, Clocks, after, first_judged
 
@@ -35,6 +36,7 @@ CASE_PREFIX = "R-"
 CASE_OFFSET = 1000
 # Actors that are not agents: their changes do not make a ticket "touched".
 SYSTEM_ACTORS = frozenset({"probe", "system", "mail"})
+PUBLIC_UPDATE_CHARS = 2000  # a status page shows it whole
 
 
 class TicketError(Exception):
@@ -306,6 +308,24 @@ class Desk:
 
         def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
             records.add_event(ticket.id, now, actor, "note", body=body)
+            return {}
+
+        return self._change(ref, actor, None, change)
+
+    def public_update(self, ref: int | str, actor: str, body: str) -> Ticket:
+        """An update for the customers (the status page shows it with the incident): not a
+        reply, so no SLA clock moves; additive, like a note, so no version check. One
+        paragraph of at most `PUBLIC_UPDATE_CHARS` characters."""
+        text = body.strip()
+        if not text:
+            raise TicketError("a public update needs a text")
+        if len(text) > PUBLIC_UPDATE_CHARS:
+            raise TicketError(
+                f"a public update is at most {PUBLIC_UPDATE_CHARS} characters ({len(text)} given)"
+            )
+
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(ticket.id, now, actor, PUBLIC_UPDATE, body=text)
             return {}
 
         return self._change(ref, actor, None, change)

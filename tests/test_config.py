@@ -127,6 +127,9 @@ def test_full_example_loads_every_section() -> None:
             Canary("https://www.google.com/generate_204", "http", "www.google.com", 443),
         )
     )  # and the example spells out the other defaults
+    assert config.status_page.out == Path("/var/www/status") and config.status_page.every == 60
+    assert config.status_page.public == ("tienda-ana",) and config.status_page.lang == "es"
+    assert config.retention.site_history_days == 400  # left out: the default
 
     assert check_config_summary(config) == (
         f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden), "

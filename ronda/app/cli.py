@@ -145,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 retention=True,
                 outbox=True,
                 notifier=True,
+                status_page=True,
             ),
             config_path=config_path,
             on_event=log_event,
@@ -518,6 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ronda.app.admin_cli import add_parsers
 
     add_parsers(sub, common)
+
+    from ronda.app.status_cli import add_parsers as add_status_parsers
+
+    add_status_parsers(sub, common)
 
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")

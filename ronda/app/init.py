@@ -135,6 +135,14 @@ impact = "high"               # low | medium | high: a shop is high
 [retention]
 probe_history_days = 90       # the probe's repeated "still failing" notes
 mail_body_days = 365          # customers' mail bodies (subject, sender, replies stay)
+# site_history_days = 400     # each site's state changes (uptime); kept 400 days unless set
+
+
+# --- Status pages ------------------------------------------------------------------------
+# Static pages for the customers, rewritten by `ronda run` (docs/status-pages.md).
+# [status_page]
+# out = "/var/www/status"     # the folder a web server serves (a link Ronda manages)
+# every = "1m"
 """
 
 

@@ -4,8 +4,9 @@ A `Service` is built from a config (or its file), a store and `ServiceOptions` s
 parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter (with
 `/healthz`), the SMTP intake, the outbox's sender worker (a thread per channel), the
 notifier (customer notices and agents' notifications, a thread of its own), retention
-(`[retention]`, once a day) and a watch on the config file. `start()` starts them in that
-order (exporter, mail, sender, notifier, rounds, retention, watch) and `stop()` stops them
+(`[retention]`, once a day), the status pages (`[status_page]`, a thread of their own) and
+a watch on the config file. `start()` starts them in that order (exporter, mail, sender,
+notifier, rounds, retention, status pages, watch) and `stop()` stops them
 in reverse; `reload()` applies the config file
 again (a broken one is refused and the old one runs on); `wait()` blocks until the service
 has stopped or its rounds ended on their own. "Probe now" and mail replies use the running
@@ -34,6 +35,7 @@ from ronda.tickets import Desk, utcnow
 
 if TYPE_CHECKING:
     from ronda.app.retention import RetentionThread
+    from ronda.app.status_pages import StatusPageThread
     from ronda.exporter.server import ExporterHandle
     from ronda.intake.server import MailServer
     from ronda.reach.notifier import Notifier
@@ -87,6 +89,7 @@ class ServiceOptions:
     retention: bool = False  # apply [retention] at start and once a day (with the rounds)
     outbox: bool = False  # deliver the outbox (the relay, Apprise) with the sender worker
     notifier: bool = False  # tell customers and agents (needs the outbox to reach anyone)
+    status_page: bool = False  # keep [status_page] out fresh (when the config sets it)
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:
@@ -127,6 +130,7 @@ class Service:
         self.mail: MailServer | None = None
         self.rounds: RoundsThread | None = None
         self.retention: RetentionThread | None = None
+        self.status_pages: StatusPageThread | None = None
         self.sender: Sender | None = None
         self.notifier: Notifier | None = None
         self._seen = loaded_signature
@@ -194,6 +198,8 @@ class Service:
                     self._start_rounds()
                 if self.options.retention:
                     self._start_retention()
+                if self.options.status_page:
+                    self._start_status_pages()
                 if self.options.watch_config and self.config_path is not None:
                     self._watch = threading.Thread(
                         target=self._watch_loop, name="ronda-config-watch", daemon=True
@@ -308,6 +314,16 @@ class Service:
 
         self.retention = RetentionThread(self.store, lambda: self.config.retention, report).start()
 
+    def _start_status_pages(self) -> None:
+        from ronda.app.status_pages import StatusPageThread
+
+        def report(text: str, failed: bool) -> None:
+            self._emit(ServiceEvent("error" if failed else "status_page", text))
+
+        self.status_pages = StatusPageThread(
+            self.store, lambda: self.config, report, clock=self.clock
+        ).start()
+
     def rounds_responsive(self, within: float) -> bool:
         """The rounds run and their loop answered within `within` seconds (what the
         systemd watchdog is petted for)."""
@@ -336,6 +352,8 @@ class Service:
     def _stop_parts(self, timeout: float = STOP_TIMEOUT) -> None:
         self._stopping.set()
         self._join_watch(timeout)
+        if self.status_pages is not None:
+            self.status_pages.stop(timeout)
         if self.retention is not None:
             self.retention.stop(timeout)
         if self.rounds is not None:

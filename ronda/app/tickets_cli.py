@@ -279,6 +279,15 @@ cmd_tickets_billable = _ticket_action(
 )
 cmd_tickets_link = _ticket_action(_link)
 cmd_tickets_log_time = _ticket_action(_log_time)
+
+
+def _update(desk: Desk, a: argparse.Namespace) -> Ticket:
+    if a.public is None:
+        raise CliError("give the update's text with --public (customers see it)")
+    return desk.public_update(a.case, a.agent, a.public)
+
+
+cmd_tickets_update = _ticket_action(_update)
 cmd_tickets_call = _ticket_action(
     lambda d, a: d.phone_call(a.case, a.agent, a.body, answered=a.answered, version=a.version)
 )
@@ -330,6 +339,8 @@ def add_ticket_parsers(
     p = action("link", cmd_tickets_link, "link the case under a parent case")
     p.add_argument("parent", nargs="?", help="the parent case number")
     p.add_argument("--none", action="store_true", help="unlink it from its parent")
+    p = action("update", cmd_tickets_update, "post an update customers see on the status page")
+    p.add_argument("--public", metavar="TEXT", help="the update, as customers will read it")
     p = action("call", cmd_tickets_call, "record a phone call from the customer")
     p.add_argument("body", help="what the customer asked (or was told)")
     p.add_argument(

@@ -31,6 +31,7 @@ from ronda.config.model import (
     RetentionSettings,
     Server,
     Site,
+    StatusPageSettings,
     TlsConfig,
 )
 from ronda.config.values import parse_duration
@@ -55,6 +56,7 @@ __all__ = [
     "OutboxSettings",
     "ProbeSettings",
     "RetentionSettings",
+    "StatusPageSettings",
     "Server",
     "Site",
     "SlaCellConfig",

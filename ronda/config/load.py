@@ -37,6 +37,7 @@ from ronda.config.reader import BAD, Reader
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_next_response, read_sla
+from ronda.config.status_page import read_status_page
 from ronda.config.wordpress import WordPressSettings, read_wordpress
 from ronda.model import FailureClass, Impact, Priority
 
@@ -71,6 +72,7 @@ TOP_KEYS = (
     "notices",
     "outbox",
     "wordpress",
+    "status_page",
 )
 LANGS = ("en", "es")
 
@@ -174,6 +176,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     wordpress = (
         read_wordpress(r, doc["wordpress"], base_dir) if "wordpress" in doc else WordPressSettings()
     )
+    status_page = read_status_page(r, doc.get("status_page", {}), base_dir, sites)
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -200,6 +203,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         notices=notices,
         outbox=outbox,
         wordpress=wordpress,
+        status_page=status_page,
         **top,
     )
 

@@ -175,6 +175,23 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusPageSettings:
+    """`[status_page]`: the static status pages `ronda run` keeps fresh (off without `out`)."""
+
+    out: Path | None = None  # the folder a web server serves
+    every: float = 60.0  # seconds between two refreshes
+    customers: bool = True  # one page per customer
+    public: tuple[str, ...] = ()  # sites of one public page (none: no public page)
+    lang: str | None = None  # the public page's language (else the desk's)
+    templates: Path | None = None  # the agency's templates, over the built-in ones
+    logo: str | None = None  # an image URL or path as the page shows it
+    colour: str | None = None  # the accent colour, #rrggbb
+    # Set: each customer's folder name ends in a keyed digest of the name, so nobody finds
+    # a page by guessing a customer's name (`tienda-ana-3f9c...`). Kept out of any repr.
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionSettings:
     """How long `ronda run` keeps what piles up on cases long resolved (None: for ever).
 
@@ -186,6 +203,9 @@ class RetentionSettings:
     probe_history_days: int | None = None
     # Customers' mail bodies on a resolved case, replaced by a one-line marker.
     mail_body_days: int | None = None
+    # Each site's state changes (uptime, status pages, reports), counted from when the
+    # state was last seen rather than from a case. Kept 400 days unless set.
+    site_history_days: int | None = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +276,7 @@ class Config:
     tls: TlsConfig = field(default_factory=TlsConfig)
     mail: MailSettings = field(default_factory=MailSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
     blind: BlindSettings = field(default_factory=BlindSettings)
     agents: tuple[Agent, ...] = ()
     oncall: OncallSettings = field(default_factory=OncallSettings)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ronda.store.history import HistoryRow, record
+
 if TYPE_CHECKING:
     from ronda.store.db import Store
 
@@ -73,9 +75,11 @@ class ProbeRecords:
         states: Iterable[ProbeStateRow],
         failures: Mapping[tuple[str, str], int],
         rounds: Mapping[str, int],
+        history: Sequence[HistoryRow] = (),
     ) -> None:
-        """A batch of results: latest states, failure counts (site, class) and round counts
-        added, and the WordPress health judged, in ONE transaction."""
+        """A batch of results: latest states, failure counts (site, class), round counts
+        added, the WordPress health judged and the sites' history (`ronda.store.history`),
+        in ONE transaction."""
         states = list(states)
         rows = [
             (
@@ -123,6 +127,7 @@ class ProbeRecords:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [_wordpress_row(s) for s in states if s.wordpress],
             )
+            record(db, history)
 
 
 def _wordpress_row(state: ProbeStateRow) -> tuple:

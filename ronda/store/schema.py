@@ -598,6 +598,29 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m11_site_history(db: sqlite_utils.Database) -> None:
+    """Site history (`ronda.store.history`): one row per state change of a site, from the
+    first probe that saw the state to the latest that still did. Time no row covers was
+    not measured, as is an `unmeasured` row's (probes while the desk could not see)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE site_history (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            -- unmeasured: probed while the desk could not see (every canary failing)
+            state TEXT NOT NULL CHECK (state IN ('up', 'down', 'maintenance', 'unmeasured')),
+            class TEXT,  -- the failure class of a down span
+            started_at REAL NOT NULL,
+            seen_at REAL NOT NULL,
+            CHECK (seen_at >= started_at)
+        );
+        CREATE INDEX ix_site_history_site ON site_history(site, seen_at);
+        CREATE INDEX ix_site_history_seen ON site_history(seen_at);
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -654,4 +677,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m8_outbox,
     _m9_next_responses,
     _m10_wordpress_health,
+    _m11_site_history,
 )

@@ -66,6 +66,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("billable", "b", TICKET),
     ActionSpec("log_time", "t", TICKET),
     ActionSpec("link_parent", "l", TICKET),
+    ActionSpec("public_update", "u", TICKET),
     # The ticket screen and the sites screen.
     ActionSpec("back", "escape", DETAIL, key_display="esc"),
     ActionSpec("probe_now", "p", SITES),

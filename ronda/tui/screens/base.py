@@ -190,6 +190,11 @@ class TicketActions(RondaScreen):
             "done.note",
         )
 
+    def action_public_update(self) -> None:
+        from ronda.tui.public_update import ask_public_update  # its own module: kept apart
+
+        ask_public_update(self)
+
     def action_pending(self) -> None:
         """Pending customer (the SLA pauses) and back to open (it resumes)."""
         app: RondaApp = self.ronda
