@@ -519,6 +519,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, common)
 
+    from ronda.app.report_cli import add_parsers as add_report_parsers
+
+    add_report_parsers(sub, common)
+
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")
     p.add_argument("--config", help="config file (SLA matrix, language; enables probe now)")
