@@ -190,6 +190,21 @@ STATUSES = {
         "reopened": "reabierto",
     },
 }
+# What needs attention, by the kind of item (`ronda.reports.attention`).
+ATTENTION = {
+    "en": {
+        "certificate": "Security certificate expires",
+        "domain": "Domain registration expires",
+        "wordpress": "WordPress is out of date",
+        "php": "PHP is out of date",
+    },
+    "es": {
+        "certificate": "Vence el certificado de seguridad",
+        "domain": "Vence el registro del dominio",
+        "wordpress": "WordPress está desactualizado",
+        "php": "PHP está desactualizado",
+    },
+}
 LESS_THAN_A_MINUTE = {"en": "under 1 min", "es": "menos de 1 min"}
 
 
@@ -233,6 +248,7 @@ def day(at: datetime, tz: tzinfo) -> str:
 
 
 __all__ = [
+    "ATTENTION",
     "LANGS",
     "STATES",
     "STATUSES",
