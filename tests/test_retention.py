@@ -201,8 +201,11 @@ def test_nothing_configured_nothing_pruned(desk_at) -> None:
     store, desk, clock = desk_at
     ticket = probe_case(desk, clock, "site-a")
     held = desk.events(ticket.id)
-    thread = RetentionThread(store, RetentionSettings, lambda *_: pytest.fail("reported"))
+    keep_all = RetentionSettings(site_history_days=None)  # the site history's 400 days off
+    thread = RetentionThread(store, lambda: keep_all, lambda *_: pytest.fail("reported"))
     assert thread.run_once() is None
+    quiet = RetentionThread(store, RetentionSettings, lambda *_: pytest.fail("reported"))
+    assert quiet.run_once() is not None  # the default prunes old site history, silently
     only_mail = apply_retention(store, RetentionSettings(mail_body_days=31), NOW)
     assert only_mail.probe_notes == 0
     assert desk.events(ticket.id) == held and len(held) > 8
@@ -253,7 +256,7 @@ def test_retention_keys_are_checked_with_their_line(tmp_path: Path) -> None:
         f"{path}:4: retention.mail_body_days: '1y' is not a number of days of at least 31 "
         "(expected e.g. 90; leave the key out to keep everything)",
         f"{path}:5: retention.logs: unknown key (expected one of probe_history_days, "
-        "mail_body_days)",
+        "mail_body_days, site_history_days)",
     ]
     path.write_text("[retention]\nmail_body_days = 400\n")
     assert load_config(path).retention == RetentionSettings(mail_body_days=400)

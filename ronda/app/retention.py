@@ -34,7 +34,14 @@ class RetentionReport:
     probe_cases: int = 0  # ... from this many cases
     mail_bodies: int = 0  # mail bodies replaced by the marker
     mail_cases: int = 0  # ... on this many cases
+    history_rows: int = 0  # site history rows last seen before the cut, deleted
     finished: bool = True  # False when stopped before the end
+
+    def worth_saying(self, settings: RetentionSettings) -> bool:
+        """A pass is reported when a case setting applies or site history went (the
+        default site history setting alone, with nothing old enough, stays quiet)."""
+        cases = settings.probe_history_days is not None or settings.mail_body_days is not None
+        return cases or self.history_rows > 0 or not self.finished
 
     def describe(self, settings: RetentionSettings) -> str:
         parts = []
@@ -49,6 +56,11 @@ class RetentionReport:
                 f"{_count(self.mail_bodies, 'mail body', 'mail bodies')} removed from "
                 f"{_count(self.mail_cases, 'case')} resolved over "
                 f"{settings.mail_body_days} days ago"
+            )
+        if settings.site_history_days is not None and self.history_rows:
+            parts.append(
+                f"{_count(self.history_rows, 'site history row')} last seen over "
+                f"{settings.site_history_days} days ago removed"
             )
         tail = "" if self.finished else " (stopped before the end)"
         return "retention: " + "; ".join(parts) + tail
@@ -86,7 +98,15 @@ def apply_retention(
                 body_cases + done.tickets,
                 done.last_id,
             )
-    return RetentionReport(notes, note_cases, bodies, body_cases, finished=not stopped)
+    rows = 0
+    if settings.site_history_days is not None and not stopped:
+        cut = (now - timedelta(days=settings.site_history_days)).timestamp()
+        while not (stopped := should_stop()):
+            done = store.history.prune(cut, limit=batch * 50)
+            rows += done
+            if done == 0:
+                break
+    return RetentionReport(notes, note_cases, bodies, body_cases, rows, finished=not stopped)
 
 
 class RetentionThread:
@@ -127,7 +147,11 @@ class RetentionThread:
         """One pass now; None when `[retention]` asks for nothing. A failing pass is logged
         and tried again at the next one (the daemon runs on)."""
         settings = self.settings()
-        if settings.probe_history_days is None and settings.mail_body_days is None:
+        if (
+            settings.probe_history_days is None
+            and settings.mail_body_days is None
+            and settings.site_history_days is None
+        ):
             return None
         try:
             report = apply_retention(
@@ -138,7 +162,8 @@ class RetentionThread:
             return None
         finally:
             self.passes += 1
-        self.on_report(report.describe(settings), False)
+        if report.worth_saying(settings):
+            self.on_report(report.describe(settings), False)
         return report
 
     def stop(self, timeout: float = 10.0) -> None:

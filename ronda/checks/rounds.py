@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -58,11 +58,12 @@ from ronda.checks.incidents import (
 )
 from ronda.checks.outcomes import failures_of, home_up, outcome_of, ticket_view
 from ronda.checks.round_events import EventSink, RoundEvent, RoundEventKind, RoundItem
+from ronda.checks.round_store import history_row, store_batch
 from ronda.config import Config, Server, Site
 from ronda.model import PROBER_BLIND_KEY, Impact, Source, Ticket
 from ronda.sla import SlaPolicy
 from ronda.store import Store
-from ronda.store.probes import ProbeStateRow
+from ronda.store.history import HistoryRow
 from ronda.tickets import Desk, InvalidTransition, TicketError
 
 if TYPE_CHECKING:
@@ -210,6 +211,7 @@ class RoundRunner:
         latest: dict[str, tuple[ProbeResult, bool, SiteState]] = {}
         failures: dict[tuple[str, str], int] = {}
         rounds_count: dict[str, int] = {}
+        history: list[HistoryRow] = []
         now: datetime | None = None
         servers: set[str] = set()
         for item in batch:
@@ -235,10 +237,13 @@ class RoundRunner:
                         servers.add(site.server)
             final = item.reprobe if item.reprobe is not None else item.result
             latest[outcome.site] = (final, maintenance, state)
+            if site is not None and not blind:  # while blind nothing is measured
+                history.append(history_row(site, final, maintenance))
         if now is not None and not blind:
             for server in sorted(servers):
                 self._correlate(server, now, views, events)
-        self._store_batch(latest, failures, rounds_count)
+        stored = store_batch(self.store, latest, failures, rounds_count, history)
+        self._checked.update(stored)
         return events
 
     # ---- the desk's own eyes ---------------------------------------------------------------
@@ -636,36 +641,6 @@ class RoundRunner:
 
     def _views(self, ids: Iterable[int]) -> dict[int, TicketView]:
         return {tid: ticket_view(t) for tid, t in self.store.tickets.many(ids).items()}
-
-    def _store_batch(
-        self,
-        latest: Mapping[str, tuple[ProbeResult, bool, SiteState]],
-        failures: Mapping[tuple[str, str], int],
-        rounds_count: Mapping[str, int],
-    ) -> None:
-        """Probe state, counters and the rules' memory of the whole batch: one transaction."""
-        states = []
-        for name, (result, maintenance, state) in latest.items():
-            checked_at = result.started_at.timestamp()
-            states.append(
-                ProbeStateRow(
-                    site=name,
-                    checked_at=checked_at,
-                    up=home_up(failures_of(result)),
-                    failure_class=str(result.failure_class),
-                    status_code=result.status_code,
-                    elapsed_ms=float(result.elapsed_ms or 0.0),
-                    phases_json=json.dumps(dict(result.phases or {})),
-                    cert_not_after=result.cert_not_after.timestamp()
-                    if result.cert_not_after
-                    else None,
-                    detail=result.detail or None,
-                    in_maintenance=maintenance,
-                    rules_json=json.dumps(state.to_json()),
-                )
-            )
-            self._checked[name] = checked_at
-        self.store.probes.write_round(states, failures, rounds_count)
 
     def _emit(self, events: list[RoundEvent], event: RoundEvent) -> None:
         events.append(event)

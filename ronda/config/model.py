@@ -184,6 +184,9 @@ class RetentionSettings:
     probe_history_days: int | None = None
     # Customers' mail bodies on a resolved case, replaced by a one-line marker.
     mail_body_days: int | None = None
+    # Each site's state changes (uptime, status pages, reports), counted from when the
+    # state was last seen rather than from a case. Kept 400 days unless set.
+    site_history_days: int | None = 400
 
 
 @dataclass(frozen=True, slots=True)

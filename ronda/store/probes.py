@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ronda.store.history import HistoryRow, record
+
 if TYPE_CHECKING:
     from ronda.store.db import Store
 
@@ -70,9 +72,10 @@ class ProbeRecords:
         states: Iterable[ProbeStateRow],
         failures: Mapping[tuple[str, str], int],
         rounds: Mapping[str, int],
+        history: Sequence[HistoryRow] = (),
     ) -> None:
-        """A batch of results: latest states, failure counts (site, class) and round counts
-        added, in ONE transaction."""
+        """A batch of results: latest states, failure counts (site, class), round counts
+        added and the sites' history (`ronda.store.history`), in ONE transaction."""
         rows = [
             (
                 s.site,
@@ -113,6 +116,7 @@ class ProbeRecords:
                 "ON CONFLICT(site) DO UPDATE SET count = count + excluded.count",
                 list(rounds.items()),
             )
+            record(db, history)
 
 
 __all__ = ["ProbeRecords", "ProbeStateRow"]

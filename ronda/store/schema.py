@@ -598,7 +598,29 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m10_time_entries_by_instant(db: sqlite_utils.Database) -> None:
+def _m10_site_history(db: sqlite_utils.Database) -> None:
+    """Site history (`ronda.store.history`): one row per state change of a site, from the
+    first probe that saw the state to the latest that still did. Time no row covers was
+    not measured."""
+    run_script(
+        db,
+        """
+        CREATE TABLE site_history (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('up', 'down', 'maintenance')),
+            class TEXT,  -- the failure class of a down span
+            started_at REAL NOT NULL,
+            seen_at REAL NOT NULL,
+            CHECK (seen_at >= started_at)
+        );
+        CREATE INDEX ix_site_history_site ON site_history(site, seen_at);
+        CREATE INDEX ix_site_history_seen ON site_history(seen_at);
+        """,
+    )
+
+
+def _m11_time_entries_by_instant(db: sqlite_utils.Database) -> None:
     """Time entries by when they were logged: invoicing and the monthly reports read one
     month of them (`ronda report hours`)."""
     run_script(db, "CREATE INDEX ix_time_at ON time_entries(at);")
@@ -636,5 +658,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
-    _m10_time_entries_by_instant,
+    _m10_site_history,
+    _m11_time_entries_by_instant,
 )
