@@ -40,21 +40,25 @@ def cmd_report_hours(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     if args.report_command == "hours":
         return cmd_report_hours(args)
-    from ronda.reports.run import write_reports
+    from ronda.reports.pdf import PdfUnavailable
+    from ronda.reports.run import ReportError, write_reports
 
     if bool(args.customer) == bool(args.all):
         raise CliError("give --customer NAME or --all")
     config = desk_config(args)
     month = _month(args.month)
-    written = write_reports(
-        config,
-        open_store(args),
-        month,
-        out=Path(args.out),
-        customers=None if args.all else [args.customer],
-        lang=args.lang,
-        pdf=args.pdf,
-    )
+    try:
+        written = write_reports(
+            config,
+            open_store(args),
+            month,
+            out=Path(args.out),
+            customers=None if args.all else [args.customer],
+            lang=args.lang,
+            pdf=args.pdf,
+        )
+    except (ReportError, PdfUnavailable) as error:
+        raise CliError(str(error)) from None
     for path in written:
         print(path)
     return EXIT_OK

@@ -35,9 +35,7 @@ def certificates(
     ]
 
 
-def _expiring(
-    table: str, at_column: str, kind: str, detail_column: str | None = None
-) -> Source:
+def _expiring(table: str, at_column: str, kind: str, detail_column: str | None = None) -> Source:
     """A source for a table of `site`, an expiry instant (epoch seconds) and a detail."""
 
     def source(
@@ -52,9 +50,7 @@ def _expiring(
             at = from_epoch(float(value))
             if at is not None and at < horizon:
                 detail = row.get(detail_column) if detail_column else ""
-                out.append(
-                    AttentionItem(kind, row["site"], at, excerpt(visible(detail or ""), 60))
-                )
+                out.append(AttentionItem(kind, row["site"], at, excerpt(visible(detail or ""), 60)))
         return out
 
     return source

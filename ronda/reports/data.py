@@ -3,8 +3,10 @@ sites' availability and what needs attention come in; a `CustomerReport` comes o
 
 - Every case of the month with its first response against the contract: the state the
   desk's one SLA rule gives the stored case (`ronda.sla.ticket_state`), never a second rule.
-- Compliance per priority: `ronda.sla.compliance` over the month (cut at `now` while the
-  month is not over), its cells summed per priority.
+- Compliance per priority: the first responses due in the month (cut at `now` while it is
+  not over) as the exporter's compliance windows count them (the store's
+  `compliance_candidates`): due when the limit or the answer fell in it and an answer was
+  owed, met when the desk judged it met.
 - Hours: every time entry logged in the month, billable or included, with the agent's
   note on the entry (internal notes on the case are never read).
 - Text from outside (subjects, site names, notes) is bounded and made `visible` here; the
@@ -21,7 +23,8 @@ from ronda.display import visible
 from ronda.model import Priority, SlaState, Ticket
 from ronda.outbox import excerpt
 from ronda.reports.period import Month
-from ronda.sla import compliance, ticket_state
+from ronda.sla import ticket_state
+from ronda.store.metrics import Candidate
 from ronda.store.reports import TimeEntryRow
 
 SUBJECT_EXCERPT = 120  # characters of a case's subject the report repeats
@@ -95,6 +98,7 @@ class DayBar:
     down_seconds: float = 0.0
     maintenance_seconds: float = 0.0
     unmeasured_seconds: float = 0.0
+    seconds: float = 86400.0  # the day's length (23 or 25 h on a change of the clocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,22 +188,19 @@ def case_line(ticket: Ticket, now: datetime) -> CaseLine:
     )
 
 
-def priority_compliance(
-    tickets: Iterable[Ticket], start: datetime, end: datetime
-) -> tuple[PriorityCompliance, ...]:
-    """First responses met of those due in `[start, end)`, per priority (high first)."""
-    records = [
-        (t.priority, t.impact, t.sla_limit_at, t.first_response_at)
-        for t in tickets
-        if t.sla_limit_at is not None
-    ]
-    cells = compliance(records, start, end) if end > start else {}
-    out = []
-    for priority in (Priority.HIGH, Priority.MEDIUM, Priority.LOW):
-        met = sum(c.met for (p, _), c in cells.items() if p == priority)
-        due = sum(c.due for (p, _), c in cells.items() if p == priority)
-        out.append(PriorityCompliance(priority, met, due))
-    return tuple(out)
+def priority_compliance(candidates: Iterable[Candidate]) -> tuple[PriorityCompliance, ...]:
+    """First responses met of those due, per priority (high first), in the cell each was
+    judged in."""
+    met: dict[str, int] = {}
+    due: dict[str, int] = {}
+    for c in candidates:
+        due[c.priority] = due.get(c.priority, 0) + 1
+        if c.outcome == "met":
+            met[c.priority] = met.get(c.priority, 0) + 1
+    return tuple(
+        PriorityCompliance(p, met.get(str(p), 0), due.get(str(p), 0))
+        for p in (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+    )
 
 
 def hours_of(entries: Iterable[TimeEntryRow]) -> Hours:
@@ -227,15 +228,15 @@ def build_report(
     tz: tzinfo,
     now: datetime,
     tickets: Sequence[Ticket],
+    candidates: Sequence[Candidate] = (),
     entries: Sequence[TimeEntryRow] = (),
     sites: Sequence[SiteAvailability] = (),
     incidents: Sequence[Incident] = (),
     attention: Sequence[AttentionItem] = (),
 ) -> CustomerReport:
-    """The report of `customer` for `month` as of `now` (a month not over yet is cut at
-    `now`: a limit still ahead is not counted missed)."""
+    """The report of `customer` for `month` as of `now`; `candidates` are the first
+    responses due in it (read up to `now` while the month is not over)."""
     start, end = month.start(tz), month.end(tz)
-    window_end = min(end, now)
     # The month's cases: those opened in it, and older ones still open or worked in it.
     cases = tuple(case_line(t, now) for t in sorted(tickets, key=lambda t: t.opened_at))
     return CustomerReport(
@@ -247,7 +248,7 @@ def build_report(
         generated_at=now,
         tz=tz,
         cases=cases,
-        compliance=priority_compliance(tickets, start, window_end),
+        compliance=priority_compliance(candidates),
         hours=hours_of(entries),
         sites=tuple(sorted(sites, key=lambda s: s.name)),
         incidents=tuple(sorted(incidents, key=lambda i: (i.start, i.site))),

@@ -34,13 +34,24 @@ _BANDS = ((0.999, "good"), (0.99, "fair"), (0.0, "poor"))
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """A stretch of a day's bar: from `y` down `height` SVG units, coloured by `css`."""
+
+    y: float
+    height: float
+    css: str
+
+
+@dataclass(frozen=True, slots=True)
 class Bar:
-    """One day's bar in the site's chart (SVG coordinates, a class, a tooltip)."""
+    """One day's bar in the site's chart: from the top, the time not measured (grey), in
+    maintenance (blue), then the measured time coloured by the day's uptime."""
 
     x: int
     width: int
     css: str
     title: str
+    parts: tuple[Part, ...]
 
 
 def band(ratio: float | None) -> str:
@@ -52,11 +63,28 @@ def band(ratio: float | None) -> str:
 def bars(site: SiteAvailability, lang: str) -> list[Bar]:
     """The site's daily bars, left to right."""
     out = []
+    text = words.TEXT[words.lang_of(lang)]
     for i, day in enumerate(site.days):
-        label = words.percent(day.ratio, lang) if day.ratio is not None else (
-            words.TEXT[lang]["not_measured"]
-        )
-        out.append(Bar(i * DAY_WIDTH, DAY_WIDTH - 2, band(day.ratio), f"{day.day}: {label}"))
+        label = words.percent(day.ratio, lang) if day.ratio is not None else text["not_measured"]
+        length = day.seconds or 1.0
+        parts, y = [], 0.0
+        for seconds, css in (
+            (day.unmeasured_seconds, "none"),
+            (day.maintenance_seconds, "maintenance"),
+        ):
+            if seconds > 0:
+                height = BAR_HEIGHT * min(1.0, seconds / length)
+                parts.append(Part(round(y, 2), round(height, 2), css))
+                y += height
+        if y < BAR_HEIGHT - 0.01:
+            parts.append(Part(round(y, 2), round(BAR_HEIGHT - y, 2), band(day.ratio)))
+        extra = []
+        if day.maintenance_seconds:
+            extra.append(f"{text['maintenance']} {words.amount(day.maintenance_seconds, lang)}")
+        if day.unmeasured_seconds and day.ratio is not None:
+            extra.append(f"{text['not_measured']} {words.amount(day.unmeasured_seconds, lang)}")
+        title = f"{day.day}: {label}" + (f" ({', '.join(extra)})" if extra else "")
+        out.append(Bar(i * DAY_WIDTH, DAY_WIDTH - 2, band(day.ratio), title, tuple(parts)))
     return out
 
 
@@ -123,4 +151,14 @@ class Renderer:
         )
 
 
-__all__ = ["BAR_HEIGHT", "DAY_WIDTH", "SHIPPED", "TEMPLATE", "Bar", "Renderer", "band", "bars"]
+__all__ = [
+    "BAR_HEIGHT",
+    "DAY_WIDTH",
+    "SHIPPED",
+    "TEMPLATE",
+    "Bar",
+    "Part",
+    "Renderer",
+    "band",
+    "bars",
+]

@@ -62,7 +62,8 @@ TEXT: dict[str, dict[str, str]] = {
             "A case counts in the month its first response was due or given; met when the "
             "first response came within the contract's time for its priority and impact."
         ),
-        "met_of_due": "met of due",
+        "met_of_due": "on time / due",
+        "on_time": "First responses on time",
         "nothing_due": "nothing due",
         "hours": "Hours",
         "hours_logged": "Hours logged",
@@ -127,7 +128,8 @@ TEXT: dict[str, dict[str, str]] = {
             "cuando la primera respuesta llegó dentro del tiempo del contrato para su "
             "prioridad e impacto."
         ),
-        "met_of_due": "cumplidos de",
+        "met_of_due": "a tiempo / debidas",
+        "on_time": "Primeras respuestas a tiempo",
         "nothing_due": "nada vencía",
         "hours": "Horas",
         "hours_logged": "Horas registradas",

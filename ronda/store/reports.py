@@ -19,6 +19,7 @@ from ronda.store.tickets import ticket_from_row
 
 if TYPE_CHECKING:
     from ronda.store.db import Store
+    from ronda.store.metrics import Candidate
 
 _PER_QUERY = 500  # names bound in one IN (...): well under SQLite's limit
 
@@ -102,6 +103,31 @@ class ReportRecords:
             rows = self.store.query(f"{sql} AND customer IN ({','.join(names)})", params)
             out += (ticket_from_row(r) for r in rows)
         out.sort(key=lambda t: t.id)
+        return out
+
+    def compliance_candidates(
+        self, start: float, end: float, customers: Sequence[str]
+    ) -> list[Candidate]:
+        """The first responses of `customers` due in `[start, end)`: the limit or the
+        answer falls in it, and an answer was owed. The exporter's rule and SQL (its
+        compliance windows), so a report and the dashboards count the same cases."""
+        # Here, not at the top: the metrics module imports the store's own module.
+        from ronda.store.metrics import _CANDIDATE_COLUMNS, _OWED, Candidate
+
+        out: list[Candidate] = []
+        for chunk in _chunks(list(customers)):
+            params: dict[str, object] = {"start": start, "end": end}
+            for n, name in enumerate(chunk):
+                params[f"c{n}"] = name
+            names = ",".join(f":c{n}" for n in range(len(chunk)))
+            rows = self.store.db.execute(
+                f"SELECT {_CANDIDATE_COLUMNS} FROM tickets WHERE customer IN ({names}) "
+                "AND ((sla_limit_at >= :start AND sla_limit_at < :end) "
+                "OR (first_response_at >= :start AND first_response_at < :end)) "
+                f"AND {_OWED}",
+                params,
+            ).fetchall()
+            out += (Candidate(*row) for row in rows)
         return out
 
     def certificates(self, sites: Sequence[str]) -> dict[str, datetime]:
