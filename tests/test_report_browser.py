@@ -1,0 +1,61 @@
+"""The report in a real browser: headless Chromium prints it to PDF (`--print-to-pdf`) and
+the PDF is read back with poppler's pdfinfo and pdftotext; a screenshot shows the charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ronda.reports.period import Month
+from ronda.reports.run import write_reports
+from tests.browser import pdf_pages, pdf_text, print_to_pdf, screenshot
+from tests.report_desk import AFTER, build
+
+
+def test_chromium_prints_the_report_to_a_clean_pdf(tmp_path: Path) -> None:
+    config, store = build(tmp_path)
+    try:
+        (page,) = write_reports(
+            config,
+            store,
+            Month(2026, 11),
+            out=tmp_path / "out",
+            customers=["Ana Pérez"],
+            lang="en",
+            now=AFTER,
+        )
+    finally:
+        store.close()
+    pdf = print_to_pdf(page, tmp_path / "report.pdf", tmp_path / "profile")
+    pages = pdf_pages(pdf)
+    assert 1 < pages <= 4, pages  # A4, print CSS: a few pages, not one endless strip
+    text = " ".join(pdf_text(pdf).split())
+    for shown in (
+        "Monthly report: November 2026",
+        "Ana Pérez",
+        "Hosting Andino",
+        "99.71 %",  # tienda-ana
+        "R-1001",
+        "1 h 15 min",
+        "overdue",  # (wrapped in its column)
+        "Security certificate expires",
+        "Times in America/Bogota",
+    ):
+        assert shown in text, shown
+    assert "<script>alert('x')" in text  # shown as text, not run
+    assert "hunter2" not in text
+    assert "file://" not in text  # no header or footer with the file's address
+
+
+def test_chromium_screenshot_of_the_report(tmp_path: Path) -> None:
+    config, store = build(tmp_path)
+    try:
+        (page,) = write_reports(
+            config, store, Month(2026, 11), out=tmp_path, customers=["Luis Gómez"], now=AFTER
+        )
+    finally:
+        store.close()
+    png = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1100, 1400)
