@@ -12,11 +12,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' sample desk and browser helpers
+
+from browser import screenshot  # noqa: E402
+from report_desk import AFTER, build  # noqa: E402
 
 from ronda.reports.period import Month  # noqa: E402
 from ronda.reports.run import write_reports  # noqa: E402
-from tests.browser import screenshot  # noqa: E402
-from tests.report_desk import AFTER, build  # noqa: E402
 
 
 def main() -> None:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from clocks import Clock
+
 from ronda.config import Config, parse_config
 from ronda.model import FailureClass, Impact, Priority, Source
 from ronda.sites import sync_config
@@ -23,7 +25,6 @@ from ronda.store.bulk import load
 from ronda.store.history import load_history
 from ronda.tickets import Desk
 from ronda.uptime import Interval
-from tests.clocks import Clock
 
 BOGOTA = ZoneInfo("America/Bogota")
 NOV_START = datetime(2026, 11, 1, tzinfo=BOGOTA)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from browser import pdf_pages, pdf_text, print_to_pdf, screenshot
+from report_desk import AFTER, build
+
 from ronda.reports.period import Month
 from ronda.reports.run import write_reports
-from tests.browser import pdf_pages, pdf_text, print_to_pdf, screenshot
-from tests.report_desk import AFTER, build
 
 
 def test_chromium_prints_the_report_to_a_clean_pdf(tmp_path: Path) -> None:

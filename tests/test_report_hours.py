@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import Clock
 
 from ronda.app.cli import main
 from ronda.model import Impact, Priority, Source
@@ -18,7 +19,6 @@ from ronda.reports.hours import hours_csv, safe_cell
 from ronda.reports.period import Month
 from ronda.store import Store
 from ronda.tickets import Desk
-from tests.clocks import Clock
 
 BOGOTA = ZoneInfo("America/Bogota")
 

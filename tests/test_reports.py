@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 from jinja2.exceptions import SecurityError, UndefinedError
+from report_desk import AFTER, BOGOTA, CONFIG, TIENDA_RATIO, at, build
 
 from ronda.app.cli import main
 from ronda.config import ReportSettings, parse_config
@@ -22,7 +23,6 @@ from ronda.reports.period import Month
 from ronda.reports.render import Renderer, bars
 from ronda.reports.run import customer_reports, file_stem, write_reports
 from ronda.reports.words import amount, percent
-from tests.report_desk import AFTER, BOGOTA, CONFIG, TIENDA_RATIO, at, build
 
 NOVEMBER = Month(2026, 11)
 

@@ -145,6 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 retention=True,
                 outbox=True,
                 notifier=True,
+                reports=True,
             ),
             config_path=config_path,
             on_event=log_event,
