@@ -5,8 +5,8 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention, blind, reports and reach ([[agents]], [oncall], [notices], [outbox]) (their sections), reader
-(checking generic shapes, collecting problems), values (durations, clock times,
+retention, blind, reports and reach ([[agents]], [oncall], [notices], [outbox]) (their
+sections), reader (checking generic shapes, collecting problems), values (durations, clock times,
 host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
 the TOML text).
 """
