@@ -60,3 +60,24 @@ def test_chromium_screenshot_of_the_report(tmp_path: Path) -> None:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1100, 1400)
+
+
+def test_weasyprint_writes_the_pdf_next_to_the_html(tmp_path: Path) -> None:
+    config, store = build(tmp_path)
+    try:
+        paths = write_reports(
+            config,
+            store,
+            Month(2026, 11),
+            out=tmp_path / "out",
+            customers=["Luis Gómez"],
+            pdf=True,
+            now=AFTER,
+        )
+    finally:
+        store.close()
+    html, pdf = paths
+    assert pdf == html.with_suffix(".pdf") and pdf.read_bytes().startswith(b"%PDF-")
+    assert pdf_pages(pdf) >= 1
+    text = " ".join(pdf_text(pdf).split())
+    assert "Monthly report: November 2026" in text and "99.93 %" in text  # web-luis
