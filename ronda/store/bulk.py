@@ -26,6 +26,7 @@ TABLES: frozenset[str] = frozenset(
         "probe_state",
         "probe_failures",
         "probe_rounds",
+        "time_entries",
     }
 )
 
