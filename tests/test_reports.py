@@ -266,3 +266,34 @@ def test_write_reports_names_files_by_customer_and_month(desk, tmp_path: Path) -
     paths = write_reports(config, store, NOVEMBER, out=tmp_path / "r", now=AFTER)
     assert [p.name.endswith("-2026-11.html") for p in paths] == [True, True, True]
     assert len({p.name for p in paths}) == 3
+
+
+def test_attention_reads_the_domain_and_wordpress_checks_when_present(desk) -> None:
+    from ronda.reports.attention import Scope, attention
+
+    config, store = desk
+    scope = Scope(["tienda-ana", "web-luis"], ["Ana Pérez", "Luis Gómez"])
+    horizon = NOVEMBER.next().end(BOGOTA)
+    before = attention(store.reports, scope, horizon)
+    assert [a.kind for a in before] == ["certificate"]  # no domain table in this desk
+    # The domain checks' table and the WordPress checks' cases, as those checks keep them.
+    store.db.execute(
+        "CREATE TABLE domain_state (domain TEXT PRIMARY KEY, customer TEXT, expires_at REAL)"
+    )
+    store.db.execute(
+        "INSERT INTO domain_state VALUES ('tienda-ana.example', 'Ana Pérez', ?), "
+        "('luis.example', 'Luis Gómez', ?), ('other.example', 'Someone', ?)",
+        (at(28, 0).timestamp() + 20 * 86400, at(1, 0).timestamp() + 400 * 86400, 0.0),
+    )
+    store.db.execute(
+        "INSERT INTO tickets (case_number, source, subject, site, customer, priority, impact, "
+        "status, opened_at, updated_at, failure_class) VALUES ('R-9001', 'probe', 'x', "
+        "'web-luis', 'Luis Gómez', 'low', 'low', 'open', ?, ?, 'wp_outdated')",
+        (at(20, 0).timestamp(), at(20, 0).timestamp()),
+    )
+    items = attention(store.reports, scope, horizon)
+    assert [(a.kind, a.site, a.customer) for a in items] == [
+        ("certificate", "tienda-ana", None),
+        ("domain", "tienda-ana.example", "Ana Pérez"),  # expires Dec 18th
+        ("wordpress", "web-luis", None),
+    ]

@@ -1,17 +1,21 @@
-"""What needs attention next month, from whatever the store knows of the customer's sites.
+"""What needs attention next month, from whatever the store knows of a customer's sites and
+domains.
 
-Each source is a function `(records, sites, start, horizon) -> items`: it reads what its
-check keeps (through `ronda.store.reports.ReportRecords`) and returns `AttentionItem`s
-that fall before `horizon` (the end of the month after the report's). Certificates come from
-the probes' last look at each site. Checks that keep their own table (domains' expiry,
-WordPress and PHP versions) are read only when the desk's database has that table with the
-columns the source reads: a desk without the check simply has nothing to say there. Adding
-one is a function and a line in `SOURCES`.
+Each source is a function `(records, scope, horizon) -> items`: it reads what its check
+keeps (through `ronda.store.reports.ReportRecords`) and returns the `AttentionItem`s due
+before `horizon` (the end of the month after the report's). Certificates come from the
+probes' last look at each site. Domains come from the domain checks' table
+(`domain_state`: each customer domain's registration expiry), read only when the desk's
+database has it with the columns read: a desk without the check has nothing to say there.
+An outdated WordPress or a PHP past its support is a case the WordPress checks open
+(`wp_outdated`, `php_eol`): still open, it is something to do next month. Adding a source
+is a function and a line in `SOURCES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ronda.display import visible
@@ -20,79 +24,72 @@ from ronda.reports.data import AttentionItem
 from ronda.store.instants import from_epoch
 from ronda.store.reports import ReportRecords
 
-Source = Callable[[ReportRecords, Sequence[str], datetime, datetime], list[AttentionItem]]
-DETAIL_EXCERPT = 60
+NAME_EXCERPT = 80
 
 
-def certificates(
-    records: ReportRecords, sites: Sequence[str], start: datetime, horizon: datetime
-) -> list[AttentionItem]:
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose things to look at: the sites and the customers of the reports."""
+
+    sites: Sequence[str]
+    customers: Sequence[str]
+
+
+Source = Callable[[ReportRecords, Scope, datetime], list[AttentionItem]]
+
+
+def certificates(records: ReportRecords, scope: Scope, horizon: datetime) -> list[AttentionItem]:
     """Certificates the last probe saw that expire before `horizon` (expired ones too)."""
     return [
         AttentionItem("certificate", site, at)
-        for site, at in records.certificates(sites).items()
+        for site, at in records.certificates(scope.sites).items()
         if at < horizon
     ]
 
 
-def _expiring(table: str, at_column: str, kind: str, detail_column: str | None = None) -> Source:
-    """A source for a table of `site`, an expiry instant (epoch seconds) and a detail."""
-
-    def source(
-        records: ReportRecords, sites: Sequence[str], start: datetime, horizon: datetime
-    ) -> list[AttentionItem]:
-        columns = [at_column] + ([detail_column] if detail_column else [])
-        out = []
-        for row in records.rows_for_sites(table, columns, sites):
-            value = row.get(at_column)
-            if not isinstance(value, int | float):
-                continue
-            at = from_epoch(float(value))
-            if at is not None and at < horizon:
-                detail = row.get(detail_column) if detail_column else ""
-                out.append(AttentionItem(kind, row["site"], at, excerpt(visible(detail or ""), 60)))
-        return out
-
-    return source
+def domains(records: ReportRecords, scope: Scope, horizon: datetime) -> list[AttentionItem]:
+    """Customer domains whose registration expires before `horizon`."""
+    out = []
+    for row in records.rows_where_in(
+        "domain_state", ("domain", "expires_at"), "customer", scope.customers
+    ):
+        value = row.get("expires_at")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        at = from_epoch(float(value))
+        if at is not None and at < horizon:
+            name = excerpt(visible(str(row.get("domain") or "")), NAME_EXCERPT)
+            out.append(AttentionItem("domain", name, at, customer=row.get("customer")))
+    return out
 
 
-def _outdated(table: str, flag_column: str, kind: str, detail_column: str) -> Source:
-    """A source for a table of `site`, an "outdated" flag and the version seen."""
+# Failure classes of the WordPress checks that mean "to do", and the item they make.
+TO_DO_CLASSES = {"wp_outdated": "wordpress", "php_eol": "php"}
 
-    def source(
-        records: ReportRecords, sites: Sequence[str], start: datetime, horizon: datetime
-    ) -> list[AttentionItem]:
-        out = []
-        for row in records.rows_for_sites(table, [flag_column, detail_column], sites):
-            if row.get(flag_column):
-                detail = excerpt(visible(row.get(detail_column) or ""), DETAIL_EXCERPT)
-                out.append(AttentionItem(kind, row["site"], None, detail))
-        return out
 
-    return source
+def open_to_dos(records: ReportRecords, scope: Scope, horizon: datetime) -> list[AttentionItem]:
+    """Open cases of the sites that are updates to make (WordPress core, PHP)."""
+    return [
+        AttentionItem(TO_DO_CLASSES[cls], site, None)
+        for site, cls, _ in records.open_cases_of_classes(scope.sites, list(TO_DO_CLASSES))
+    ]
 
 
 # Read in this order; a source whose table or columns are missing yields nothing.
-SOURCES: tuple[Source, ...] = (
-    certificates,
-    _expiring("domain_state", "expires_at", "domain", "domain"),
-    _outdated("wordpress_state", "core_outdated", "wordpress", "core_version"),
-    _outdated("wordpress_state", "php_outdated", "php", "php_version"),
-)
+SOURCES: tuple[Source, ...] = (certificates, domains, open_to_dos)
 
 
 def attention(
     records: ReportRecords,
-    sites: Sequence[str],
-    start: datetime,
+    scope: Scope,
     horizon: datetime,
     sources: Sequence[Source] = SOURCES,
 ) -> list[AttentionItem]:
-    """Every source's items for `sites`."""
+    """Every source's items for the scope."""
     out: list[AttentionItem] = []
     for source in sources:
-        out += source(records, sites, start, horizon)
+        out += source(records, scope, horizon)
     return out
 
 
-__all__ = ["SOURCES", "Source", "attention", "certificates"]
+__all__ = ["SOURCES", "TO_DO_CLASSES", "Scope", "Source", "attention", "certificates", "domains"]

@@ -134,13 +134,15 @@ class Incident:
 
 @dataclass(frozen=True, slots=True)
 class AttentionItem:
-    """Something of a site that will need attention: `kind` names it (certificate,
-    domain, wordpress, php), `at` when it comes due, `detail` a version or a name."""
+    """Something that will need attention: `kind` names it (certificate, domain,
+    wordpress, php), `site` the site (or the domain) it is about, `at` when it comes due
+    (None: now), `customer` whose it is when it is not a site's."""
 
     kind: str
     site: str
     at: datetime | None = None
     detail: str = ""
+    customer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

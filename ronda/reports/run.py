@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ronda.config import Config
-from ronda.reports.attention import attention
+from ronda.reports.attention import Scope, attention
 from ronda.reports.availability import availability
 from ronda.reports.data import CustomerReport, build_report
 from ronda.reports.period import Month
@@ -71,7 +71,7 @@ def customer_reports(
     candidates = store.reports.compliance_candidates(lo, hi, names)
     intervals = store.history.sites_intervals(every_site, lo, hi) if hi > lo else {}
     horizon = month.next().end(tz)
-    items = attention(store.reports, every_site, start, horizon)
+    items = attention(store.reports, Scope(every_site, names), horizon)
     out = []
     for name in names:
         own = [t for t in tickets if t.customer == name]
@@ -89,7 +89,11 @@ def customer_reports(
                 entries=[e for e in entries if e.customer == name],
                 sites=sites,
                 incidents=incidents,
-                attention=[a for a in items if a.site in sites_of[name]],
+                attention=[
+                    a
+                    for a in items
+                    if a.customer == name or (a.customer is None and a.site in sites_of[name])
+                ],
             )
         )
     return out

@@ -83,6 +83,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no": "no",
         "none": "-",
         "sites": "Sites",
+        "site_or_domain": "Site or domain",
         "page": "Page",
     },
     "es": {
@@ -149,6 +150,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no": "no",
         "none": "-",
         "sites": "Sitios",
+        "site_or_domain": "Sitio o dominio",
         "page": "Página",
     },
 }
@@ -197,14 +199,14 @@ ATTENTION = {
     "en": {
         "certificate": "Security certificate expires",
         "domain": "Domain registration expires",
-        "wordpress": "WordPress is out of date",
-        "php": "PHP is out of date",
+        "wordpress": "WordPress has an update to install",
+        "php": "PHP is past (or near) the end of its security support",
     },
     "es": {
         "certificate": "Vence el certificado de seguridad",
         "domain": "Vence el registro del dominio",
-        "wordpress": "WordPress está desactualizado",
-        "php": "PHP está desactualizado",
+        "wordpress": "WordPress tiene una actualización pendiente",
+        "php": "PHP llega (o llegó) al fin de su soporte de seguridad",
     },
 }
 LESS_THAN_A_MINUTE = {"en": "under 1 min", "es": "menos de 1 min"}

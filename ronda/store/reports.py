@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ronda.model import Ticket
 from ronda.store.instants import from_epoch
+from ronda.store.schema import OPEN_STATUSES_SQL
 from ronda.store.tickets import ticket_from_row
 
 if TYPE_CHECKING:
@@ -153,23 +154,45 @@ class ReportRecords:
         )
         return frozenset(r["name"] for r in rows)
 
-    def rows_for_sites(
-        self, table: str, columns: Sequence[str], sites: Sequence[str]
+    def rows_where_in(
+        self, table: str, columns: Sequence[str], key: str, values: Sequence[str]
     ) -> list[dict]:
-        """`columns` of `table`'s rows whose `site` is one of `sites`; names are checked
-        against the file's schema before they reach the SQL text (values are bound)."""
+        """`columns` of `table`'s rows whose `key` is one of `values`; empty when the file
+        has no such table or lacks a column (names are checked against the file's schema
+        before they reach the SQL text; values are bound)."""
         known = self.table_columns(table)
-        wanted = ["site", *columns]
+        wanted = list(dict.fromkeys([key, *columns]))
         if not known or any(c not in known for c in wanted):
             return []
         listed = ", ".join(wanted)
         out: list[dict] = []
-        for chunk in _chunks(list(sites)):
+        for chunk in _chunks(list(values)):
             marks = ",".join("?" * len(chunk))
             out += self.store.query(
-                f"SELECT {listed} FROM {table} WHERE site IN ({marks})",  # names checked
+                f"SELECT {listed} FROM {table} WHERE {key} IN ({marks})",  # names checked
                 chunk,
             )
+        return out
+
+    def open_cases_of_classes(
+        self, sites: Sequence[str], classes: Sequence[str]
+    ) -> list[tuple[str, str, datetime]]:
+        """(site, failure class, opened at) of the open cases of `sites` with one of
+        `classes` (a check that reports what needs doing as a case: an outdated
+        WordPress, a PHP past its support)."""
+        if not classes:
+            return []
+        out: list[tuple[str, str, datetime]] = []
+        class_marks = ",".join("?" * len(classes))
+        for chunk in _chunks(list(sites)):
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(
+                f"SELECT site, failure_class, opened_at FROM tickets WHERE site IN ({marks}) "
+                f"AND failure_class IN ({class_marks}) AND status IN {OPEN_STATUSES_SQL} "
+                "ORDER BY opened_at",
+                (*chunk, *classes),
+            ):
+                out.append((row["site"], row["failure_class"], from_epoch(row["opened_at"])))  # type: ignore[arg-type]
         return out
 
 
