@@ -3,6 +3,10 @@ the PDF is read back with poppler's pdfinfo and pdftotext; a screenshot shows th
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
 from browser import pdf_pages, pdf_text, print_to_pdf, screenshot
@@ -62,8 +66,28 @@ def test_chromium_screenshot_of_the_report(tmp_path: Path) -> None:
     assert (width, height) == (1100, 1400)
 
 
+def _png(path: Path, width: int = 40, height: int = 20) -> Path:
+    """A small solid PNG, written by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\0" + b"\x22\x55\x88" * width for _ in range(height))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
 def test_weasyprint_writes_the_pdf_next_to_the_html(tmp_path: Path) -> None:
     config, store = build(tmp_path)
+    logo = _png(tmp_path / "logo.png")
+    config = replace(config, reports=replace(config.reports, logo=logo))
     try:
         paths = write_reports(
             config,
@@ -81,3 +105,7 @@ def test_weasyprint_writes_the_pdf_next_to_the_html(tmp_path: Path) -> None:
     assert pdf_pages(pdf) >= 1
     text = " ".join(pdf_text(pdf).split())
     assert "Monthly report: November 2026" in text and "99.93 %" in text  # web-luis
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.splitlines()[2:]
+    assert len(images) == 1 and images[0].split()[3:5] == ["40", "20"]  # the inlined logo

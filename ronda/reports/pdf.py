@@ -25,15 +25,28 @@ def require_weasyprint() -> None:
         raise PdfUnavailable(MISSING) from None
 
 
+def _data_only() -> object:
+    """A fetcher of `data:` URLs only (the inlined logo): a report fetches nothing else,
+    neither from the network nor from files."""
+    import weasyprint
+
+    if hasattr(weasyprint, "URLFetcher"):  # WeasyPrint 66 and later
+        return weasyprint.URLFetcher(allowed_protocols={"data"})
+
+    def fetch(url: str, *args: object, **kwargs: object) -> dict:
+        if not url.startswith("data:"):
+            raise ValueError(f"the report fetches nothing ({url[:40]})")
+        return weasyprint.default_url_fetcher(url, *args, **kwargs)  # type: ignore[attr-defined]
+
+    return fetch
+
+
 def html_to_pdf(html: str, path: Path) -> Path:
-    """Print `html` to `path`; nothing is fetched (the report is self-contained)."""
+    """Print `html` to `path`, fetching nothing but what the file holds."""
     require_weasyprint()
     import weasyprint
 
-    def no_network(url: str, *args: object, **kwargs: object) -> dict:
-        raise ValueError(f"the report fetches nothing ({url[:40]})")
-
-    weasyprint.HTML(string=html, url_fetcher=no_network).write_pdf(str(path))
+    weasyprint.HTML(string=html, url_fetcher=_data_only()).write_pdf(str(path))
     return path
 
 
