@@ -57,3 +57,18 @@ def test_each_refusal_names_its_line(tmp_path: Path) -> None:
     assert "reports" in problems[5]
     big = refusals('[reports]\nlogo = "big.png"\n', tmp_path / "ronda.toml")
     assert "is over 512 KB" in big[0]
+
+
+def test_check_config_reads_the_agencys_report_templates(tmp_path: Path, capsys) -> None:
+    from ronda.app.cli import main
+
+    look = tmp_path / "look"
+    look.mkdir()
+    (look / "report.html").write_text("<h1>{{ r.customer }</h1>\n")
+    config = tmp_path / "ronda.toml"
+    config.write_text('[reports]\ntemplates = "look"\n')
+    assert main(["check-config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{look / 'report.html'}:1: ") and err.count("\n") == 1
+    (look / "report.html").write_text("<h1>{{ r.customer }}</h1>\n")
+    assert main(["check-config", str(config)]) == 0

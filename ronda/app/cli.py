@@ -62,7 +62,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
-    problems = check_templates(config.notices.templates)
+    from ronda.reports.render import check as check_report_templates
+
+    problems = check_templates(config.notices.templates) + check_report_templates(config.reports)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -151,6 +151,23 @@ class Renderer:
         )
 
 
+def check(settings: ReportSettings) -> list[str]:
+    """The problems of the agency's report templates (empty when they load): a syntax error
+    names the file and line, for `ronda check-config`."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    if settings.templates is None:
+        return []
+    try:
+        renderer = Renderer(settings)
+        renderer.env.get_template("report.css")
+    except TemplateSyntaxError as error:
+        return [f"{error.filename or settings.templates}:{error.lineno}: {error.message}"]
+    except (TemplateError, OSError, UnicodeDecodeError) as error:
+        return [f"{settings.templates}: the report templates cannot be used ({error})"]
+    return []
+
+
 __all__ = [
     "BAR_HEIGHT",
     "DAY_WIDTH",
@@ -161,4 +178,5 @@ __all__ = [
     "Renderer",
     "band",
     "bars",
+    "check",
 ]
