@@ -11,20 +11,23 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from ronda.config import Config
 from ronda.reports.attention import Scope, attention
 from ronda.reports.availability import availability
-from ronda.reports.data import CustomerReport, build_report
+from ronda.reports.data import AttentionItem, CustomerReport, build_report
 from ronda.reports.period import Month
 from ronda.reports.render import Renderer
 from ronda.reports.words import lang_of
 from ronda.sla import SlaPolicy
 from ronda.store import Store
 from ronda.tickets import utcnow
+
+T = TypeVar("T")
 
 
 class ReportError(Exception):
@@ -39,6 +42,13 @@ def file_stem(customer: str, month: Month) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:40] or "customer"
     digest = hashlib.sha256(customer.encode("utf-8")).hexdigest()[:6]
     return f"report-{slug}-{digest}-{month}"
+
+
+def _by_customer(rows: Iterable[T]) -> dict[str, list[T]]:
+    out: dict[str, list[T]] = {}
+    for row in rows:
+        out.setdefault(row.customer or "", []).append(row)  # type: ignore[attr-defined]
+    return out
 
 
 def customer_reports(
@@ -71,10 +81,20 @@ def customer_reports(
     candidates = store.reports.compliance_candidates(lo, hi, names)
     intervals = store.history.sites_intervals(every_site, lo, hi) if hi > lo else {}
     horizon = month.next().end(tz)
-    items = attention(store.reports, Scope(every_site, names), horizon)
+    owner = {site: name for name, sites in sites_of.items() for site in sites}
+    items: dict[str, list[AttentionItem]] = {}
+    for item in attention(store.reports, Scope(every_site, names), horizon):
+        whose = item.customer if item.customer is not None else owner.get(item.site)
+        if whose is not None:
+            items.setdefault(whose, []).append(item)
+    by_ticket, by_candidate, by_entry = (
+        _by_customer(tickets),
+        _by_customer(candidates),
+        (_by_customer(entries)),
+    )
     out = []
     for name in names:
-        own = [t for t in tickets if t.customer == name]
+        own = by_ticket.get(name, [])
         sites, incidents = availability(sites_of[name], intervals, own, start, until, tz)
         customer = known[name]
         out.append(
@@ -85,15 +105,11 @@ def customer_reports(
                 tz=tz,
                 now=now,
                 tickets=own,
-                candidates=[c for c in candidates if c.customer == name],
-                entries=[e for e in entries if e.customer == name],
+                candidates=by_candidate.get(name, []),
+                entries=by_entry.get(name, []),
                 sites=sites,
                 incidents=incidents,
-                attention=[
-                    a
-                    for a in items
-                    if a.customer == name or (a.customer is None and a.site in sites_of[name])
-                ],
+                attention=items.get(name, []),
             )
         )
     return out
