@@ -62,7 +62,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
-    problems = check_templates(config.notices.templates)
+    from ronda.reports.render import check as check_report_templates
+
+    problems = check_templates(config.notices.templates) + check_report_templates(config.reports)
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -146,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 outbox=True,
                 notifier=True,
                 status_page=True,
+                reports=True,
             ),
             config_path=config_path,
             on_event=log_event,
@@ -523,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ronda.app.status_cli import add_parsers as add_status_parsers
 
     add_status_parsers(sub, common)
+    from ronda.app.report_cli import add_parsers as add_report_parsers
+
+    add_report_parsers(sub, common)
 
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")

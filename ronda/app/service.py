@@ -4,11 +4,11 @@ A `Service` is built from a config (or its file), a store and `ServiceOptions` s
 parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter (with
 `/healthz`), the SMTP intake, the outbox's sender worker (a thread per channel), the
 notifier (customer notices and agents' notifications, a thread of its own), retention
-(`[retention]`, once a day), the status pages (`[status_page]`, a thread of their own) and
-a watch on the config file. `start()` starts them in that order (exporter, mail, sender,
-notifier, rounds, retention, status pages, watch) and `stop()` stops them
-in reverse; `reload()` applies the config file
-again (a broken one is refused and the old one runs on); `wait()` blocks until the service
+(`[retention]`, once a day), the status pages (`[status_page]`, a thread of their own), the
+monthly reports (mailed on the 1st) and a watch on the config file. `start()` starts them
+in that order (exporter, mail, sender, notifier, rounds, retention, status pages, reports,
+watch) and `stop()` stops them in reverse; `reload()` applies the config file again (a
+broken one is refused and the old one runs on); `wait()` blocks until the service
 has stopped or its rounds ended on their own. "Probe now" and mail replies use the running
 config. Every command that runs something (`ronda run`, `exporter`, `mail`, `demo`, `tui`)
 goes through it; signals and logging belong to the command line, not here.
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ronda.intake.server import MailServer
     from ronda.reach.notifier import Notifier
     from ronda.reach.sender import Sender
+    from ronda.reports.monthly import MonthlyReportsThread
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class ServiceEvent:
     reloaded or refused). `kind` is "error" for a refusal, as for round events."""
 
     kind: str  # exporter_started, exporter_fallback, mail_started, rounds_started,
-    # sender_started, notifier_started, outbox, notify, config_reloaded, retention, error
+    # sender_started, notifier_started, outbox, notify, config_reloaded, retention,
+    # reports, error
     message: str
 
     def __str__(self) -> str:
@@ -90,6 +92,7 @@ class ServiceOptions:
     outbox: bool = False  # deliver the outbox (the relay, Apprise) with the sender worker
     notifier: bool = False  # tell customers and agents (needs the outbox to reach anyone)
     status_page: bool = False  # keep [status_page] out fresh (when the config sets it)
+    reports: bool = False  # on the 1st, queue last month's reports of opted-in customers
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:
@@ -133,6 +136,7 @@ class Service:
         self.status_pages: StatusPageThread | None = None
         self.sender: Sender | None = None
         self.notifier: Notifier | None = None
+        self.reports: MonthlyReportsThread | None = None
         self._seen = loaded_signature
         if self._seen is None and self.config_path is not None:
             self._seen = file_signature(self.config_path)
@@ -200,6 +204,8 @@ class Service:
                     self._start_retention()
                 if self.options.status_page:
                     self._start_status_pages()
+                if self.options.reports:
+                    self._start_reports()
                 if self.options.watch_config and self.config_path is not None:
                     self._watch = threading.Thread(
                         target=self._watch_loop, name="ronda-config-watch", daemon=True
@@ -324,6 +330,16 @@ class Service:
             self.store, lambda: self.config, report, clock=self.clock
         ).start()
 
+    def _start_reports(self) -> None:
+        from ronda.reports.monthly import MonthlyReportsThread
+
+        def report(text: str, failed: bool) -> None:
+            self._emit(ServiceEvent("error" if failed else "reports", text))
+
+        self.reports = MonthlyReportsThread(
+            self.store, lambda: self.config, report, queued=self.wake_sender, clock=self.clock
+        ).start()
+
     def rounds_responsive(self, within: float) -> bool:
         """The rounds run and their loop answered within `within` seconds (what the
         systemd watchdog is petted for)."""
@@ -352,6 +368,8 @@ class Service:
     def _stop_parts(self, timeout: float = STOP_TIMEOUT) -> None:
         self._stopping.set()
         self._join_watch(timeout)
+        if self.reports is not None:
+            self.reports.stop(timeout)
         if self.status_pages is not None:
             self.status_pages.stop(timeout)
         if self.retention is not None:

@@ -5,7 +5,7 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention, blind, wordpress and reach ([[agents]], [oncall], [notices], [outbox]) (their
+retention, blind, wordpress, reports and reach ([[agents]], [oncall], [notices], [outbox]) (their
 sections), reader (checking generic shapes, collecting problems), values (durations, clock times,
 host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
 the TOML text).
@@ -28,6 +28,7 @@ from ronda.config.model import (
     OncallSettings,
     OutboxSettings,
     ProbeSettings,
+    ReportSettings,
     RetentionSettings,
     Server,
     Site,
@@ -55,6 +56,7 @@ __all__ = [
     "OncallSettings",
     "OutboxSettings",
     "ProbeSettings",
+    "ReportSettings",
     "RetentionSettings",
     "StatusPageSettings",
     "Server",

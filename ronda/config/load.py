@@ -28,12 +28,14 @@ from ronda.config.model import (
     OncallSettings,
     OutboxSettings,
     ProbeSettings,
+    ReportSettings,
     RetentionSettings,
     Server,
     TlsConfig,
 )
 from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
+from ronda.config.reports import read_reports
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_next_response, read_sla
@@ -73,6 +75,7 @@ TOP_KEYS = (
     "outbox",
     "wordpress",
     "status_page",
+    "reports",
 )
 LANGS = ("en", "es")
 
@@ -177,6 +180,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         read_wordpress(r, doc["wordpress"], base_dir) if "wordpress" in doc else WordPressSettings()
     )
     status_page = read_status_page(r, doc.get("status_page", {}), base_dir, sites)
+    reports = read_reports(r, doc["reports"], base_dir) if "reports" in doc else ReportSettings()
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -204,6 +208,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         outbox=outbox,
         wordpress=wordpress,
         status_page=status_page,
+        reports=reports,
         **top,
     )
 

@@ -23,6 +23,7 @@ class Customer:
     contact: str | None = None  # who the desk writes to about their sites (else emails[0])
     lang: str | None = None  # en | es: the language of their notices (else the desk's)
     notices: bool = False  # opt-in: told when a site of theirs fails and recovers
+    reports: bool = False  # opt-in: sent last month's report on the 1st (by `ronda run`)
 
     @property
     def contact_address(self) -> str | None:
@@ -261,6 +262,16 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """[reports]: the agency's look of the monthly customer reports."""
+
+    templates: Path | None = None  # a folder whose files replace the shipped templates
+    logo: Path | None = None  # an image (PNG, JPEG, SVG) put inline at the top
+    colour: str = "#1f5f8b"  # the accent colour (#rgb or #rrggbb)
+    agency: str = ""  # the agency's name, as the report's header and footer say it
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None = None
     customers: tuple[Customer, ...] = ()
@@ -283,6 +294,7 @@ class Config:
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     wordpress: WordPressSettings = field(default_factory=WordPressSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"

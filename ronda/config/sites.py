@@ -51,7 +51,7 @@ SITE_KEYS = (
     "wordpress_checks",
     *PROBE_KINDS,
 )
-CUSTOMER_KEYS = ("name", "emails", "domains", "contact", "lang", "notices")
+CUSTOMER_KEYS = ("name", "emails", "domains", "contact", "lang", "notices", "reports")
 LANGS = ("en", "es")
 
 
@@ -116,10 +116,11 @@ def read_customers(r: Reader, raw: object) -> tuple[Customer, ...]:
             lang = r.choice(entry["lang"], path + ("lang",), LANGS)
             if lang is not BAD:
                 extra["lang"] = lang
-        if "notices" in entry:
-            notices = r.kind("bool", entry["notices"], path + ("notices",))
-            if notices is not BAD:
-                extra["notices"] = notices
+        for flag in ("notices", "reports"):
+            if flag in entry:
+                value = r.kind("bool", entry[flag], path + (flag,))
+                if value is not BAD:
+                    extra[flag] = value
         out.append(Customer(name=name, **lists, **extra))
     return tuple(out)
 

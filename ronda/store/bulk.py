@@ -27,6 +27,7 @@ TABLES: frozenset[str] = frozenset(
         "probe_failures",
         "probe_rounds",
         "site_history",  # or ronda.store.history.load_history, from intervals
+        "time_entries",
     }
 )
 

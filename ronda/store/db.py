@@ -23,6 +23,7 @@ from ronda.store.outbox import Outbox
 from ronda.store.probes import ProbeRecords
 from ronda.store.queue import Queue
 from ronda.store.reach import ReachRecords
+from ronda.store.reports import ReportRecords
 from ronda.store.schema import MIGRATIONS, Migration
 from ronda.store.sites import SiteRecords
 from ronda.store.tickets import TicketRecords
@@ -106,6 +107,7 @@ class Store:
         self.outbox = Outbox(self)
         self.reach = ReachRecords(self)
         self.history = HistoryRecords(self)
+        self.reports = ReportRecords(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Channel = Literal["mail", "apprise"]
 STATES = ("queued", "sending", "sent", "failed")
-KINDS = ("ack", "reply", "notice", "notification")
+KINDS = ("ack", "reply", "notice", "notification", "report")
 # What a listing reads: a message's text is read only by the sender.
 _LIST_COLUMNS = (
     "id, key, ticket_id, kind, channel, recipient, target, envelope_from, subject, "

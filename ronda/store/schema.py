@@ -621,6 +621,12 @@ def _m11_site_history(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m12_time_entries_by_instant(db: sqlite_utils.Database) -> None:
+    """Time entries by when they were logged: invoicing and the monthly reports read one
+    month of them (`ronda report hours`)."""
+    run_script(db, "CREATE INDEX ix_time_at ON time_entries(at);")
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -678,4 +684,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m9_next_responses,
     _m10_wordpress_health,
     _m11_site_history,
+    _m12_time_entries_by_instant,
 )
