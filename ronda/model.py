@@ -253,10 +253,12 @@ class TicketEvent:
 class QueueFilter:
     """What an agent asks the queue for."""
 
-    view: str = "open"  # open | mine | unassigned | breached | all
+    view: str = "open"  # open | mine | unassigned | breached | resolved | all
     agent: str | None = None
     priority: Priority | None = None
     status: Status | None = None
     customer: str | None = None
-    search: str | None = None  # substring of case number, subject, site or customer
+    site: str | None = None
+    # Words, each in the case number, subject, site, customer, requester or messages.
+    search: str | None = None
     limit: int = 200
