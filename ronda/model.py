@@ -88,6 +88,7 @@ class SlaState(StrEnum):
     MET = "met"  # first response within the limit
     MISSED = "missed"  # first response after the limit
     PAUSED = "paused"  # pending customer: the clock is stopped
+    NOT_DUE = "not_due"  # resolved (or reopened) with no answer owed: no clock ran out
 
 
 class FailureClass(StrEnum):
@@ -119,6 +120,7 @@ class FailureClass(StrEnum):
     RSS_INVALID = "rss_invalid"
     INTERMITTENT = "intermittent"
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
+    PROBER_BLIND = "prober_blind"  # the desk's own incident: it cannot see, sites unmeasured
 
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
@@ -148,6 +150,7 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.RSS_INVALID: Priority.LOW,
     FailureClass.INTERMITTENT: Priority.HIGH,
     FailureClass.SERVER_OUTAGE: Priority.HIGH,
+    FailureClass.PROBER_BLIND: Priority.HIGH,
 }
 
 # A probe opens at most one open ticket per site and family: a site that goes from
@@ -183,7 +186,12 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
     FailureClass.CONTENT_MISSING: "content",
     FailureClass.RSS_INVALID: "feed",
     FailureClass.SERVER_OUTAGE: "server",
+    FailureClass.PROBER_BLIND: "desk",
 }
+
+# The dedupe key of the desk's own incident (`prober_blind`): one open at a time. Its
+# evidence says whether the desk cannot see right now (`blind`) and since when.
+PROBER_BLIND_KEY = "desk:blind"
 
 
 def family_of(failure_class: FailureClass | str) -> str:
@@ -221,7 +229,7 @@ class Ticket:
     sla_target_at: datetime | None = None
     sla_limit_at: datetime | None = None
     first_response_at: datetime | None = None
-    sla_outcome: str | None = None  # met | missed, judged at the first response
+    sla_outcome: str | None = None  # met | missed | not_due, judged at the first response
     paused_at: datetime | None = None
     paused_seconds: float = 0.0
     resolved_at: datetime | None = None
@@ -232,6 +240,11 @@ class Ticket:
     requester: str | None = None
     touched_by_agent: bool = False
     updated_at: datetime | None = None
+    # The next-reply clock: the customer wrote again (`reply_due_at`) after the first
+    # response; a reply is due by these deadlines (None: no reply owed).
+    reply_due_at: datetime | None = None
+    reply_target_at: datetime | None = None
+    reply_limit_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ronda.calendar import BusinessCalendar
 from ronda.config import Config
@@ -28,16 +29,29 @@ from ronda.model import Impact, Priority, SlaState, Ticket
 
 __all__ = [
     "BUSINESS",
+    "CLOCK_NAMES",
+    "CLOSED_STATUSES",
+    "FIRST_RESPONSE",
+    "NEXT_RESPONSE",
     "TWENTY_FOUR_SEVEN_NAME",
     "Compliance",
     "ComplianceRecord",
     "Deadlines",
     "SlaPolicy",
+    "clock_sql",
     "compliance",
     "default_matrix",
     "format_deadlines",
+    "judge_response",
+    "queue_rank",
+    "queue_rank_sql",
+    "running_limit",
+    "running_limit_sql",
     "sla_state_sql",
+    "stored_clock",
     "stored_state",
+    "ticket_clock",
+    "ticket_row",
     "ticket_state",
     "ticket_time_left",
 ]
@@ -64,19 +78,24 @@ def _ts(at: datetime) -> float:
 class SlaPolicy:
     """The matrix plus its two calendars; answers every SLA question about one ticket."""
 
-    __slots__ = ("_cells", "_clock", "business", "always")
+    __slots__ = ("_cells", "_clock", "business", "always", "next_response")
 
     def __init__(
         self,
         matrix: dict[Cell, SlaCellConfig],
         business: BusinessCalendar,
         always: BusinessCalendar,
+        *,
+        next_response: bool = True,
     ) -> None:
+        """`next_response`: when the customer writes again after the first response, a
+        reply is due within the cell's same target and limit (the next-reply clock)."""
         missing = [f"{p}/{i}" for p in Priority for i in Impact if (p, i) not in matrix]
         if missing:
             raise ValueError(f"SLA matrix lacks cells: {', '.join(missing)}")
         self.business = business
         self.always = always
+        self.next_response = next_response
         self._cells = dict(matrix)
         # Per cell: (calendar, target seconds, limit seconds), so hot paths do one lookup.
         self._clock: dict[Cell, tuple[BusinessCalendar, float, float]] = {}
@@ -104,12 +123,18 @@ class SlaPolicy:
             matrix,
             BusinessCalendar(config.calendar),
             BusinessCalendar.always(config.calendar.timezone),
+            next_response=config.next_response,
         )
 
     @classmethod
     def default(cls) -> SlaPolicy:
         """The contract as written: default matrix, Bogota business hours, Colombian holidays."""
         return cls.from_config(Config())
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The desk's time zone (`[sla.calendar] timezone`): every instant is shown in it."""
+        return self.business.timezone
 
     def cell(self, priority: Priority, impact: Impact) -> SlaCellConfig:
         return self._cells[(priority, impact)]
@@ -162,15 +187,16 @@ class SlaPolicy:
         paused_at: datetime | None = None,
         paused_seconds: float = 0.0,
     ) -> SlaState:
-        """MET/MISSED once answered (against the limit, boundary included); PAUSED while
-        waiting on the customer; else BREACHED past the limit, WARNING past the target, OK."""
+        """MET/MISSED once answered (against the limit, boundary included; an answer while
+        paused is judged by the clock as it stood at the pause); PAUSED while waiting on the
+        customer; else BREACHED past the limit, WARNING past the target, OK."""
         d = self.deadlines(priority, impact, opened_at, paused_seconds)
         outcome = None
         if first_response_at is not None:
-            met = _ts(first_response_at) <= d.limit_at.timestamp()
-            outcome = "met" if met else "missed"
+            outcome = judge_response(d.limit_at, first_response_at, paused_at)
         return stored_state(
             {
+                "status": "open",
                 "sla_outcome": outcome,
                 "first_response_at": _epoch(first_response_at),
                 "paused_at": _epoch(paused_at),
@@ -216,27 +242,42 @@ class SlaPolicy:
 # ---- the SLA state of a stored ticket ------------------------------------------------
 #
 # One rule, read in order, decides the state from what the store keeps on a ticket's row:
-# the outcome judged at its first response (which already accounts for pauses), whether it
-# waits on the customer, and its deadlines (recomputed by the desk on every change). The
-# same rule is written out as an SQL CASE (`sla_state_sql`) for the queries that count by
-# state; a property test holds the two together.
+# whether the case is resolved, whether a next reply is owed (the customer wrote again after
+# the first response) and its deadlines, the outcome judged at the first response (which
+# already accounts for pauses), whether it waits on the customer, and the first response's
+# deadlines (recomputed by the desk on every change). The same rule is written out as an
+# SQL CASE (`sla_state_sql`) for the queries that count by state; a property test holds the
+# two together. Resolved tickets never show a running clock: met, missed or not due.
 
-STATE_COLUMNS = ("sla_outcome", "first_response_at", "paused_at", "sla_limit_at", "sla_target_at")
+STATE_COLUMNS = (
+    "status",
+    "sla_outcome",
+    "first_response_at",
+    "paused_at",
+    "sla_limit_at",
+    "sla_target_at",
+    "reply_due_at",
+    "reply_limit_at",
+    "reply_target_at",
+)
+CLOSED_STATUSES = ("closed", "resolved")
 
 
 @dataclass(frozen=True, slots=True)
 class _Clause:
-    """One test on one stored column: `is` a value, `set` (not null), or `past` (an instant
-    before now)."""
+    """One test on one stored column: `is` a value, `in` a set of values, `set` (not null),
+    or `past` (an instant before now)."""
 
     column: str
     test: str
-    value: str | None = None
+    value: str | tuple[str, ...] | None = None
 
     def holds(self, row: Mapping[str, object], now: float) -> bool:
         value = row.get(self.column)
         if self.test == "is":
             return value == self.value
+        if self.test == "in":
+            return value in self.value  # type: ignore[operator]
         if self.test == "set":
             return value is not None
         return value is not None and now > value  # type: ignore[operator]
@@ -244,18 +285,37 @@ class _Clause:
     def sql(self, now: str) -> str:
         if self.test == "is":
             return f"{self.column} = '{self.value}'"
+        if self.test == "in":
+            listed = ", ".join(f"'{v}'" for v in self.value)  # type: ignore[union-attr]
+            return f"{self.column} IN ({listed})"
         if self.test == "set":
             return f"{self.column} IS NOT NULL"
         return f"({self.column} IS NOT NULL AND {now} > {self.column})"
 
 
-_STATE_RULE: tuple[tuple[_Clause, SlaState], ...] = (
-    (_Clause("sla_outcome", "is", "missed"), SlaState.MISSED),
-    (_Clause("sla_outcome", "is", "met"), SlaState.MET),
-    (_Clause("first_response_at", "set"), SlaState.MET),  # answered, outcome not recorded
-    (_Clause("paused_at", "set"), SlaState.PAUSED),
-    (_Clause("sla_limit_at", "past"), SlaState.BREACHED),
-    (_Clause("sla_target_at", "past"), SlaState.WARNING),
+_CLOSED = _Clause("status", "in", CLOSED_STATUSES)
+_REPLY_OWED = _Clause("reply_due_at", "set")
+
+# (clauses that must all hold, state), first match wins.
+_STATE_RULE: tuple[tuple[tuple[_Clause, ...], SlaState], ...] = (
+    # Resolved or closed: the first response's outcome, or nothing was owed.
+    ((_CLOSED, _Clause("sla_outcome", "is", "missed")), SlaState.MISSED),
+    ((_CLOSED, _Clause("sla_outcome", "is", "met")), SlaState.MET),
+    ((_CLOSED, _Clause("first_response_at", "set")), SlaState.MET),
+    ((_CLOSED,), SlaState.NOT_DUE),
+    # The customer wrote again: the next reply's clock is the one that runs.
+    ((_REPLY_OWED, _Clause("paused_at", "set")), SlaState.PAUSED),
+    ((_REPLY_OWED, _Clause("reply_limit_at", "past")), SlaState.BREACHED),
+    ((_REPLY_OWED, _Clause("reply_target_at", "past")), SlaState.WARNING),
+    ((_REPLY_OWED,), SlaState.OK),
+    # The first response: judged, or still running.
+    ((_Clause("sla_outcome", "is", "missed"),), SlaState.MISSED),
+    ((_Clause("sla_outcome", "is", "met"),), SlaState.MET),
+    ((_Clause("sla_outcome", "is", "not_due"),), SlaState.NOT_DUE),
+    ((_Clause("first_response_at", "set"),), SlaState.MET),  # answered, outcome not recorded
+    ((_Clause("paused_at", "set"),), SlaState.PAUSED),
+    ((_Clause("sla_limit_at", "past"),), SlaState.BREACHED),
+    ((_Clause("sla_target_at", "past"),), SlaState.WARNING),
 )
 _STATE_OTHERWISE = SlaState.OK
 
@@ -263,8 +323,8 @@ _STATE_OTHERWISE = SlaState.OK
 def stored_state(row: Mapping[str, object], now: float) -> SlaState:
     """The SLA state of a stored ticket from its `STATE_COLUMNS` (instants as epoch seconds)
     at `now` (epoch seconds)."""
-    for clause, state in _STATE_RULE:
-        if clause.holds(row, now):
+    for clauses, state in _STATE_RULE:
+        if all(clause.holds(row, now) for clause in clauses):
             return state
     return _STATE_OTHERWISE
 
@@ -273,37 +333,134 @@ def stored_state(row: Mapping[str, object], now: float) -> SlaState:
 def sla_state_sql(now: str = ":now") -> str:
     """`stored_state` as an SQL CASE over the tickets table's columns; `now` names the
     parameter (or expression) holding the epoch seconds of now."""
-    whens = " ".join(f"WHEN {clause.sql(now)} THEN '{state}'" for clause, state in _STATE_RULE)
+    whens = " ".join(
+        f"WHEN {' AND '.join(c.sql(now) for c in clauses)} THEN '{state}'"
+        for clauses, state in _STATE_RULE
+    )
     return f"CASE {whens} ELSE '{_STATE_OTHERWISE}' END"
+
+
+# ---- which clock runs, and the queue's order ------------------------------------------
+#
+# A ticket has at most one running clock: the next reply's while one is owed, else the
+# first response's until it is judged; none once resolved. While paused the clock is stopped
+# (its time left frozen), so a paused ticket is not "running". The queue shows first what
+# needs the agent now: running clocks by time left (breached ones first), then tickets that
+# wait on an agent with no running clock, then the rest (waiting on the customer, resolved).
+
+RUNNING, WAITING_ON_AGENT, REST = 0, 1, 2
+FIRST_RESPONSE, NEXT_RESPONSE = "first_response", "next_response"
+CLOCK_NAMES = (FIRST_RESPONSE, NEXT_RESPONSE)
+
+
+def running_limit(row: Mapping[str, object]) -> float | None:
+    """Epoch seconds of the limit of the ticket's clock (running or stopped by a pause);
+    None when no clock applies (resolved, judged, or no deadline stored)."""
+    if row.get("status") in CLOSED_STATUSES:
+        return None
+    if row.get("reply_due_at") is not None:
+        return row.get("reply_limit_at")  # type: ignore[return-value]
+    if row.get("first_response_at") is not None or row.get("sla_outcome") is not None:
+        return None
+    return row.get("sla_limit_at")  # type: ignore[return-value]
+
+
+def queue_rank(row: Mapping[str, object]) -> int:
+    """RUNNING, WAITING_ON_AGENT or REST (see above) of a stored ticket."""
+    if row.get("status") in CLOSED_STATUSES or row.get("paused_at") is not None:
+        return REST
+    return RUNNING if running_limit(row) is not None else WAITING_ON_AGENT
+
+
+@functools.cache
+def running_limit_sql() -> str:
+    """`running_limit` as an SQL expression over the tickets table's columns."""
+    closed = _CLOSED.sql("")
+    return (
+        f"CASE WHEN {closed} THEN NULL "
+        "WHEN reply_due_at IS NOT NULL THEN reply_limit_at "
+        "WHEN first_response_at IS NOT NULL OR sla_outcome IS NOT NULL THEN NULL "
+        "ELSE sla_limit_at END"
+    )
+
+
+@functools.cache
+def queue_rank_sql() -> str:
+    """`queue_rank` as an SQL expression over the tickets table's columns."""
+    return (
+        f"CASE WHEN {_CLOSED.sql('')} OR paused_at IS NOT NULL THEN {REST} "
+        f"WHEN ({running_limit_sql()}) IS NOT NULL THEN {RUNNING} ELSE {WAITING_ON_AGENT} END"
+    )
 
 
 def _epoch(at: datetime | None) -> float | None:
     return None if at is None else _ts(at)
 
 
+def ticket_row(ticket: Ticket) -> dict[str, object]:
+    """A ticket's `STATE_COLUMNS` as the store keeps them (instants as epoch seconds)."""
+    return {
+        "status": str(ticket.status),
+        "sla_outcome": ticket.sla_outcome,
+        "first_response_at": _epoch(ticket.first_response_at),
+        "paused_at": _epoch(ticket.paused_at),
+        "sla_limit_at": _epoch(ticket.sla_limit_at),
+        "sla_target_at": _epoch(ticket.sla_target_at),
+        "reply_due_at": _epoch(ticket.reply_due_at),
+        "reply_limit_at": _epoch(ticket.reply_limit_at),
+        "reply_target_at": _epoch(ticket.reply_target_at),
+    }
+
+
 def ticket_state(ticket: Ticket, now: datetime) -> SlaState:
     """`stored_state` of a ticket as read from the store."""
-    return stored_state(
-        {
-            "sla_outcome": ticket.sla_outcome,
-            "first_response_at": _epoch(ticket.first_response_at),
-            "paused_at": _epoch(ticket.paused_at),
-            "sla_limit_at": _epoch(ticket.sla_limit_at),
-            "sla_target_at": _epoch(ticket.sla_target_at),
-        },
-        _ts(now),
+    return stored_state(ticket_row(ticket), _ts(now))
+
+
+def ticket_clock(ticket: Ticket) -> str | None:
+    """Which clock decides the ticket's state: `next_response` while a reply is owed on an
+    open case, `first_response` otherwise (None once resolved)."""
+    return stored_clock(ticket_row(ticket))
+
+
+def stored_clock(row: Mapping[str, object]) -> str | None:
+    """`ticket_clock` of a stored row."""
+    if row.get("status") in CLOSED_STATUSES:
+        return None
+    return NEXT_RESPONSE if row.get("reply_due_at") is not None else FIRST_RESPONSE
+
+
+@functools.cache
+def clock_sql() -> str:
+    """`stored_clock` as an SQL expression over the tickets table's columns."""
+    return (
+        f"CASE WHEN {_CLOSED.sql('')} THEN NULL WHEN reply_due_at IS NOT NULL "
+        f"THEN '{NEXT_RESPONSE}' ELSE '{FIRST_RESPONSE}' END"
     )
 
 
 def ticket_time_left(ticket: Ticket, now: datetime) -> float | None:
-    """Wall-clock seconds to the stored limit (negative once past), frozen while paused;
-    None once answered or without a limit: no clock is running."""
-    if ticket.first_response_at is not None or ticket.sla_outcome is not None:
-        return None
-    if ticket.sla_limit_at is None:
+    """Wall-clock seconds to the limit of the ticket's clock (negative once past), frozen
+    while paused; None once resolved, answered with no reply owed, or without a limit: no
+    clock is running."""
+    limit = running_limit(ticket_row(ticket))
+    if limit is None:
         return None
     at = ticket.paused_at if ticket.paused_at is not None else now
-    return (ticket.sla_limit_at - at).total_seconds()
+    return limit - _ts(at)
+
+
+def judge_response(
+    limit_at: datetime | None, answered_at: datetime, paused_at: datetime | None = None
+) -> str:
+    """`met` or `missed`: an answer at `answered_at` against `limit_at` (boundary included).
+    While the ticket waits on the customer (`paused_at`, before the answer) the clock is
+    stopped, so the answer is judged by the clock as it stood at the pause: a reply sent
+    while paused misses only when the limit had already passed when the pause began."""
+    if limit_at is None:
+        return "met"
+    at = paused_at if paused_at is not None and paused_at <= answered_at else answered_at
+    return "met" if _ts(at) <= _ts(limit_at) else "missed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ the queue and the exporter can sort and count in SQL.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from ronda.model import (
@@ -26,7 +27,8 @@ from ronda.model import (
 )
 from ronda.sla import SlaPolicy, ticket_state, ticket_time_left
 from ronda.store import Store
-from ronda.store.tickets import TicketRecords
+from ronda.store.tickets import NextResponse, TicketRecords
+from ronda.ticket_clocks import NOT_DUE, Clocks, after, first_judged
 
 CASE_PREFIX = "R-"
 # Case numbers start at four digits: short enough to read out on the phone.
@@ -127,13 +129,25 @@ class Desk:
         return ticket_state(ticket, now or self.clock())
 
     def time_left(self, ticket: Ticket, now: datetime | None = None) -> float | None:
-        """Seconds to the SLA limit; None once answered (see `ronda.sla.ticket_time_left`)."""
+        """Seconds to the limit of the running clock; None when none runs (see
+        `ronda.sla.ticket_time_left`)."""
         return ticket_time_left(ticket, now or self.clock())
 
     def time_spent(self, ref: int | str) -> float:
         return self.store.tickets.time_spent(self.get(ref).id)
 
+    def next_responses(self, ref: int | str) -> list[NextResponse]:
+        """The case's next-reply clocks, oldest first (the last may still be owed)."""
+        return self.store.tickets.next_responses(self.get(ref).id)
+
     # ---- writing -------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """One transaction around several changes and what the caller writes with them:
+        `with desk.transaction(): ticket = desk.respond(...); queue_mail(...)` commits the
+        reply and the message it causes together, or neither. Every change made inside joins
+        it (each as a savepoint of its own)."""
+        return self.store.write()
 
     def open_ticket(
         self,
@@ -222,20 +236,68 @@ class Desk:
         return self._change(ref, actor, version, change)
 
     def respond(self, ref: int | str, actor: str, body: str, version: int | None = None) -> Ticket:
-        """A reply to the customer. The first one is the SLA's first response."""
+        """A reply to the customer. The first one is the SLA's first response; one sent
+        while a next reply is owed answers it."""
         if not body.strip():
             raise TicketError("a reply needs a text")
 
         def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
-            updates: dict = {}
             records.add_event(ticket.id, now, actor, "replied", body=body)
-            if ticket.first_response_at is None:
-                updates.update(self._first_response(records, ticket, now, actor))
-            if ticket.status in (Status.NEW, Status.REOPENED):
-                updates.update(self._status(records, ticket, Status.OPEN, now, actor))
-            return updates
+            return self._answered(records, ticket, now, actor)
 
         return self._change(ref, actor, version, change)
+
+    def customer_wrote(
+        self,
+        ref: int | str,
+        actor: str,
+        kind: str,
+        body: str | None = None,
+        *,
+        reopen_reason: str | None = None,
+        resume_reason: str | None = None,
+    ) -> Ticket:
+        """A message from the customer that wants an answer (a mail follow-up): recorded
+        as a `kind` event; a resolved or closed case reopens, one waiting on the customer
+        resumes; and once the first response is given, a reply is due (the next-reply
+        clock, `SlaPolicy.next_response`). Appended without a version check."""
+
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(ticket.id, now, actor, kind, body=body)
+            return self._customer_message(records, ticket, now, actor, reopen_reason, resume_reason)
+
+        return self._change(ref, actor, None, change)
+
+    def phone_call(
+        self,
+        ref: int | str,
+        agent: str,
+        body: str,
+        *,
+        answered: bool = False,
+        version: int | None = None,
+    ) -> Ticket:
+        """The customer called about an existing case; `body` says what they asked. Unless
+        the agent `answered` on the phone, a reply is due as for a mail follow-up (a closed
+        case reopens, a paused one resumes); an answer given on the phone counts as the
+        reply (the first response, or the one owed)."""
+        if not body.strip():
+            raise TicketError("a phone call needs a text (what the customer asked)")
+
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            records.add_event(ticket.id, now, agent, "phone_call", body=body)
+            if answered:
+                return self._answered(records, ticket, now, agent)
+            return self._customer_message(
+                records,
+                ticket,
+                now,
+                agent,
+                "the customer called about it again",
+                "the customer answered by phone",
+            )
+
+        return self._change(ref, agent, version, change)
 
     def note(self, ref: int | str, actor: str, body: str) -> Ticket:
         """An internal note: additive, so it never conflicts with another agent's change."""
@@ -260,13 +322,18 @@ class Desk:
 
         def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
             updates = self._status(records, ticket, status, now, actor, reason)
-            # Resolving or closing by an agent answers the customer if nobody had yet.
-            if (
-                status in (Status.RESOLVED, Status.CLOSED)
-                and ticket.first_response_at is None
-                and actor not in SYSTEM_ACTORS
-            ):
-                updates.update(self._first_response(records, ticket, now, actor))
+            if status in (Status.RESOLVED, Status.CLOSED):
+                clocks = Clocks(self.policy, records)
+                if actor in SYSTEM_ACTORS:
+                    if not first_judged(ticket):
+                        updates.update(clocks.unanswered_at_resolution(ticket, now, actor))
+                    updates.update(clocks.reply_unanswered_at_resolution(ticket, now, actor))
+                else:
+                    # Resolving or closing by an agent answers the customer: the first
+                    # response if nobody had given it yet, and the reply owed if any.
+                    if ticket.first_response_at is None and ticket.sla_outcome != NOT_DUE:
+                        updates.update(clocks.first_response(ticket, now, actor))
+                    updates.update(clocks.reply_answered(ticket, now, actor))
             return updates
 
         return self._change(ref, actor, version, change)
@@ -313,9 +380,10 @@ class Desk:
                 return {}
             # Pauses are re-measured in the new cell's calendar: a weekend pause is 0
             # business seconds but 48 h on a 24x7 cell.
-            paused = self.policy.paused_total(new_p, new_i, self._pauses(records, ticket.id))
+            paused = self.policy.paused_total(new_p, new_i, records.pauses(ticket.id))
             updates["paused_seconds"] = paused
-            updates.update(self._recompute(records, ticket, new_p, new_i, paused, now, actor))
+            clocks = Clocks(self.policy, records)
+            updates.update(clocks.recompute(ticket, new_p, new_i, paused, now, actor))
             return updates
 
         return self._change(ref, actor, version, change)
@@ -349,6 +417,20 @@ class Desk:
                 ticket.id, now, actor, "time_logged", "seconds", None, str(seconds), note
             )
             return {}
+
+        return self._change(ref, actor, None, change)
+
+    def set_requester(self, ref: int | str, requester: str, actor: str, reason: str) -> Ticket:
+        """Name who the desk writes to on this case (a probe case: the site's customer
+        contact). Additive, like a note: no version check."""
+
+        def change(records: TicketRecords, ticket: Ticket, now: datetime) -> dict:
+            if ticket.requester == requester:
+                return {}
+            records.add_event(
+                ticket.id, now, actor, "requester", "requester", ticket.requester, requester, reason
+            )
+            return {"requester": requester}
 
         return self._change(ref, actor, None, change)
 
@@ -418,28 +500,38 @@ class Desk:
                 raise StaleTicket(ticket, ticket.version)
         return self.get(ticket.id)
 
-    def _first_response(
-        self, records: TicketRecords, ticket: Ticket, now: datetime, actor: str
+    def _answered(self, records: TicketRecords, ticket: Ticket, now: datetime, actor: str) -> dict:
+        """An agent answered the customer: the first response if none was given (unless
+        none was owed), the reply owed if any, and a new or reopened case is open."""
+        clocks = Clocks(self.policy, records)
+        updates: dict = {}
+        if ticket.first_response_at is None and ticket.sla_outcome != NOT_DUE:
+            updates.update(clocks.first_response(ticket, now, actor))
+        updates.update(clocks.reply_answered(ticket, now, actor))
+        if ticket.status in (Status.NEW, Status.REOPENED):
+            updates.update(self._status(records, ticket, Status.OPEN, now, actor))
+        return updates
+
+    def _customer_message(
+        self,
+        records: TicketRecords,
+        ticket: Ticket,
+        now: datetime,
+        actor: str,
+        reopen_reason: str | None,
+        resume_reason: str | None,
     ) -> dict:
-        # A reply while paused is within the SLA: the clock was stopped.
-        limit = None if ticket.paused_at is not None else ticket.sla_limit_at
-        outcome = "met" if limit is None or now <= limit else "missed"
-        elapsed = self.policy.business_elapsed(
-            ticket.priority,
-            ticket.impact,
-            ticket.opened_at,
-            now,
-            paused_seconds=ticket.paused_seconds,
-        )
-        records.add_event(ticket.id, now, actor, "first_response", "sla_outcome", None, outcome)
-        return {
-            "first_response_at": now,
-            "first_response_seconds": max(0.0, elapsed),
-            "sla_outcome": outcome,
-            # The cell it is counted under for good (see migration 3).
-            "outcome_priority": ticket.priority,
-            "outcome_impact": ticket.impact,
-        }
+        updates: dict = {}
+        if ticket.status in (Status.RESOLVED, Status.CLOSED):
+            updates.update(
+                self._status(records, ticket, Status.REOPENED, now, actor, reopen_reason)
+            )
+        elif ticket.status == Status.PENDING_CUSTOMER:
+            # The customer answered: the paused SLA clock runs again.
+            updates.update(self._status(records, ticket, Status.OPEN, now, actor, resume_reason))
+        current = after(ticket, updates)
+        updates.update(Clocks(self.policy, records).reply_due(current, now, actor))
+        return updates
 
     def _status(
         self,
@@ -457,72 +549,20 @@ class Desk:
             raise InvalidTransition(f"{ticket.case_number} cannot go from {current} to {status}")
         records.add_event(ticket.id, now, actor, "status", "status", current, status, reason)
         updates: dict = {"status": status}
+        clocks = Clocks(self.policy, records)
         if current == Status.PENDING_CUSTOMER and ticket.paused_at is not None:
-            # Resuming: the paused business time extends both deadlines.
-            paused = self.policy.paused_business_seconds(
-                ticket.priority, ticket.impact, ticket.paused_at, now
-            )
-            paused_seconds = ticket.paused_seconds + paused
-            updates["paused_at"] = None
-            updates["paused_seconds"] = paused_seconds
-            updates.update(
-                self._recompute(
-                    records, ticket, ticket.priority, ticket.impact, paused_seconds, now, actor
-                )
-            )
+            # Resuming: the paused business time adds up and extends the running clocks.
+            updates.update(clocks.resumed(ticket, now, actor))
         if status == Status.PENDING_CUSTOMER:
-            updates["paused_at"] = now
+            updates.update(clocks.paused(ticket, now))
         if status in (Status.RESOLVED, Status.CLOSED):
             updates["resolved_at"] = now
-            if (
-                ticket.first_response_at is None
-                and actor in SYSTEM_ACTORS
-                and ticket.sla_limit_at is not None
-                and now > ticket.sla_limit_at
-            ):
-                # Resolved by a probe after the limit with no answer: the promise was missed.
-                updates["sla_outcome"] = "missed"
-                updates["outcome_priority"] = ticket.priority
-                updates["outcome_impact"] = ticket.impact
         if status == Status.REOPENED:
             updates["resolved_at"] = None
+            if not first_judged(ticket):
+                # Resolved before this version judged unanswered cases: none was owed then.
+                updates["sla_outcome"] = NOT_DUE
         return updates
-
-    def _pauses(self, records: TicketRecords, ticket_id: int) -> list[tuple[datetime, datetime]]:
-        """Finished pauses (pending_customer spells) from the ticket's history."""
-        pauses: list[tuple[datetime, datetime]] = []
-        started: datetime | None = None
-        for at, old, new in records.status_changes(ticket_id):
-            if new == Status.PENDING_CUSTOMER:
-                started = at
-            elif old == Status.PENDING_CUSTOMER and started is not None:
-                pauses.append((started, at))
-                started = None
-        return pauses
-
-    def _recompute(
-        self,
-        records: TicketRecords,
-        ticket: Ticket,
-        priority: Priority,
-        impact: Impact,
-        paused_seconds: float,
-        now: datetime,
-        actor: str,
-    ) -> dict:
-        deadlines = self.policy.deadlines(
-            priority, impact, ticket.opened_at, paused_seconds=paused_seconds
-        )
-        records.add_event(
-            ticket.id,
-            now,
-            actor,
-            "sla_recomputed",
-            "sla_limit_at",
-            ticket.sla_limit_at.isoformat() if ticket.sla_limit_at else None,
-            deadlines.limit_at.isoformat(),
-        )
-        return {"sla_target_at": deadlines.target_at, "sla_limit_at": deadlines.limit_at}
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ronda.app.cli import main
+from ronda.store import Store
 
 CONFIG = """
 [[customers]]
@@ -156,6 +157,7 @@ def test_phone_needs_an_existing_case(db: str, capsys) -> None:
 def test_sites_list_syncs_from_config(tmp_path: Path, db: str, capsys) -> None:
     config = tmp_path / "ronda.toml"
     config.write_text(CONFIG)
+    Store(db).close()  # the desk exists: reading commands never create one
     code, out, _ = run(capsys, "sites", "list", "--db", db, "--config", str(config), "--json")
     assert code == 0
     site = json.loads(out)

@@ -12,7 +12,9 @@ import pytest
 import trustme
 
 from ronda.config import (
+    BlindSettings,
     CalendarConfig,
+    Canary,
     Config,
     ConfigError,
     IncidentSettings,
@@ -27,6 +29,7 @@ from ronda.config import (
     parse_config,
     parse_duration,
 )
+from ronda.config.blind import BLIND_KINDS
 from ronda.config.load import INCIDENT_KINDS
 from ronda.config.mail import MAIL_KINDS
 from ronda.config.sites import PROBE_KINDS
@@ -110,12 +113,24 @@ def test_full_example_loads_every_section() -> None:
         FailureClass.RSS_INVALID: Priority.MEDIUM,
     }
     assert config.mail == MailSettings(
-        desk_address="soporte@agencia.example", relay="smtp.agencia.example:587"
+        desk_address="soporte@agencia.example",
+        relay="smtp.agencia.example:587",
+        smtp_tls="starttls",
+        smtp_user="ronda@agencia.example",
+        smtp_password_env="RONDA_SMTP_PASSWORD",
     )
     assert config.tls.extra_ca is None
+    assert config.blind == BlindSettings(
+        canaries=(
+            Canary("tcp://192.168.1.1:80", "tcp", "192.168.1.1", 80),
+            Canary("dns://wordpress.org", "dns", "wordpress.org"),
+            Canary("https://www.google.com/generate_204", "http", "www.google.com", 443),
+        )
+    )  # and the example spells out the other defaults
 
     assert check_config_summary(config) == (
-        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden)"
+        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden), "
+        "3 agents"
     )
 
 
@@ -186,6 +201,18 @@ def test_calendar_as_inline_table_and_naive_windows_take_its_zone() -> None:
     assert window.covers(datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Europe/Madrid")))
 
 
+def test_the_next_reply_clock_is_on_unless_turned_off() -> None:
+    from ronda.sla import SlaPolicy
+
+    assert parse_config("").next_response is True
+    assert SlaPolicy.from_config(parse_config("")).next_response is True
+    off = parse_config("[sla]\nnext_response = false\n")
+    assert off.next_response is False and SlaPolicy.from_config(off).next_response is False
+    with pytest.raises(ConfigError) as error:
+        parse_config('[sla]\nnext_response = "no"\n')
+    assert "sla.next_response: 'no' is not true or false" in str(error.value)
+
+
 def test_extra_ca_is_read_relative_to_the_config_folder(tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
     trustme.CA().cert_pem.write_to_path(str(tmp_path / "certs" / "ca.pem"))
@@ -199,6 +226,7 @@ def test_kinds_cover_every_settings_field() -> None:
     assert set(PROBE_KINDS) == {f.name for f in fields(ProbeSettings)}
     assert set(INCIDENT_KINDS) == {f.name for f in fields(IncidentSettings)}
     assert set(MAIL_KINDS) | {"rules"} == {f.name for f in fields(MailSettings)}
+    assert set(BLIND_KINDS) | {"canaries"} == {f.name for f in fields(BlindSettings)}
     calendar_keys = {"timezone", "hours", "holidays", "holidays_subdiv", "extra_holidays"}
     assert set(CALENDAR_KEYS) == calendar_keys
     assert {f.name for f in fields(CalendarConfig)} == calendar_keys - {"holidays"} | {
@@ -307,7 +335,8 @@ SITE = '[[sites]]\nname = "a"\nurl = "https://a.example"\n'  # lines 1-3
         ('[sla.low.low]\ncalendar = "weekdays"\n',
          "ronda.toml:2: sla.low.low.calendar: 'weekdays' is not one of business, 24x7"),
         ('[sla.urgent.low]\ntarget = "1m"\n',
-         "ronda.toml:1: sla.urgent: unknown key (expected one of calendar, low, medium, high)"),
+         "ronda.toml:1: sla.urgent: unknown key "
+         "(expected one of calendar, next_response, low, medium, high)"),
         ("[sla]\nhigh = 3\n", "ronda.toml:2: sla.high: 3 is not a table (expected [sla.high])"),
         (
             '[sla.calendar]\ntimezone = "America/Bogot"\n',

@@ -70,7 +70,8 @@ SITE_TICKETS = {
 SERVER_KEY = "server:web-05:down"
 CHILDREN = ("g1:down", "g2:down", "g3:down")
 EXPECTED_KEYS = {*SITE_TICKETS, SERVER_KEY}
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR) ")
+# RFC 3339 in the desk's zone, with its offset: the line says which zone it uses.
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (INFO|WARNING|ERROR) ")
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -173,6 +173,7 @@ def test_open_tickets_by_sla_state_match_the_desk(desk, clock, collector) -> Non
                 status=status,
                 sla_state=state,
                 customer="Acme",
+                clock="first_response",
             )
             == 1
         )
@@ -568,6 +569,89 @@ def test_tickets_opened_by_source_and_failure_class(desk, store, collector) -> N
     )
     assert value(samples, "ronda_tickets_opened_total", source="email", failure_class="none") == 1
     assert value(samples, "ronda_tickets_opened_total", source="email", failure_class="other") == 1
+
+
+def test_next_replies_are_counted_apart_from_first_responses(desk, store, clock, collector) -> None:
+    now = clock.now
+    # Answered in time, then the customer wrote again: a next reply is owed (15 min).
+    owed = open_ticket(desk, now - timedelta(hours=2))
+    clock.now = now - timedelta(hours=2) + timedelta(minutes=3)
+    desk.respond(owed.id, "ana", "Hola")
+    clock.now = now - timedelta(minutes=20)
+    desk.customer_wrote(owed.id, "mail", "email_received", "¿Y?")  # breached by now
+    # Another one answered late on its next reply, and one met.
+    late = open_ticket(desk, now - timedelta(hours=3))
+    clock.now = now - timedelta(hours=3) + timedelta(minutes=2)
+    desk.respond(late.id, "ana", "Hola")
+    clock.now = now - timedelta(hours=1)
+    desk.customer_wrote(late.id, "mail", "email_received", "Sigue mal")
+    clock.now = now - timedelta(minutes=30)
+    desk.respond(late.id, "ana", "Perdón la demora")  # 30 min after: missed
+    quick = open_ticket(desk, now - timedelta(hours=4))
+    clock.now = now - timedelta(hours=4) + timedelta(minutes=1)
+    desk.respond(quick.id, "ana", "Hola")
+    clock.now = now - timedelta(hours=2)
+    desk.customer_wrote(quick.id, "mail", "email_received", "Gracias, otra cosa")
+    clock.now = now - timedelta(hours=2) + timedelta(minutes=5)
+    desk.respond(quick.id, "ana", "Claro")
+    clock.now = now
+
+    samples = scrape(collector)
+    cell = {"priority": "high", "impact": "high"}
+    assert value(samples, "ronda_next_responses_total", outcome="met", **cell) == 1
+    assert value(samples, "ronda_next_responses_total", outcome="missed", **cell) == 1
+    # The contract's first responses are all met, whatever the next replies did.
+    assert value(samples, "ronda_first_responses_total", outcome="met", **cell) == 3
+    assert value(samples, "ronda_first_responses_total", outcome="missed", **cell) == 0
+    # Due over 7 days: the met, the missed and the owed one past its limit.
+    assert value(samples, "ronda_sla_next_responses_due", window="7d", **cell) == 3
+    assert value(samples, "ronda_sla_next_responses_met", window="7d", **cell) == 1
+    assert value(
+        samples, "ronda_sla_next_response_compliance_ratio", window="7d", **cell
+    ) == pytest.approx(1 / 3)
+    assert value(samples, "ronda_sla_compliance_ratio", window="7d", **cell) == 1.0
+    low = {"priority": "low", "impact": "low", "window": "30d"}
+    assert value(samples, "ronda_sla_next_response_compliance_ratio", **low) == 1.0
+    # The owed one is breached on its next-reply clock, and says so.
+    assert (
+        value(
+            samples,
+            "ronda_open_tickets",
+            status="open",
+            sla_state="breached",
+            customer="Acme",
+            clock="next_response",
+            **cell,
+        )
+        == 1
+    )
+    assert total(samples, "ronda_open_tickets", clock="first_response") == 2
+
+    # Answered now: the windows see the change, the counter moves.
+    desk.respond(owed.id, "ana", "Ya está")
+    clock.now = now + timedelta(seconds=1)
+    samples = scrape(collector)
+    assert value(samples, "ronda_next_responses_total", outcome="missed", **cell) == 2
+    assert value(samples, "ronda_sla_next_responses_due", window="7d", **cell) == 3
+    assert total(samples, "ronda_open_tickets", clock="next_response") == 0
+
+
+def test_customers_with_sites_have_a_compliance_from_the_start(store, collector) -> None:
+    with store.write() as db:
+        db.execute(
+            "INSERT INTO sites (name, url, customer, impact) VALUES "
+            "('shop', 'https://shop.test/', 'Acme', 'high'), "
+            "('x', 'https://x.test/', 'stranger', 'low'), ('y', 'https://y.test/', NULL, 'low')"
+        )
+    samples = scrape(collector)
+    ratios = matching(samples, "ronda_sla_customer_compliance_ratio")
+    assert {(dict(k[1])["customer"], dict(k[1])["window"]): v for k, v in ratios.items()} == {
+        ("Acme", "7d"): 1.0,
+        ("Acme", "30d"): 1.0,
+    }
+    assert (
+        value(samples, "ronda_sla_customer_first_responses_due", customer="Acme", window="30d") == 0
+    )
 
 
 def test_customer_labels_are_bounded_by_the_config(desk, collector) -> None:

@@ -95,8 +95,9 @@ def refuses(port: int) -> bool:
 
 def test_default_fleet_covers_every_failure_class() -> None:
     shown = {BEHAVIOURS[s.behaviour] for s in DEFAULT_SPECS}
-    # A server outage is a parent incident over sites, not something one site shows.
-    assert shown == set(FailureClass) - {FailureClass.SERVER_OUTAGE}
+    # A server outage is a parent incident over sites, and prober_blind the desk's own
+    # incident: neither is something one site shows.
+    assert shown == set(FailureClass) - {FailureClass.SERVER_OUTAGE, FailureClass.PROBER_BLIND}
     healthy = [s for s in DEFAULT_SPECS if s.behaviour == "ok"]
     assert {s.https for s in healthy} == {True, False}
     assert [s.name for s in DEFAULT_SPECS if s.behaviour == "redirect_loop"]

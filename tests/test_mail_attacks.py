@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from clocks import Clock
+from mailsink import DeliveringServer
 from test_mail_intake import (
     ANA,
     DESK,
@@ -57,7 +58,7 @@ def clock() -> Clock:
 
 def start(store: Store, sink: Sink, clock: Clock, **mail_settings: object) -> MailServer:
     config = make_config(f"127.0.0.1:{sink.port}", **mail_settings)  # type: ignore[attr-defined]
-    return MailServer(Intake.from_config(config, store, clock)).start()
+    return DeliveringServer(Intake.from_config(config, store, clock)).start()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The mail intake end to end: a real SMTP client (smtplib) talks to the real aiosmtpd server
-on 127.0.0.1; acknowledgements and replies go to a second aiosmtpd server acting as the
-relay; tickets are read back from a real SQLite file."""
+on 127.0.0.1; acknowledgements and replies are queued in the outbox and the sender worker
+hands them to a second aiosmtpd server acting as the relay; tickets are read back from a
+real SQLite file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 
 import pytest
+from mailsink import sending
 from polling import wait_until
 
 from ronda.config import Config, Customer, MailSettings, Site
@@ -105,8 +107,10 @@ def config(sink: Sink) -> Config:
 
 
 @pytest.fixture
-def intake(config: Config, store: Store) -> Intake:
-    return Intake.from_config(config, store)
+def intake(config: Config, store: Store) -> Iterator[Intake]:
+    intake = Intake.from_config(config, store)
+    with sending(intake):  # the sender `ronda mail` runs next to its intake
+        yield intake
 
 
 @pytest.fixture
@@ -214,7 +218,7 @@ def test_agency_rules_from_config_come_first(sink: Sink, store: Store) -> None:
     rules = ({"name": "vip", "match": ["urgente", "re:\\bsla\\b"], "priority": "high"},)
     config = make_config(f"127.0.0.1:{sink.port}", rules=rules)  # type: ignore[attr-defined]
     intake = Intake.from_config(config, store)
-    with MailServer(intake) as server:
+    with sending(intake), MailServer(intake) as server:
         send(server, mail("Urgente: factura", "Necesito la factura de mayo"))
     ticket = intake.desk.get(1)
     assert ticket.priority == Priority.HIGH  # the default rules alone say low (invoice)
@@ -258,6 +262,20 @@ def test_customer_answer_resumes_a_pending_case(server: MailServer, intake: Inta
     send(server, mail("[R-1001] datos", "Aquí están los accesos", message_id="<m2@x>"))
     ticket = intake.desk.get("R-1001")
     assert ticket.status == Status.OPEN and ticket.paused_at is None
+
+
+def test_a_follow_up_after_the_answer_wants_a_reply(server: MailServer, intake: Intake) -> None:
+    send(server, mail())
+    assert intake.desk.get("R-1001").reply_due_at is None
+    intake.desk.respond("R-1001", "laura", "Lo revisamos")
+    ooo = mail("[R-1001] Fuera de la oficina", "Vuelvo el lunes", message_id="<ooo@x>")
+    ooo["Auto-Submitted"] = "auto-replied"
+    send(server, ooo)
+    assert intake.desk.get("R-1001").reply_due_at is None  # an autoreply wants nothing
+    send(server, mail("[R-1001] sigue", "Sigue sin cargar", message_id="<m2@x>"))
+    ticket = intake.desk.get("R-1001")
+    assert ticket.reply_due_at is not None and ticket.reply_limit_at is not None
+    assert [c.outcome for c in intake.desk.next_responses("R-1001")] == [None]
 
 
 def test_reply_to_the_acknowledgement_threads_by_in_reply_to(
@@ -604,21 +622,43 @@ def test_acknowledgement_and_agent_reply_go_to_the_requester_not_reply_to(
     assert ticket.evidence["mail"]["reply_to"] == "compras@tienda-ana.example"  # kept, unused
 
 
-def test_agent_reply_not_recorded_when_the_relay_is_down(
-    server: MailServer, intake: Intake, config: Config
+def test_agent_reply_is_recorded_and_waits_while_the_relay_is_down(store: Store) -> None:
+    """The reply and its mail are one transaction: recorded, queued, and retried while the
+    relay does not answer, with the answer shown on the message."""
+    config = make_config(f"127.0.0.1:{free_port()}")
+    intake = Intake.from_config(config, store)
+    with sending(intake), MailServer(intake) as server:
+        send(server, mail())
+        ticket = send_reply(intake.desk, "R-1001", "laura", "hola", settings=config.mail)
+        assert ticket.first_response_at is not None and "replied" in event_kinds(intake, 1)
+        wait_for(lambda: "reply_failed" in event_kinds(intake, 1))
+    reply = next(m for m in store.outbox.for_ticket(1) if m.kind == "reply")
+    assert reply.state == "queued" and reply.attempts == 1 and reply.recipient == ANA
+    assert "did not take the message" in (reply.last_error or "") or "Connection refused" in (
+        reply.last_error or ""
+    )
+
+
+def test_agent_reply_without_a_relay_is_refused_and_nothing_is_recorded(
+    intake: Intake, store: Store
 ) -> None:
-    send(server, mail())
-    down = MailSettings(desk_address=DESK, relay=f"127.0.0.1:{free_port()}")
-    with pytest.raises(MailError, match="did not take the message"):
-        send_reply(intake.desk, "R-1001", "laura", "hola", settings=down)
-    ticket = intake.desk.get("R-1001")
-    assert ticket.first_response_at is None and "replied" not in event_kinds(intake, 1)
+    intake.desk.open_ticket(
+        source=Source.EMAIL,
+        subject="s",
+        priority=Priority.LOW,
+        impact=Impact.LOW,
+        actor="mail",
+        requester=ANA,
+    )
+    with pytest.raises(MailError, match="no mail relay configured"):
+        send_reply(intake.desk, 1, "laura", "hola", settings=MailSettings(desk_address=DESK))
+    assert "replied" not in event_kinds(intake, 1) and store.outbox.for_ticket(1) == []
 
 
 def test_acknowledgement_failure_is_noted_on_the_case(store: Store) -> None:
     config = make_config(f"127.0.0.1:{free_port()}")
     intake = Intake.from_config(config, store)
-    with MailServer(intake) as server:
+    with sending(intake), MailServer(intake) as server:
         assert send(server, mail())[0] == 250
         wait_for(lambda: "ack_failed" in event_kinds(intake, 1))
 

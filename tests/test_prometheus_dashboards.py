@@ -120,6 +120,9 @@ def build_store(path: Path) -> tuple[Store, Desk]:
     met = ticket(NOW - timedelta(days=2), impact=Impact.MEDIUM)
     at(NOW - timedelta(days=2) + timedelta(minutes=10))
     desk.respond(met.id, "ana", "Revisando")
+    # ...and its customer wrote again two hours ago: the next reply is past its 1 h limit.
+    at(NOW - timedelta(hours=2))
+    desk.customer_wrote(met.id, "mail", "email_received", "¿Alguna novedad?")
     missed = ticket(NOW - timedelta(days=3))
     at(NOW - timedelta(days=3) + timedelta(hours=1))
     desk.respond(missed.id, "ana", "Perdón la demora")
@@ -363,6 +366,22 @@ def test_compliance_ratio_matches_the_store(world: World) -> None:
     assert world.scalar("ronda:first_response_compliance:ratio30d") == pytest.approx(0.25)
 
 
+def test_next_replies_are_their_own_series(world: World) -> None:
+    assert world.scalar('sum(ronda_open_tickets{clock="next_response"})') == 1
+    breached = 'sum(ronda_open_tickets{clock="next_response", sla_state="breached"})'
+    assert world.scalar(breached) == 1
+    assert world.scalar("ronda:next_response_compliance:ratio30d") == pytest.approx(0.0)
+    assert world.scalar(
+        'ronda_sla_next_response_compliance_ratio{priority="high", impact="medium", window="30d"}'
+    ) == pytest.approx(0.0)
+    # Every customer with a site has a compliance, from the start.
+    customers = {
+        row["metric"]["customer"]
+        for row in world.query('ronda_sla_customer_compliance_ratio{window="30d"}')
+    }
+    assert {"Acme", "Bodega"} <= customers
+
+
 def test_site_values_match_the_probe_state(world: World) -> None:
     assert world.scalar("count(ronda_site_up == 0)") == 2
     assert world.scalar('ronda_site_http_status_code{site="tienda.acme.example"}') == 500
@@ -392,6 +411,19 @@ def test_recording_rules_produce_series(world: World) -> None:
     assert math.isnan(world.scalar("ronda:first_response_misses:ratio_rate1h"))  # no change
 
 
+def test_server_rules_count_down_sites_outside_maintenance(world: World) -> None:
+    """What RondaServerDown (and Alertmanager's inhibition) reads: srv-1 has one of two
+    sites down; srv-2's down site is in maintenance, so srv-2 has none."""
+    wait_for(lambda: world.query("server:sites_down:count"), "server:sites_down:count")
+    down = {
+        r["metric"]["server"]: float(r["value"][1]) for r in world.query("server:sites_down:count")
+    }
+    assert down == {"srv-1": 1.0}
+    sites = {r["metric"]["server"]: float(r["value"][1]) for r in world.query("server:sites:count")}
+    assert sites == {"srv-1": 2.0, "srv-2": 2.0}
+    assert world.scalar("ronda_prober_blind") == 0  # the desk sees
+
+
 def test_alert_rules_are_loaded(world: World) -> None:
     body = httpx.get(f"{world.api}/api/v1/rules", timeout=10).json()
     alerts = {
@@ -402,11 +434,14 @@ def test_alert_rules_are_loaded(world: World) -> None:
     }
     assert {
         "RondaFirstResponseMissed",
+        "RondaNextRepliesBreached",
         "RondaErrorBudgetBurnFast",
         "RondaErrorBudgetBurnSlow",
         "RondaSiteDown",
         "RondaCertificateExpiringSoon",
         "RondaCertificateExpired",
+        "RondaServerDown",
+        "RondaProberBlind",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]

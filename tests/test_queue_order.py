@@ -1,10 +1,10 @@
 """The queue's order (`ronda.sla_order`): what needs the agent now comes first.
 
 One rule with two writings: `queue_key` in Python and `queue_order_sql` in SQL, which the
-urgency index of migration 8 holds. A property test holds the two together on every ticket
-the store can hold; the plans of the queue's queries show that the index serves them (no
-sort, whatever the desk's size); and tickets made through the desk, as agents make them,
-come out in the order the agents need.
+urgency index of migration 10 holds. Property tests hold the two together on every ticket
+the store can hold, and the tiers to the SLA state rule at any instant; the plans of the
+queue's queries show that the index serves them (no sort, whatever the desk's size); and
+tickets made through the desk, as agents make them, come out in the order agents need.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from clocks import Clock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ronda import sla_order
 from ronda.model import Impact, Priority, QueueFilter, SlaState, Source, Status
-from ronda.sla import _Clause
+from ronda.sla import running_limit, stored_state
 from ronda.sla_order import QueueTier, queue_key, queue_tier
 from ronda.store import Store
 from ronda.store.bulk import analyze, bulk_write
+from ronda.store.schema_queue import M10_TIER, M10_WITHIN
 from ronda.tickets import Desk
 
 NOW = 1_790_000_000.0
@@ -33,11 +33,14 @@ row_strategy = st.fixed_dictionaries(
     {
         "status": st.sampled_from([str(s) for s in Status]),
         "priority": st.sampled_from([str(p) for p in Priority]),
-        "sla_outcome": st.sampled_from([None, "met", "missed"]),
+        "sla_outcome": st.sampled_from([None, "met", "missed", "not_due"]),
         "first_response_at": instant,
         "paused_at": instant,
         "sla_limit_at": instant,
         "sla_target_at": instant,
+        "reply_due_at": instant,
+        "reply_limit_at": instant,
+        "reply_target_at": instant,
         # Few distinct values, so that ties happen and the later keys decide.
         "opened_at": st.sampled_from([NOW - 7200, NOW - 3600, NOW]),
         "resolved_at": st.one_of(st.none(), st.sampled_from([NOW - 60, NOW - 30])),
@@ -142,22 +145,39 @@ def test_keys_within_each_tier() -> None:
     assert sorted([first, last, closed], key=queue_key) == [closed, last, first]
 
 
-def test_a_rule_whose_tier_would_move_with_time_is_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The order is an index only because time moves no ticket between tiers: a rule with a
-    state on the clock that waits on someone else is refused, not ordered wrongly."""
-    clocked = (
-        (_Clause("sla_limit_at", "past"), SlaState.BREACHED),
-        (_Clause("paused_at", "set"), SlaState.PAUSED),
-    )
-    monkeypatch.setattr(sla_order, "_STATE_RULE", clocked)
-    with pytest.raises(AssertionError, match="paused depends on the clock"):
-        sla_order._timeless_rule()
-    monkeypatch.setattr(sla_order, "_STATE_OTHERWISE", SlaState.PAUSED)
-    monkeypatch.setattr(sla_order, "_STATE_RULE", ())
-    with pytest.raises(AssertionError, match="otherwise"):
-        sla_order._timeless_rule()
+# What an agent sees of a ticket in each tier: a running clock, or none.
+_RUNNING_STATES = {SlaState.OK, SlaState.WARNING, SlaState.BREACHED}
+
+
+@settings(max_examples=2000, deadline=None)
+@given(row=row_strategy, now=instant.filter(bool))
+def test_the_tier_is_what_the_state_rule_says_at_any_instant(row: dict, now: float) -> None:
+    """The order is an index only because time moves no ticket between tiers: at any instant
+    a RUNNING ticket is in a running state (ok, warning, breached) and breached exactly when
+    the limit it is ordered by is past; a WAITING one shows no countdown; a ticket paused or
+    done is never RUNNING. A change of the state rule that breaks this fails here."""
+    tier, state = queue_tier(row), stored_state(row, now)
+    if tier is QueueTier.RUNNING:
+        assert state in _RUNNING_STATES
+        assert (state is SlaState.BREACHED) == (now > running_limit(row))
+    elif tier is QueueTier.DONE:
+        assert row["status"] in ("resolved", "closed")
+        assert state in {SlaState.MET, SlaState.MISSED, SlaState.NOT_DUE}
+    elif tier is QueueTier.ON_CUSTOMER:
+        assert row["paused_at"] is not None
+    else:
+        # Answered (met, missed, not due), or a clock with no limit stored: nothing counts
+        # down, whatever the instant.
+        assert row["paused_at"] is None and running_limit(row) is None
+        assert state is not SlaState.BREACHED
+
+
+def test_the_index_holds_the_order_as_the_code_writes_it() -> None:
+    """Migration 10 froze the order's expressions in `ix_tickets_urgency`: when the order
+    changes, a new migration must give the index the new ones."""
+    from ronda.sla_order import queue_order_sql
+
+    assert queue_order_sql()[:2] == (M10_TIER, M10_WITHIN)
 
 
 # ---- the queue's queries walk the index -------------------------------------------------
@@ -258,7 +278,12 @@ def test_answered_tickets_wait_below_running_clocks_and_paused_ones_below_them(
 
     met = case("answered in time", Priority.HIGH)  # high/high: limit 15 min
     desk.respond(met.id, "ana", "on it")
-    clock.advance(minutes=20)
+    wrote_again = case("wrote again", Priority.HIGH)
+    desk.respond(wrote_again.id, "ana", "looking")
+    clock.advance(minutes=10)
+    # The customer writes back: a next reply is due within the cell's limit (15 min).
+    desk.customer_wrote(wrote_again.id, "mail", "email_received", "still down")
+    clock.advance(minutes=10)
     breached = case("past its limit", Priority.HIGH)
     low_waiting = case("answered, low", Priority.LOW, Impact.LOW)
     desk.respond(low_waiting.id, "ana", "we will look")
@@ -271,17 +296,26 @@ def test_answered_tickets_wait_below_running_clocks_and_paused_ones_below_them(
     clock.now = T0
     order = [t.subject for t in desk.queue(QueueFilter(view="open"))]
     assert order == [
-        "past its limit",  # its clock runs, and it has the least time: breached
+        "wrote again",  # the next reply's clock: its limit passed 35 min ago
+        "past its limit",  # the first response's clock: 25 min ago
         "fresh",
         "answered in time",  # waits on an agent, no clock: high first
         "answered, low",
         "waiting on the customer",
     ]
     assert desk.sla_state(desk.get(breached.id), T0) == SlaState.BREACHED
+    assert desk.sla_state(desk.get(wrote_again.id), T0) == SlaState.BREACHED
+    assert desk.sla_state(desk.get(met.id), T0) == SlaState.MET
     everything = [t.subject for t in desk.queue(QueueFilter(view="all"))]
     assert everything == [*order, "done"]
     assert [t.id for t in desk.queue(QueueFilter(view="resolved"))] == [resolved.id]
-    assert [t.id for t in desk.queue(QueueFilter(view="breached"))] == [breached.id]
+    assert [t.id for t in desk.queue(QueueFilter(view="breached"))] == [
+        wrote_again.id,
+        breached.id,
+    ]
+    # The reply owed is given: no clock runs, it waits with the answered ones.
+    desk.respond(wrote_again.id, "ana", "fixed")
+    assert [t.subject for t in desk.queue()][2:4] == ["answered in time", "wrote again"]
     # Back from the customer, its clock runs again: among the running ones, by time left.
     desk.set_status(paused.id, Status.OPEN, "ana")
     assert [t.subject for t in desk.queue()][:3] == [

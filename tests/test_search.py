@@ -1,4 +1,4 @@
-"""Search word by word (`ronda.store.search`, the `ticket_search` index of migration 8).
+"""Search word by word (`ronda.store.search`, the `ticket_search` index of migration 10).
 
 Tickets and messages are written through the desk and the mail intake's own calls, as they
 are in use; searches go through the queue the TUI reads. The index is kept by triggers, so
@@ -74,6 +74,8 @@ def test_every_field_and_the_messages_are_searched(desk: Desk) -> None:
     assert found(desk, "formulario contacto") == ["R-1001"]  # the opening message
     assert found(desk, "cache plugin") == ["R-1001"]  # a reply
     assert found(desk, "movil") == ["R-1001"]  # a follow-up
+    desk.phone_call(other.id, "luis", "Pregunta por la factura de diciembre")
+    assert found(desk, "factura diciembre") == ["R-1002"]  # what was said on the phone
     assert found(desk, "proveedor") == ["R-1002"]  # an internal note
     assert found(desk, "502 consulta") == ["R-1001"]  # the subject and a message together
     desk.record(other.id, "probe", "recurrence", "zafiro")
@@ -156,7 +158,7 @@ def test_a_body_pruned_by_retention_is_no_longer_found(desk: Desk) -> None:
 
 def test_an_earlier_desk_gets_its_tickets_and_messages_indexed(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = Store(path, migrations=MIGRATIONS[:7])
+    old = Store(path, migrations=MIGRATIONS[:-1])
     desk = Desk(old, clock=lambda: NOW)
     ticket = _case(desk, "Sitio lento", customer="Ferretería López", body="tarda muchísimo")
     desk.respond(ticket.id, "ana", "Activamos la caché")

@@ -366,6 +366,7 @@ def test_tui_with_a_config_gets_probe_now_and_mail_replies_from_the_service(
     monkeypatch.setattr(app_module.RondaApp, "run", run)
     path = write_config(tmp_path / "ronda.toml", http_server, ("roto",))
     db = str(tmp_path / "ronda.db")
+    Store(db).close()  # the TUI reads a desk; it does not start one
     assert main(["tui", "--db", db, "--agent", "ana", "--config", str(path)]) == 0
     path.write_text(path.read_text().replace("[mail]\n", '[mail]\nrelay = "127.0.0.1:2526"\n'))
     assert main(["tui", "--db", db, "--agent", "ana", "--config", str(path)]) == 0

@@ -335,7 +335,9 @@ def test_logs_plain_and_json_carry_no_secret(
         assert daemon.stop() == 0, daemon.log()
     plain, as_json = daemons["plain"].log(), daemons["json"].log()
     assert SECRET not in plain and SECRET not in as_json
-    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO R-1001 opened", plain, re.M)
+    assert re.search(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-05:00 INFO R-1001 opened", plain, re.M
+    )  # the desk's zone (Bogota by default), with its offset
     records = [json.loads(line) for line in as_json.splitlines()]
     assert all(
         set(r) >= {"time", "level", "logger", "message"}

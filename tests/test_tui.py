@@ -970,6 +970,11 @@ async def test_reply_to_an_email_case_goes_out_by_mail_and_is_recorded(
             await pilot.press("r")
             await answer(pilot, "Le enviamos un enlace para restablecer la clave")
             await settle(pilot, lambda: desk.get(2).first_response_at is not None)
+        # Queued with the reply; the outbox's sender hands it to the relay.
+        from ronda.config import Config
+        from ronda.reach.sender import Sender
+
+        assert Sender(store, lambda: Config(mail=settings), clock=lambda: NOW).drain() == 1
     assert len(sink.received) == 1
     sent = message_from_bytes(sink.received[0])
     assert sent["To"].endswith("ana.perez@gmail.com")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import signal
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.context import (
+    EXIT_BROKEN_PIPE,
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
@@ -24,9 +26,11 @@ from ronda.app.context import (
     load,
     open_store,
     policy,
+    require_db,
 )
 from ronda.app.tickets_cli import (
-    TICKET_ACTIONS,
+    VIEWS,
+    add_ticket_parsers,
     cmd_sites_list,
     cmd_tickets_list,
     cmd_tickets_new,
@@ -36,9 +40,11 @@ from ronda.display import VisibleStream
 from ronda.model import Impact, Priority, Source, Status
 from ronda.store import Store, default_db_path
 from ronda.tickets import utcnow
+from ronda.when import use_zone
 
 if TYPE_CHECKING:
     from ronda.app.service import Service
+    from ronda.config import Config
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
@@ -48,11 +54,17 @@ DEFAULT_LISTEN = "127.0.0.1:9464"  # the exporter's
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from ronda.config import ConfigError, check_config_summary, load_config
+    from ronda.reach.templates import check as check_templates
 
     try:
         config = load_config(args.file)
     except ConfigError as error:
         for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    problems = check_templates(config.notices.templates)
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
     print(check_config_summary(config))
@@ -77,14 +89,20 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    """Probe now and print; only `--record` writes what was seen into the desk (tickets
+    opened, updated or resolved, as a round of `ronda run` would)."""
     from ronda.app.probe_cli import probe_once
 
+    if args.record and args.dry_run:
+        raise CliError("--record writes tickets and --dry-run does not: give one of them")
+    config = load(args.config)
+    use_zone(config.calendar.timezone)
     return probe_once(
-        load(args.config),
-        open_store(args),
+        config,
+        open_store(args) if args.record else None,
         site_name=args.site,
         as_json=args.json,
-        dry_run=args.dry_run,
+        dry_run=not args.record,
     )
 
 
@@ -109,10 +127,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ronda.exporter.server import ExporterError
     from ronda.store.backup import DaemonLock
 
-    configure_logging(fmt=args.log_format)
     config_path = Path(args.config)
     seen = file_signature(config_path)  # before reading: a later edit is a change
     config = load_config(config_path)  # ConfigError: its problems, exit 2 (main)
+    configure_logging(fmt=args.log_format, zone=config.calendar.timezone)
     listen = None if args.listen == "off" else (args.listen or DEFAULT_LISTEN)
     db_path = args.db if args.db is not None else default_db_path()
     notifier = Notifier()
@@ -120,7 +138,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         service = Service(
             config,
             Store(db_path),
-            ServiceOptions(rounds=True, exporter=listen, watch_config=True, retention=True),
+            ServiceOptions(
+                rounds=True,
+                exporter=listen,
+                watch_config=True,
+                retention=True,
+                outbox=True,
+                notifier=True,
+            ),
             config_path=config_path,
             on_event=log_event,
             loaded_signature=seen,
@@ -225,19 +250,24 @@ def cmd_mail(args: argparse.Namespace) -> int:
     if args.mail_command == "import":
         from ronda.intake.maildir import run_import
 
-        return run_import(config, args.path, args.db, ack=args.ack)
+        code = run_import(config, args.path, args.db, ack=args.ack)
+        if args.ack:
+            _send_queued(config, args)
+        return code
     from ronda.app.notify import Notifier
     from ronda.app.runtime import SignalInbox, configure_logging, log, serve_until_signalled
     from ronda.app.service import Service, ServiceOptions
     from ronda.store.backup import DaemonLock
 
-    configure_logging(fmt=args.log_format)
+    configure_logging(fmt=args.log_format, zone=config.calendar.timezone)
     as_json = args.log_format == "json"
     db_path = args.db if args.db is not None else default_db_path()
     notifier = Notifier()
     with DaemonLock(db_path).hold_shared():  # a restore waits until this daemon stops
         store = Store(db_path)
-        service = Service(config, store, ServiceOptions(mail=True, mail_listen=args.listen))
+        service = Service(
+            config, store, ServiceOptions(mail=True, mail_listen=args.listen, outbox=True)
+        )
         try:
             with SignalInbox((signal.SIGINT, signal.SIGTERM)) as inbox:
                 try:
@@ -266,6 +296,26 @@ def cmd_mail(args: argparse.Namespace) -> int:
         finally:
             store.close()
     return EXIT_OK
+
+
+def _send_queued(config: Config, args: argparse.Namespace) -> None:
+    """Deliver what the outbox holds due now (an import's acknowledgements) before the
+    command ends; what the relay does not take waits for `ronda mail` or `ronda run`."""
+    from ronda.reach.sender import Sender
+
+    def sent() -> int:
+        return sum(n for (_, state), n in store.outbox.totals().items() if state == "sent")
+
+    store = open_store(args)
+    try:
+        before = sent()
+        Sender(store, lambda: config, report=lambda text, failed: None).drain(["mail"])
+        print(
+            f"{sent() - before} messages taken by the relay; {store.outbox.pending()} "
+            "waiting in the outbox"
+        )
+    finally:
+        store.close()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -320,6 +370,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     """The agents' queue; with a config, "probe now" and replies by mail too."""
     from ronda.tui.app import run_tui
 
+    require_db(args)
     if not args.config:
         run_tui(args.db, args.agent, args.lang)
         return EXIT_OK
@@ -336,6 +387,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
             config=config,
             probe_now=service.probe_site,
             mail_reply=service.mail_reply if service.replies_by_mail else None,
+            mail_off_reason="why.no_relay",
         )
     finally:
         service.stop()
@@ -386,9 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     tickets = sub.add_parser("tickets", help="list and work tickets")
     t_sub = tickets.add_subparsers(dest="tickets_command", required=True)
     p = t_sub.add_parser("list", parents=[common, agent, as_json], help="the queue")
-    p.add_argument(
-        "--view", default="open", choices=["open", "mine", "unassigned", "breached", "all"]
-    )
+    p.add_argument("--view", default="open", choices=VIEWS)
     p.add_argument("--priority", choices=[x.value for x in Priority])
     p.add_argument("--status", choices=[x.value for x in Status])
     p.add_argument("--customer")
@@ -410,17 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body")
     p.add_argument("--billable", action="store_true")
     p.set_defaults(func=cmd_tickets_new)
-    for name, (func, extra) in TICKET_ACTIONS.items():
-        p = t_sub.add_parser(name, parents=[common, agent, as_json, version])
-        p.add_argument("case")
-        for positional in extra:
-            if positional == "status":
-                p.add_argument("status", choices=[x.value for x in Status])
-            else:
-                p.add_argument(positional)
-        if name in ("status", "resolve", "reopen"):
-            p.add_argument("--reason")
-        p.set_defaults(func=func)
+    add_ticket_parsers(t_sub, [common, agent, as_json, version])
 
     sites = sub.add_parser("sites", help="sites and their health")
     s_sub = sites.add_subparsers(dest="sites_command", required=True)
@@ -428,11 +468,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="sync sites from this config first")
     p.set_defaults(func=cmd_sites_list)
 
-    p = sub.add_parser("probe", parents=[common, as_json], help="probe sites now")
+    p = sub.add_parser(
+        "probe", parents=[common, as_json], help="probe sites now and print what was seen"
+    )
     p.add_argument("--config", required=True)
     p.add_argument("--site", help="only this site")
     p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
-    p.add_argument("--dry-run", action="store_true", help="print only; open no tickets")
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the round into the desk (--db): open, update or resolve tickets",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print only (the default)")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("run", parents=[common, log_format], help="the daemon: rounds and exporter")
@@ -494,9 +541,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # name) reaches the terminal with its control characters shown, never obeyed.
         sys.stdout, sys.stderr = VisibleStream(sys.stdout), VisibleStream(sys.stderr)
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, so that a reader gone away is seen while we can say so
+        return code
+    except BrokenPipeError:
+        # `ronda tickets list | head`: the reader has what it wanted. Nothing more is
+        # written, not even at exit (Python flushes stdout then).
+        _silence_stdout(streams[0])
+        return EXIT_BROKEN_PIPE
     finally:
         sys.stdout, sys.stderr = streams
+
+
+def _silence_stdout(stdout: TextIO) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a file descriptor (a test's capture): nothing is flushed at exit
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -512,6 +575,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except (CliError, TicketError, StoreError) as error:
         print(f"ronda: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        raise
+    except OSError as error:  # a folder not ours, a full disk: one line, never a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"ronda: {where}{error.strerror or error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,7 @@ from ronda.checks.probe_now import ProbeRun, SiteProbe, UnknownSite, probe_now
 from ronda.config import Config
 from ronda.model import FailureClass
 from ronda.store import Store
+from ronda.when import local
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -19,7 +20,7 @@ DETAIL_WIDTH = 90  # characters of a failing check's detail in the table
 
 def probe_once(
     config: Config,
-    store: Store,
+    store: Store | None,
     site_name: str | None = None,
     as_json: bool = False,
     dry_run: bool = False,
@@ -27,9 +28,10 @@ def probe_once(
     *,
     prober: Prober | None = None,
 ) -> int:
-    """Probe every site (or one) now and print what was seen; open or update tickets
-    unless `dry_run`. Exit 0 even when sites fail: failing is what it reports, not an
-    error of the command. An unknown site name is a usage error (2)."""
+    """Probe every site (or one) now and print what was seen; open or update tickets in
+    `store` unless `dry_run` (a dry run needs no store). Exit 0 even when sites fail:
+    failing is what it reports, not an error of the command. An unknown site name is a
+    usage error (2)."""
     out = out or sys.stdout
     try:
         probed = probe_now(config, store, site_name, dry_run=dry_run, prober=prober)
@@ -97,7 +99,7 @@ def format_table(sites: tuple[SiteProbe, ...] | list[SiteProbe]) -> str:
         common = (
             "-" if r.status_code is None else str(r.status_code),
             f"{float(r.elapsed_ms or 0.0):.0f}",
-            r.cert_not_after.strftime("%Y-%m-%d") if r.cert_not_after else "-",
+            local(r.cert_not_after).strftime("%Y-%m-%d") if r.cert_not_after else "-",
             r.url,
         )
         if not probed.failures:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ronda.checks.blind import CanaryResult
 from ronda.checks.probe import Prober, ProbeResult, run
-from ronda.checks.rounds import EventSink, RoundRunner
+from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
 from ronda.config import Config, Site
 from ronda.store import Store
+
+log = logging.getLogger(__name__)
 
 START_TIMEOUT = 10.0  # seconds for the loop to come up
 APPLY_TIMEOUT = 10.0  # seconds for the loop to take a new config
@@ -26,6 +30,36 @@ STOP_TIMEOUT = 15.0
 def make_prober(config: Config) -> Prober:
     """The probes' client; it holds the SSL context built from `[tls]`."""
     return Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
+
+
+class HookedRunner(RoundRunner):
+    """The round runner, with one hook on the outcome of every batch: `after_batch` gets
+    the batch's events once they are stored (on the rounds' store thread: it must be quick;
+    the notifier only wakes up). The rules and the runner's own work stay as they are."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        on_event: EventSink | None = None,
+        after_batch: Callable[[list[RoundEvent]], object] | None = None,
+    ) -> None:
+        super().__init__(store, config, on_event=on_event)
+        self.after_batch = after_batch
+
+    def apply(
+        self,
+        items: Iterable[RoundItem | ProbeResult],
+        canaries: Sequence[CanaryResult] | None = None,
+    ) -> list[RoundEvent]:
+        events = super().apply(items, canaries)
+        if events and self.after_batch is not None:
+            try:
+                self.after_batch(events)
+            except Exception:  # a hook must never stop the rounds
+                log.exception("after-batch hook failed")
+        return events
 
 
 class RoundsThread:
@@ -42,12 +76,15 @@ class RoundsThread:
         store: Store,
         on_event: EventSink | None = None,
         on_done: Callable[[], object] | None = None,
+        after_batch: Callable[[list[RoundEvent]], object] | None = None,
     ) -> None:
-        """`on_done` is called on the loop's thread once the rounds have ended."""
+        """`on_done` is called on the loop's thread once the rounds have ended;
+        `after_batch` with each stored batch's events (see `HookedRunner`)."""
         self.config = config
         self.store = store
         self.on_event = on_event
         self.on_done = on_done
+        self.after_batch = after_batch
         self.error: BaseException | None = None
         self.done = threading.Event()  # set when the loop has ended, however it ended
         self._thread: threading.Thread | None = None
@@ -76,7 +113,9 @@ class RoundsThread:
         self._answered = time.monotonic()
 
     def start(self) -> RoundsThread:
-        runner = RoundRunner(self.store, self.config, on_event=self.on_event)
+        runner = HookedRunner(
+            self.store, self.config, on_event=self.on_event, after_batch=self.after_batch
+        )
         self._probers = [make_prober(self.config)]
         self._scheduler = Scheduler(self.config, runner, self._probe)
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
@@ -164,4 +203,4 @@ class RoundsThread:
             self._thread.join(timeout)
 
 
-__all__ = ["RoundsThread", "make_prober"]
+__all__ = ["HookedRunner", "RoundsThread", "make_prober"]

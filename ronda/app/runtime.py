@@ -1,14 +1,15 @@
 """What a long-running command does for its process: the log's format, round and service
 events as log lines, and signals turned into requests the main thread carries out.
 
-Two log formats. `plain` (the default): `TIME LEVEL message`, one line per event, text
-from sites and mail shown with `ronda.display.visible`. `json`, for log shippers: one flat
-JSON object per line (JSON Lines) with `time` (RFC 3339, UTC, milliseconds), `level`,
-`logger` and `message`, plus `event`, `site` and `case` on round and service events and
-`exception` for a traceback; these are the keys Fluent Bit, Vector and Loki's `json` stage
-read without a mapping. Text keeps its exact value there, JSON-escaped to ASCII, so no
-control character reaches a terminal either. In both, credentials written in a URL
-(`user:password@`) are masked.
+Two log formats. `plain` (the default): `TIME LEVEL message`, one line per event, TIME in
+the desk's time zone with its offset (`2026-12-04T08:20:01.123-05:00`, so a line says which
+zone it uses), text from sites and mail shown with `ronda.display.visible`. `json`, for log
+shippers: one flat JSON object per line (JSON Lines) with `time` (RFC 3339, UTC,
+milliseconds), `level`, `logger` and `message`, plus `event`, `site` and `case` on round
+and service events and `exception` for a traceback; these are the keys Fluent Bit, Vector
+and Loki's `json` stage read without a mapping. Text keeps its exact value there,
+JSON-escaped to ASCII, so no control character reaches a terminal either. In both,
+credentials written in a URL (`user:password@`) are masked.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 
 from ronda.app.service import Event, Service
 from ronda.display import visible
+from ronda.when import desk_zone, use_zone
 
 log = logging.getLogger("ronda")
 
@@ -45,6 +47,15 @@ class VisibleFormatter(logging.Formatter):
     text from sites and mail in a message is shown with `ronda.display.visible`, so it
     cannot act on the terminal that tails the log or forge a line of its own. Tracebacks
     keep their lines, with controls in them shown too (an exception may quote a site)."""
+
+    def __init__(self, fmt: str, zone: tzinfo | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """RFC 3339 with milliseconds and the offset, in the desk's zone."""
+        at = datetime.fromtimestamp(record.created, UTC).astimezone(self.zone or desk_zone())
+        return at.isoformat(timespec="milliseconds")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         record.message = visible(mask_credentials(record.message))
@@ -79,18 +90,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=True)
 
 
-def configure_logging(level: int = logging.INFO, fmt: str = "plain") -> None:
+def configure_logging(
+    level: int = logging.INFO, fmt: str = "plain", zone: str | tzinfo | None = None
+) -> None:
     """One format for every line on stderr: Ronda's own events at `level`, and warnings and
     errors from anywhere else (`ronda.checks.scheduler` when a batch cannot be stored, asyncio,
     ...), which would otherwise reach stderr bare, without time or level. `fmt` is "plain"
-    or "json" (see the module docstring)."""
+    or "json" (see the module docstring); `zone` is the desk's time zone (plain lines)."""
     if fmt not in LOG_FORMATS:
         raise ValueError(f"log format {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(message)s"))
+        tz = use_zone(zone) if zone is not None else desk_zone()
+        handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(message)s", tz))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -2,9 +2,11 @@
 
 A `Service` is built from a config (or its file), a store and `ServiceOptions` saying which
 parts run: the rounds (the scheduler on a thread of its own), the Prometheus exporter (with
-`/healthz`), the SMTP intake, retention (`[retention]`, once a day) and a watch on the
-config file. `start()` starts them in that order (exporter, mail, rounds, retention, watch)
-and `stop()` stops them in reverse; `reload()` applies the config file
+`/healthz`), the SMTP intake, the outbox's sender worker (a thread per channel), the
+notifier (customer notices and agents' notifications, a thread of its own), retention
+(`[retention]`, once a day) and a watch on the config file. `start()` starts them in that
+order (exporter, mail, sender, notifier, rounds, retention, watch) and `stop()` stops them
+in reverse; `reload()` applies the config file
 again (a broken one is refused and the old one runs on); `wait()` blocks until the service
 has stopped or its rounds ended on their own. "Probe now" and mail replies use the running
 config. Every command that runs something (`ronda run`, `exporter`, `mail`, `demo`, `tui`)
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from ronda.app.retention import RetentionThread
     from ronda.exporter.server import ExporterHandle
     from ronda.intake.server import MailServer
+    from ronda.reach.notifier import Notifier
+    from ronda.reach.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ class ServiceEvent:
     reloaded or refused). `kind` is "error" for a refusal, as for round events."""
 
     kind: str  # exporter_started, exporter_fallback, mail_started, rounds_started,
-    # config_reloaded, retention, error
+    # sender_started, notifier_started, outbox, notify, config_reloaded, retention, error
     message: str
 
     def __str__(self) -> str:
@@ -81,6 +85,8 @@ class ServiceOptions:
     watch_config: bool = False  # reload when the config file changes (needs its path)
     watch_interval: float = WATCH_INTERVAL
     retention: bool = False  # apply [retention] at start and once a day (with the rounds)
+    outbox: bool = False  # deliver the outbox (the relay, Apprise) with the sender worker
+    notifier: bool = False  # tell customers and agents (needs the outbox to reach anyone)
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:
@@ -121,6 +127,8 @@ class Service:
         self.mail: MailServer | None = None
         self.rounds: RoundsThread | None = None
         self.retention: RetentionThread | None = None
+        self.sender: Sender | None = None
+        self.notifier: Notifier | None = None
         self._seen = loaded_signature
         if self._seen is None and self.config_path is not None:
             self._seen = file_signature(self.config_path)
@@ -178,6 +186,10 @@ class Service:
                     self._start_exporter(self.options.exporter)
                 if self.options.mail:
                     self._start_mail()
+                if self.options.outbox:
+                    self._start_sender()
+                if self.options.notifier:
+                    self._start_notifier()
                 if self.options.rounds:
                     self._start_rounds()
                 if self.options.retention:
@@ -223,15 +235,62 @@ class Service:
         from ronda.intake.server import MailServer
 
         intake = Intake.from_config(self.config, self.store, self.clock)
+        intake.on_queued = self.wake_sender
         self.mail = MailServer(intake, self.options.mail_listen).start()
         host, port = self.mail.address
         relay = self.config.mail.relay or "none (no acknowledgements)"
         self._emit(ServiceEvent("mail_started", f"mail intake on {host}:{port}, relay {relay}"))
 
+    def _start_sender(self) -> None:
+        from ronda.reach.sender import Sender
+
+        def report(text: str, failed: bool) -> None:
+            self._emit(ServiceEvent("error" if failed else "outbox", text))
+
+        self.sender = Sender(
+            self.store, lambda: self.config, clock=self.clock, report=report
+        ).start()
+        relay = self.config.mail.relay or "none"
+        self._emit(ServiceEvent("sender_started", f"outbox sender running, relay {relay}"))
+
+    def _start_notifier(self) -> None:
+        from ronda.app.reach import blind_check
+        from ronda.reach.notifier import Notifier
+
+        def report(text: str, failed: bool) -> None:
+            self._emit(ServiceEvent("error" if failed else "notify", text))
+
+        self.notifier = Notifier(
+            self.store,
+            lambda: self.config,
+            clock=self.clock,
+            is_blind=blind_check(self.store),
+            queued=self.wake_sender,
+            report=report,
+        ).start()
+        config = self.config
+        self._emit(
+            ServiceEvent(
+                "notifier_started",
+                f"notifier running: {len(config.agents)} agents, "
+                f"{sum(1 for c in config.customers if c.notices)} customers with notices",
+            )
+        )
+
+    def wake_sender(self) -> None:
+        """Something was queued: the sender looks now (a no-op without one)."""
+        if self.sender is not None:
+            self.sender.wake()
+
     def _start_rounds(self) -> None:
         sync_config(self.store, self.config)
+        notifier = self.notifier
         self.rounds = RoundsThread(
-            self.config, self.store, on_event=self._emit, on_done=self._ended.set
+            self.config,
+            self.store,
+            on_event=self._emit,
+            on_done=self._ended.set,
+            after_batch=notifier.after_round if notifier is not None else None,
         ).start()
         source = f" from {self.config_path}" if self.config_path is not None else ""
         self._emit(
@@ -283,8 +342,12 @@ class Service:
             self.rounds.stop(timeout)
             if self.rounds.alive:
                 log.warning("the rounds did not stop within %g s", timeout)
+        if self.notifier is not None:
+            self.notifier.stop(timeout)
         if self.mail is not None:
             self.mail.stop()
+        if self.sender is not None:
+            self.sender.stop(timeout)  # after the intake: what it stored last is queued
         if self.exporter is not None:
             self.exporter.stop()
 
@@ -356,15 +419,16 @@ class Service:
 
     @property
     def replies_by_mail(self) -> bool:
-        """Agents' replies to e-mail cases can go out by mail (a relay is configured)."""
+        """Agents' replies can go out by mail (a relay is configured)."""
         return bool(self.config.mail.relay)
 
     def mail_reply(self, desk: Desk, ticket: Ticket, agent: str, text: str) -> Ticket:
-        """Mail an agent's reply through the relay and record it (the TUI's replies)."""
+        """Record an agent's reply and queue its mail to the requester, together (the TUI's
+        replies); the sender of `ronda run` or `ronda mail` delivers it."""
         from ronda.intake.replies import send_reply
 
         config = self.config
-        return send_reply(
+        replied = send_reply(
             desk,
             ticket.id,
             agent,
@@ -373,6 +437,8 @@ class Service:
             lang=config.lang,
             version=ticket.version,
         )
+        self.wake_sender()
+        return replied
 
     # ---- events ------------------------------------------------------------------------
 

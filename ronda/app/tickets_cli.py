@@ -1,19 +1,28 @@
 """`ronda tickets ...` and `ronda sites list`: the desk's records as a table for a person or
-as JSON lines for a script, and changes to a case by the version an agent saw."""
+as JSON lines for a script, and every change an agent makes in the TUI, by the version the
+agent saw.
+
+Tables print instants in the desk's time zone with their offset (`ronda.when`); `--json`
+keeps ISO 8601 with the offset, as stored (UTC).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable
 
-from ronda.app.context import EXIT_OK, CliError, iso, open_desk, open_store
-from ronda.app.context import load as load_config
+from ronda.app.context import EXIT_OK, CliError, desk_config, iso, open_desk, open_store
 from ronda.model import Impact, Priority, Source, Status, Ticket
+from ronda.sla import ticket_clock
 from ronda.tickets import Desk, QueueFilter
+from ronda.when import format_when, zone_label
+
+VIEWS = ("open", "mine", "unassigned", "breached", "resolved", "all")
 
 
-def ticket_json(ticket: Ticket, sla_state: str | None = None) -> dict:
+def ticket_json(ticket: Ticket, sla_state: str | None = None, time_spent: float = 0.0) -> dict:
     return {
         "case_number": ticket.case_number,
         "id": ticket.id,
@@ -33,12 +42,24 @@ def ticket_json(ticket: Ticket, sla_state: str | None = None) -> dict:
         "sla_target_at": iso(ticket.sla_target_at),
         "sla_limit_at": iso(ticket.sla_limit_at),
         "sla_state": sla_state,
+        "sla_clock": ticket_clock(ticket),
         "first_response_at": iso(ticket.first_response_at),
+        "reply_due_at": iso(ticket.reply_due_at),
+        "reply_target_at": iso(ticket.reply_target_at),
+        "reply_limit_at": iso(ticket.reply_limit_at),
         "resolved_at": iso(ticket.resolved_at),
         "billable": ticket.billable,
+        "time_spent_seconds": time_spent,
         "parent": ticket.parent_id,
         "evidence": ticket.evidence,
     }
+
+
+def _json(desk: Desk, ticket: Ticket) -> dict:
+    return ticket_json(ticket, str(desk.sla_state(ticket)), desk.time_spent(ticket.id))
+
+
+# ---- reading ---------------------------------------------------------------------------
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
@@ -56,7 +77,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     now = desk.clock()
     if args.json:
         for ticket in tickets:
-            print(json.dumps(ticket_json(ticket, str(desk.sla_state(ticket, now)))))
+            print(json.dumps(_json(desk, ticket)))
         return EXIT_OK
     if not tickets:
         print("no tickets")
@@ -82,13 +103,22 @@ def duration(seconds: float | None) -> str:
     return f"{sign}{hours}h{rest // 60:02d}m"
 
 
+def spent(seconds: float) -> str:
+    """Time spent as `1 h 15 min`, `45 min`, `0 min`."""
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
 def cmd_tickets_show(args: argparse.Namespace) -> int:
     desk = open_desk(args)
     ticket = desk.get(args.case)
     events = desk.events(ticket.id)
     state = str(desk.sla_state(ticket))
     if args.json:
-        data = ticket_json(ticket, state)
+        data = _json(desk, ticket)
         data["events"] = [
             {
                 "at": iso(e.at),
@@ -106,20 +136,41 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
     print(f"{ticket.case_number}  {ticket.subject}")
     for key in ("status", "priority", "impact", "assignee", "site", "customer", "source"):
         print(f"  {key:<12} {getattr(ticket, key) or '-'}")
-    print(f"  {'sla':<12} {state} (limit {iso(ticket.sla_limit_at)})")
+    print(f"  {'opened':<12} {format_when(ticket.opened_at)}")
+    print(f"  {'sla':<12} {state}{_clock_text(desk, ticket)}")
+    print(f"  {'billable':<12} {'yes' if ticket.billable else 'no'}")
+    print(f"  {'time spent':<12} {spent(desk.time_spent(ticket.id))}")
+    print(f"  times in {zone_label()}")
     for event in events:
         change = f" {event.field}: {event.old} -> {event.new}" if event.field else ""
         body = f"  {event.body}" if event.body else ""
-        print(f"  {iso(event.at)}  {event.actor:<10} {event.kind}{change}{body}")
+        when = format_when(event.at, zone=False)
+        print(f"  {when}  {event.actor:<10} {event.kind}{change}{body}")
     return EXIT_OK
 
 
+def _clock_text(desk: Desk, ticket: Ticket) -> str:
+    """Which clock runs and its limit: ` (first response by 2026-12-04 08:20 -05, 1h05m
+    left)`; the first response's limit once judged; nothing once resolved unanswered."""
+    left = desk.time_left(ticket)
+    if ticket.reply_due_at is not None and ticket.status.is_open:
+        return f" (next reply by {format_when(ticket.reply_limit_at)}, {duration(left)} left)"
+    if left is not None:
+        return f" (first response by {format_when(ticket.sla_limit_at)}, {duration(left)} left)"
+    if ticket.first_response_at is not None:
+        return f" (answered {format_when(ticket.first_response_at)})"
+    return ""
+
+
+# ---- writing ---------------------------------------------------------------------------
+
+
 def cmd_tickets_new(args: argparse.Namespace) -> int:
-    desk = open_desk(args)
+    desk = open_desk(args, create=True)  # the first case may start a desk
     source = Source(args.source)
     if source == Source.PHONE:
         raise CliError(
-            "phone help is only for an existing case: use `ronda tickets note CASE` "
+            "phone help is only for an existing case: use `ronda tickets call CASE` "
             "or `ronda tickets show CASE`"
         )
     ticket = desk.open_ticket(
@@ -140,7 +191,7 @@ def cmd_tickets_new(args: argparse.Namespace) -> int:
 
 def _print_ticket(args: argparse.Namespace, desk: Desk, ticket: Ticket) -> int:
     if args.json:
-        print(json.dumps(ticket_json(ticket, str(desk.sla_state(ticket)))))
+        print(json.dumps(_json(desk, ticket)))
     else:
         print(f"{ticket.case_number} {ticket.status} (version {ticket.version})")
     return EXIT_OK
@@ -156,6 +207,57 @@ def _ticket_action(
     return command
 
 
+_TIME = re.compile(r"(?:(\d+)h\s*(\d+)?m?|(\d+)m|(\d+):([0-5]\d)|(\d+))", re.IGNORECASE)
+
+
+def parse_time_spent(text: str) -> float:
+    """Seconds of `1h15`, `1h15m`, `2h`, `75m`, `1:15`, or plain minutes (`45`)."""
+    match = _TIME.fullmatch(text.strip().replace(" ", ""))
+    if match is None:
+        raise CliError(f"{text!r} is not a time spent (expected e.g. 1h15, 75m, 1:15 or 45)")
+    h, hm, m, ch, cm, plain = match.groups()
+    if h is not None:
+        minutes = int(h) * 60 + int(hm or 0)
+    elif m is not None:
+        minutes = int(m)
+    elif ch is not None:
+        minutes = int(ch) * 60 + int(cm)
+    else:
+        minutes = int(plain)
+    if minutes <= 0:
+        raise CliError(f"{text!r}: time spent must be more than zero")
+    return minutes * 60.0
+
+
+def _reprioritize(desk: Desk, a: argparse.Namespace) -> Ticket:
+    if a.priority is None and a.impact is None:
+        raise CliError("give --priority, --impact or both")
+    return desk.reprioritize(
+        a.case,
+        a.agent,
+        a.version,
+        priority=Priority(a.priority) if a.priority else None,
+        impact=Impact(a.impact) if a.impact else None,
+        reason=a.reason,
+    )
+
+
+def _assign(desk: Desk, a: argparse.Namespace) -> Ticket:
+    if (a.assignee is None) == (not a.nobody):
+        raise CliError("give the agent to assign to, or --nobody")
+    return desk.assign(a.case, None if a.nobody else a.assignee.strip(), a.agent, a.version)
+
+
+def _link(desk: Desk, a: argparse.Namespace) -> Ticket:
+    if (a.parent is None) == (not a.none):
+        raise CliError("give the parent case, or --none to unlink")
+    return desk.link_parent(a.case, None if a.none else a.parent, a.agent, a.version)
+
+
+def _log_time(desk: Desk, a: argparse.Namespace) -> Ticket:
+    return desk.log_time(a.case, a.agent, parse_time_spent(a.spent), a.note)
+
+
 cmd_tickets_claim = _ticket_action(lambda d, a: d.claim(a.case, a.agent, a.version))
 cmd_tickets_respond = _ticket_action(lambda d, a: d.respond(a.case, a.agent, a.body, a.version))
 cmd_tickets_note = _ticket_action(lambda d, a: d.note(a.case, a.agent, a.body))
@@ -164,24 +266,86 @@ cmd_tickets_status = _ticket_action(
 )
 cmd_tickets_resolve = _ticket_action(lambda d, a: d.resolve(a.case, a.agent, a.version, a.reason))
 cmd_tickets_reopen = _ticket_action(lambda d, a: d.reopen(a.case, a.agent, a.version, a.reason))
+cmd_tickets_pending = _ticket_action(
+    lambda d, a: d.set_status(a.case, Status.PENDING_CUSTOMER, a.agent, a.version, a.reason)
+)
+cmd_tickets_back = _ticket_action(
+    lambda d, a: d.set_status(a.case, Status.OPEN, a.agent, a.version, a.reason)
+)
+cmd_tickets_reprioritize = _ticket_action(_reprioritize)
+cmd_tickets_assign = _ticket_action(_assign)
+cmd_tickets_billable = _ticket_action(
+    lambda d, a: d.set_billable(a.case, a.billable == "yes", a.agent, a.version)
+)
+cmd_tickets_link = _ticket_action(_link)
+cmd_tickets_log_time = _ticket_action(_log_time)
+cmd_tickets_call = _ticket_action(
+    lambda d, a: d.phone_call(a.case, a.agent, a.body, answered=a.answered, version=a.version)
+)
 
-# name -> (command, positional arguments after CASE): the parser makes one subcommand each.
-TICKET_ACTIONS: dict[str, tuple[Callable[[argparse.Namespace], int], tuple[str, ...]]] = {
-    "claim": (cmd_tickets_claim, ()),
-    "respond": (cmd_tickets_respond, ("body",)),
-    "note": (cmd_tickets_note, ("body",)),
-    "status": (cmd_tickets_status, ("status",)),
-    "resolve": (cmd_tickets_resolve, ()),
-    "reopen": (cmd_tickets_reopen, ()),
-}
+
+def add_ticket_parsers(
+    t_sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
+    """One subcommand per change to a case (`parents`: --db, --agent, --json, --version)."""
+
+    def action(name: str, func: Callable, help: str, **kwargs) -> argparse.ArgumentParser:  # noqa: A002
+        p = t_sub.add_parser(name, parents=parents, help=help, **kwargs)
+        p.add_argument("case", help="the case number, e.g. R-1016")
+        p.set_defaults(func=func)
+        return p
+
+    action("claim", cmd_tickets_claim, "take an unassigned case")
+    p = action("respond", cmd_tickets_respond, "reply to the customer")
+    p.add_argument("body")
+    p = action("note", cmd_tickets_note, "an internal note")
+    p.add_argument("body")
+    p = action("status", cmd_tickets_status, "change the status")
+    p.add_argument("status", choices=[x.value for x in Status])
+    p.add_argument("--reason")
+    for name, func, text in (
+        ("resolve", cmd_tickets_resolve, "resolve the case"),
+        ("reopen", cmd_tickets_reopen, "reopen a resolved or closed case"),
+        ("pending", cmd_tickets_pending, "wait on the customer (the SLA clock stops)"),
+        ("back", cmd_tickets_back, "back from pending customer (the SLA clock runs again)"),
+    ):
+        action(name, func, text).add_argument("--reason")
+    p = action(
+        "reprioritize",
+        cmd_tickets_reprioritize,
+        "change priority and/or impact, with a reason",
+        aliases=["priority"],
+    )
+    p.add_argument("--priority", choices=[x.value for x in Priority])
+    p.add_argument("--impact", choices=[x.value for x in Impact])
+    p.add_argument("--reason", required=True)
+    p = action("assign", cmd_tickets_assign, "assign the case to an agent, or to nobody")
+    p.add_argument("assignee", nargs="?", help="the agent")
+    p.add_argument("--nobody", action="store_true", help="leave the case unassigned")
+    p = action("log-time", cmd_tickets_log_time, "log time spent (1h15, 75m, 1:15, 45)")
+    p.add_argument("spent", help="time spent: 1h15, 75m, 1:15, or minutes")
+    p.add_argument("--note")
+    p = action("billable", cmd_tickets_billable, "mark the case billable or not")
+    p.add_argument("billable", choices=["yes", "no"])
+    p = action("link", cmd_tickets_link, "link the case under a parent case")
+    p.add_argument("parent", nargs="?", help="the parent case number")
+    p.add_argument("--none", action="store_true", help="unlink it from its parent")
+    p = action("call", cmd_tickets_call, "record a phone call from the customer")
+    p.add_argument("body", help="what the customer asked (or was told)")
+    p.add_argument(
+        "--answered",
+        action="store_true",
+        help="answered on the phone: no reply is due (else the next-reply clock starts)",
+    )
 
 
 def cmd_sites_list(args: argparse.Namespace) -> int:
     from ronda.sites import site_health, sync_config
 
     store = open_store(args)
+    config = desk_config(args)
     if args.config:
-        sync_config(store, load_config(args.config))
+        sync_config(store, config)
     sites = site_health(store)
     if args.json:
         for site in sites:
@@ -207,13 +371,15 @@ def cmd_sites_list(args: argparse.Namespace) -> int:
     if not sites:
         print("no sites (give --config to load them)")
         return EXIT_OK
-    print(f"{'SITE':<24} {'STATE':<6} {'CLASS':<18} {'CODE':>4} {'MS':>7}  URL")
+    print(f"{'SITE':<24} {'STATE':<6} {'CLASS':<18} {'CODE':>4} {'MS':>7}  {'CHECKED':<16}  URL")
     for site in sites:
         state = "-" if site.up is None else ("up" if site.up else "DOWN")
         code = site.status_code if site.status_code is not None else "-"
         ms = f"{site.elapsed_ms:.0f}" if site.elapsed_ms is not None else "-"
+        checked = format_when(site.checked_at, zone=False)
         print(
             f"{site.name:<24} {state:<6} {site.failure_class or '-':<18} {code:>4} {ms:>7}  "
-            f"{site.url}"
+            f"{checked:<16}  {site.url}"
         )
+    print(f"times in {zone_label()}")
     return EXIT_OK

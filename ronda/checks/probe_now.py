@@ -82,7 +82,7 @@ def select_sites(config: Config, name: str | None) -> list[Site]:
 
 def probe_now(
     config: Config,
-    store: Store,
+    store: Store | None,
     site: str | None = None,
     *,
     dry_run: bool = False,
@@ -97,6 +97,8 @@ def probe_now(
     sites = select_sites(config, site)
     runner: RoundRunner | None = None
     if not dry_run:
+        if store is None:
+            raise ValueError("probe_now writes the round into a store: give one, or dry_run")
         sync_config(store, config)
         runner = RoundRunner(store, config)
     items = run(_probe_all(config, sites, runner, prober))

@@ -4,6 +4,12 @@ For each result it asks the incident rules (`ronda.checks.incidents`) what the r
 carries out their actions through `ronda.tickets.Desk`, then writes the batch's probe
 state, counters and the rules' memory in ONE transaction.
 
+While the desk cannot see (`ronda.checks.blind`: every canary failing, or most sites seen
+at once failing on several servers) a batch is stored as results only: no rule runs, no
+ticket opens or changes, the rules' memory stays as it was; the desk's own incident says
+so, and every open ticket about a site gets a "not measured" event (and a "measured" one
+when the desk sees again).
+
 Crash safety: ticket changes are made before the memory that caused them is saved, so a
 process killed mid-batch redoes the batch's decisions after a restart instead of losing
 them; a ticket opened twice that way meets the store's unique index on open dedupe keys
@@ -17,12 +23,24 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ronda.checks import incidents as rules
+from ronda.checks.blind import (
+    MEASURED,
+    NOT_MEASURED,
+    CanaryResult,
+    Guard,
+    Look,
+    Verdict,
+    going_blind,
+    host_of,
+    measured_text,
+    not_measured_text,
+    seeing_again,
+    stored_span,
+)
 from ronda.checks.incidents import (
     Action,
     LinkChild,
@@ -39,8 +57,9 @@ from ronda.checks.incidents import (
     TicketView,
 )
 from ronda.checks.outcomes import failures_of, home_up, outcome_of, ticket_view
+from ronda.checks.round_events import EventSink, RoundEvent, RoundEventKind, RoundItem
 from ronda.config import Config, Server, Site
-from ronda.model import Impact, Source, Ticket
+from ronda.model import PROBER_BLIND_KEY, Impact, Source, Ticket
 from ronda.sla import SlaPolicy
 from ronda.store import Store
 from ronda.store.probes import ProbeStateRow
@@ -52,50 +71,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROBE_ACTOR = "probe"
-
-
-class RoundEventKind(StrEnum):
-    """What a round event says happened."""
-
-    TICKET_OPENED = "ticket_opened"
-    TICKET_UPDATED = "ticket_updated"
-    TICKET_REPRIORITIZED = "ticket_reprioritized"
-    TICKET_REOPENED = "ticket_reopened"
-    TICKET_RECOVERED = "ticket_recovered"
-    TICKET_RESOLVED = "ticket_resolved"
-    TICKET_LINKED = "ticket_linked"
-    SITE_DOWN = "site_down"
-    SITE_UP = "site_up"
-    CONFIG_RELOADED = "config_reloaded"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class RoundEvent:
-    """One thing worth a log line: a ticket opened/updated/resolved, a site down or up."""
-
-    kind: RoundEventKind
-    message: str
-    site: str | None = None
-    case_number: str | None = None
-
-    def __post_init__(self) -> None:
-        # The rules' notices name their kind as text; an unknown one is a bug, said here.
-        object.__setattr__(self, "kind", RoundEventKind(self.kind))
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(frozen=True, slots=True)
-class RoundItem:
-    """One site's round: the probe result and, when the rules asked, the immediate re-probe."""
-
-    result: ProbeResult
-    reprobe: ProbeResult | None = None
-
-
-EventSink = Callable[[RoundEvent], object]
 
 
 # ---- the runner ---------------------------------------------------------------------------
@@ -130,6 +105,7 @@ class RoundRunner:
         self._states: dict[str, SiteState] = {}
         self._checked: dict[str, float] = {}
         self._parents: dict[str, int] = {}  # server -> its latest parent ticket id
+        self.guard = Guard(config.blind)
         self.update_config(config)
         self._load()
 
@@ -145,6 +121,8 @@ class RoundRunner:
                 by_server.setdefault(site.server, []).append(site)
         self._by_server = by_server
         self._servers = {server.name: server for server in config.servers}
+        self.guard.settings = config.blind
+        self.guard.forget_except(self._sites)
         if self._own_desk:
             self.desk.policy = SlaPolicy.from_config(config)
 
@@ -157,6 +135,14 @@ class RoundRunner:
         for key, ticket_id in self.store.tickets.open_keys_like("server:").items():
             server = key.removeprefix("server:").removesuffix(":down")
             self._parents[server] = ticket_id
+        self.guard.load(
+            (
+                (name, host_of(self._sites[name].server, name), up, checked_at, maintenance)
+                for name, checked_at, up, maintenance in self.store.probes.sights()
+                if name in self._sites
+            ),
+            stored_span(self.store),
+        )
 
     def last_checked(self) -> dict[str, float]:
         """Site -> epoch of its last stored result (the scheduler's restart point)."""
@@ -166,13 +152,15 @@ class RoundRunner:
         return self._states.get(site, SiteState()).copy()
 
     def in_maintenance(self, site: Site, at: datetime) -> bool:
-        return rules.in_maintenance(site, self.config.servers, at)
+        server = self._servers.get(site.server or "")
+        windows = server.maintenance if server is not None else ()
+        return any(w.covers(at) for w in (*site.maintenance, *windows))
 
     def needs_reprobe(self, result: ProbeResult) -> bool:
         """Should the caller probe this site again right away (fresh connection)?"""
         site = self._sites.get(result.site)
-        if site is None:
-            return False
+        if site is None or self.guard.blind:
+            return False  # while blind a failure confirms nothing: no second look
         outcome = outcome_of(result)
         return rules.needs_reprobe(
             outcome,
@@ -183,17 +171,42 @@ class RoundRunner:
 
     # ---- a batch -------------------------------------------------------------------------
 
-    def apply(self, items: Iterable[RoundItem | ProbeResult]) -> list[RoundEvent]:
-        """Apply a batch of rounds (in order) and store it; returns the events it made."""
+    def look(self, items: Iterable[RoundItem], busy: Iterable[str] = ()) -> Look | None:
+        """What to check before this batch is applied (the canaries, a sample of up sites
+        on other servers probed at once), or None: nothing new to judge the desk's eyes by."""
+        # On the event loop: only failures can be news, so only they are looked at closely.
+        down = [i for i in items if not home_up(failures_of(i.reprobe or i.result))]
+        seen = [(name, up) for name, _, up, _, maint in self._sightings(down) if not maint]
+        return self.guard.look(seen, frozenset(busy))
+
+    def _sightings(self, items: Iterable[RoundItem]) -> list[tuple[str, str, bool, float, bool]]:
+        """(site, host, up, at, in maintenance) of each item: up as its last probe says, at
+        its first probe's instant (when a failure confirmed by a re-probe began)."""
+        out = []
+        for item in items:
+            final = item.reprobe if item.reprobe is not None else item.result
+            if (site := self._sites.get(final.site)) is not None:
+                host, up = host_of(site.server, site.name), home_up(failures_of(final))
+                maint = self.in_maintenance(site, final.started_at)
+                out.append((site.name, host, up, item.result.started_at.timestamp(), maint))
+        return out
+
+    def apply(
+        self,
+        items: Iterable[RoundItem | ProbeResult],
+        canaries: Sequence[CanaryResult] | None = None,
+    ) -> list[RoundEvent]:
+        """Apply a batch of rounds (in order) and store it; returns the events it made.
+        `canaries`: what the canaries answered just before (None: not asked)."""
         batch = [i if isinstance(i, RoundItem) else RoundItem(i) for i in items]
         if not batch:
             return []
         events: list[RoundEvent] = []
         names = sorted({item.result.site for item in batch})
         self._refresh_states(names)
-        views = self._views(
-            [tid for name in names for tid in self._states.get(name, SiteState()).ticket_ids()]
-        )
+        blind = self._watch(batch, canaries, events)
+        held = () if blind else names  # while blind no rule runs: no ticket to read
+        views = self._views(t for n in held for t in self._states.get(n, SiteState()).ticket_ids())
         latest: dict[str, tuple[ProbeResult, bool, SiteState]] = {}
         failures: dict[tuple[str, str], int] = {}
         rounds_count: dict[str, int] = {}
@@ -204,6 +217,8 @@ class RoundRunner:
                 if result is None:
                     continue
                 rounds_count[result.site] = rounds_count.get(result.site, 0) + 1
+                if blind:
+                    continue  # not a measurement: no failure is counted
                 for cls in dict.fromkeys(str(f.failure_class) for f in failures_of(result)):
                     failures[(result.site, cls)] = failures.get((result.site, cls), 0) + 1
             outcome = outcome_of(item.result, item.reprobe)
@@ -213,17 +228,82 @@ class RoundRunner:
             maintenance = False
             if site is not None:
                 maintenance = self.in_maintenance(site, outcome.at)
-                state = self._decide(site, outcome, state, views, maintenance, events)
-                self._states[site.name] = state
-                if site.server:
-                    servers.add(site.server)
+                if not blind:
+                    state = self._decide(site, outcome, state, views, maintenance, events)
+                    self._states[site.name] = state
+                    if site.server:
+                        servers.add(site.server)
             final = item.reprobe if item.reprobe is not None else item.result
             latest[outcome.site] = (final, maintenance, state)
-        if now is not None:
+        if now is not None and not blind:
             for server in sorted(servers):
                 self._correlate(server, now, views, events)
         self._store_batch(latest, failures, rounds_count)
         return events
+
+    # ---- the desk's own eyes ---------------------------------------------------------------
+
+    def _watch(
+        self,
+        batch: Sequence[RoundItem],
+        canaries: Sequence[CanaryResult] | None,
+        events: list[RoundEvent],
+    ) -> bool:
+        """Show the guard this batch and carry out a change of sight; True while blind."""
+        guard = self.guard
+        trigger_at, now = guard.observe_all(self._sightings(batch))
+        if now is None:
+            return guard.blind
+        was, failing = guard.blind, guard.canaries_failing
+        verdict = guard.judge(trigger_at, canaries, now)
+        if canaries is not None and guard.canaries_failing != failing:
+            why = "; ".join(f"{c.url}: {c.detail}" for c in canaries if not c.ok)
+            text = f"canaries failing: {why}" if why else "every canary answers again"
+            self._emit(events, RoundEvent(RoundEventKind.CANARIES, text))
+        try:
+            if verdict.blind and not was:
+                self._go_blind(verdict, trigger_at if trigger_at is not None else now, now, events)
+            elif was and not verdict.blind:
+                self._see_again(verdict, now, events)
+        except (TicketError, sqlite3.Error) as exc:
+            log.exception("the desk's own incident could not be updated")
+            self._emit(events, RoundEvent(RoundEventKind.ERROR, f"desk incident: {exc}"))
+        return guard.blind
+
+    def _go_blind(self, verdict: Verdict, since: float, now: float, events: list) -> None:
+        self.guard.went_blind(since, None)  # first: nothing opens even if the rest fails
+        latest_id = self.store.tickets.latest_with_key(PROBER_BLIND_KEY)
+        views = self._views([latest_id]) if latest_id is not None else {}
+        recent = max(self.config.incidents.flap_window, self.config.incidents.outage_window)
+        ticket = None
+        for action in going_blind(
+            verdict, since, now, views.get(latest_id or 0), recent, self.config.class_priority
+        ):
+            ticket = self._carry_out(action, None, None, views, events) or ticket
+        case = ticket.case_number if ticket is not None else None
+        self.guard.went_blind(since, ticket.id if ticket is not None else None)
+        text = f"{case or 'desk'}: cannot see ({verdict.reason}); no site ticket opens or changes"
+        self._emit(events, RoundEvent(RoundEventKind.DESK_BLIND, text, case_number=case))
+        self._mark(NOT_MEASURED, not_measured_text(since, verdict.reason, case))
+
+    def _see_again(self, verdict: Verdict, now: float, events: list) -> None:
+        span = self.guard.span
+        assert span is not None
+        ticket_id = span.ticket_id or self.store.tickets.latest_with_key(PROBER_BLIND_KEY)
+        views = self._views([ticket_id]) if ticket_id is not None else {}
+        for action in seeing_again(verdict, span, now, views.get(ticket_id or 0)):
+            self._carry_out(action, None, None, views, events)
+        self.guard.sees_again()
+        desk = views.get(ticket_id or 0)
+        case = desk.case_number if desk is not None else None
+        text = f"{case or 'desk'}: sees again ({verdict.reason}); rounds resume"
+        self._emit(events, RoundEvent(RoundEventKind.DESK_SEES, text, case_number=case))
+        self._mark(MEASURED, measured_text(span.since, now))
+
+    def _mark(self, kind: str, body: str) -> None:
+        """One event on every open ticket about a site (not on the desk's own incident)."""
+        for ticket_id in self.store.tickets.open_about_sites(PROBER_BLIND_KEY):
+            self.desk.record(ticket_id, PROBE_ACTOR, kind, body)
 
     def _decide(
         self,
@@ -605,6 +685,7 @@ def _parse_state(text: str | None) -> SiteState:
 
 
 __all__ = [
+    "EventSink",
     "RoundEvent",
     "RoundEventKind",
     "RoundItem",

@@ -10,6 +10,10 @@
   in flight; a site still in flight when due again skips that round.
 - Results (with the immediate re-probe the rules ask for) go to the round runner in
   batches, applied on one worker thread so SQLite never blocks the event loop.
+- Before a batch with a new failure is applied (and before every batch while the desk is
+  blind), the canaries are asked and a sample of up sites on other servers is probed at
+  once (`RoundRunner.look`): the blind guard then judges the failure on what the desk sees
+  now, before any ticket opens (`ronda.checks.blind`).
 - `stop` ends it gracefully: no new probes, in-flight ones get `shutdown_grace` seconds to
   finish and are cancelled after, and the last batch is flushed.
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import heapq
 import itertools
@@ -33,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from ronda.checks.blind import CanaryResult
+from ronda.checks.canaries import check_canaries
 from ronda.checks.rounds import RoundItem, RoundRunner
 from ronda.config import Config, Site
 
@@ -59,6 +66,8 @@ class SchedulerStats:
     probe_errors: int = 0
     flushed: int = 0
     flush_errors: int = 0
+    sampled: int = 0  # probes of a sample the blind guard asked for
+    canary_checks: int = 0
     lags: deque[float] | None = None
 
     def __post_init__(self) -> None:
@@ -222,8 +231,9 @@ class Scheduler:
 
     # ---- batches ---------------------------------------------------------------------
 
-    async def flush(self) -> int:
-        """Hand the pending results to the round runner (one batch per call)."""
+    async def flush(self, *, sample: bool = True) -> int:
+        """Hand the pending results to the round runner (one batch per call), after the
+        look the blind guard asks for (`sample=False`: the canaries only)."""
         self._ensure_loop_objects()
         assert self._flush_lock is not None and self._executor is not None
         async with self._flush_lock:
@@ -232,7 +242,10 @@ class Scheduler:
                 return 0
             loop = asyncio.get_running_loop()
             try:
-                await loop.run_in_executor(self._executor, self.runner.apply, items)
+                canaries, extra = await self._look_around(items, sample)
+                items += extra
+                apply = functools.partial(self.runner.apply, items, canaries=canaries)
+                await loop.run_in_executor(self._executor, apply)
             except Exception:
                 self.stats.flush_errors += 1
                 log.exception("a batch of %d results could not be stored", len(items))
@@ -241,6 +254,41 @@ class Scheduler:
                 return 0
             self.stats.flushed += len(items)
             return len(items)
+
+    async def _look_around(
+        self, items: list[RoundItem], sample: bool
+    ) -> tuple[list[CanaryResult] | None, list[RoundItem]]:
+        """The canaries' answers and the sample's results the guard asks for (see `look`)."""
+        look = self.runner.look(items, busy=self._inflight)
+        if look is None:
+            return None, []
+        settings = self.config.blind
+        sites = [self._sites[n] for n in look.sample if sample and n in self._sites]
+        checks = []
+        if look.canaries and settings.canaries:
+            extra_ca = self.config.tls.extra_ca
+            checks.append(
+                check_canaries(settings.canaries, settings.canary_timeout, extra_ca=extra_ca)
+            )
+        answers = await asyncio.gather(*checks, *(self._sample_one(site) for site in sites))
+        self.stats.canary_checks += len(checks)
+        results = [RoundItem(r) for r in answers[len(checks) :] if r is not None]
+        self.stats.sampled += len(results)
+        return (answers[0] if checks else None), results
+
+    async def _sample_one(self, site: Site) -> ProbeResult | None:
+        assert self._global is not None
+        server_sem = self._server_limit(site)
+        try:
+            async with server_sem if server_sem is not None else contextlib.nullcontext():
+                async with self._global:
+                    return await self.probe(site)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.stats.probe_errors += 1
+            log.exception("probe of %s (a sample for the blind guard) failed", site.name)
+            return None
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         assert self._flush_now is not None
@@ -289,7 +337,7 @@ class Scheduler:
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
-        await self.flush()
+        await self.flush(sample=False)  # no new probes while stopping; the canaries answer fast
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None

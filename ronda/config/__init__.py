@@ -4,22 +4,29 @@ The dataclasses (`ronda.config.model`) are the contract every part reads; `load_
 turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
-Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail
-and retention (their sections), reader (checking generic shapes, collecting problems),
-values (durations, clock times, host:port), errors (ConfigError and how a problem is
-written), lines (key path -> line in the TOML text).
+Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
+retention, blind and reach ([[agents]], [oncall], [notices], [outbox]) (their sections), reader
+(checking generic shapes, collecting problems), values (durations, clock times,
+host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
+the TOML text).
 """
 
 from ronda.config.errors import ConfigError, KeyPath, format_key_path
 from ronda.config.load import check_config_summary, load_config, parse_config
 from ronda.config.model import (
+    Agent,
+    BlindSettings,
     CalendarConfig,
+    Canary,
     Config,
     Customer,
     IncidentSettings,
     KeywordCheck,
     MailSettings,
     MaintenanceWindow,
+    NoticeSettings,
+    OncallSettings,
+    OutboxSettings,
     ProbeSettings,
     RetentionSettings,
     Server,
@@ -30,7 +37,10 @@ from ronda.config.values import parse_duration
 from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds them
 
 __all__ = [
+    "BlindSettings",
+    "Agent",
     "CalendarConfig",
+    "Canary",
     "Config",
     "ConfigError",
     "Customer",
@@ -39,6 +49,9 @@ __all__ = [
     "KeywordCheck",
     "MailSettings",
     "MaintenanceWindow",
+    "NoticeSettings",
+    "OncallSettings",
+    "OutboxSettings",
     "ProbeSettings",
     "RetentionSettings",
     "Server",

@@ -4,7 +4,7 @@
 problem it finds, so a user fixes a broken file in one pass instead of one error per run;
 the problems are then placed on their lines (`ronda.config.lines`) and sorted. The top level
 and the small sections ([incidents], [priorities], [tls]) are read here; the larger ones
-have their own modules (sites, sla, mail, retention).
+have their own modules (sites, sla, mail, retention, blind).
 """
 
 from __future__ import annotations
@@ -15,22 +15,28 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ronda.config.blind import read_blind
 from ronda.config.errors import ConfigError, format_problem, syntax_problem
 from ronda.config.lines import LineMap
 from ronda.config.mail import read_mail
 from ronda.config.model import (
+    BlindSettings,
     Config,
     IncidentSettings,
     MailSettings,
+    NoticeSettings,
+    OncallSettings,
+    OutboxSettings,
     ProbeSettings,
     RetentionSettings,
     Server,
     TlsConfig,
 )
+from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
-from ronda.config.sla import read_sla
+from ronda.config.sla import read_next_response, read_sla
 from ronda.model import FailureClass, Impact, Priority
 
 INCIDENT_KINDS: dict[str, str] = {
@@ -58,6 +64,11 @@ TOP_KEYS = (
     "priorities",
     "mail",
     "retention",
+    "blind",
+    "agents",
+    "oncall",
+    "notices",
+    "outbox",
 )
 LANGS = ("en", "es")
 
@@ -117,6 +128,7 @@ def check_config_summary(config: Config) -> str:
         f"{_plural(len(config.customers), 'customer')}, "
         f"{_plural(len(config.servers), 'server')}, "
         f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
+        + (f", {_plural(len(config.agents), 'agent')}" if config.agents else "")
     )
 
 
@@ -137,20 +149,26 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     raw_probe = r.table(doc.get("probe", {}), ("probe",), tuple(PROBE_KINDS)) or {}
     probe = read_probe(r, raw_probe, ("probe",), ProbeSettings(), check_cert=True)
     calendar, sla = read_sla(r, doc.get("sla", {}))
+    next_response = read_next_response(r, doc.get("sla", {}))
     tz = ZoneInfo(calendar.timezone)  # naive maintenance instants are in the calendar's zone
     incidents = IncidentSettings()
     if "incidents" in doc and (
         raw := r.table(doc["incidents"], ("incidents",), tuple(INCIDENT_KINDS))
     ):
         incidents = replace(incidents, **r.settings(raw, ("incidents",), INCIDENT_KINDS))
-    mail = read_mail(r, doc["mail"]) if "mail" in doc else MailSettings()
+    mail = read_mail(r, doc["mail"], base_dir) if "mail" in doc else MailSettings()
     class_priority = _priorities(r, doc.get("priorities", {}))
     tls = _tls(r, doc.get("tls", {}), base_dir)
     retention = read_retention(r, doc["retention"]) if "retention" in doc else RetentionSettings()
+    blind = read_blind(r, doc["blind"]) if "blind" in doc else BlindSettings()
 
     customers = read_customers(r, doc.get("customers", []))
     servers = read_servers(r, doc.get("servers", []), tz)
     sites = read_sites(r, doc.get("sites", []), probe, customers, tz)
+    agents = read_agents(r, doc.get("agents", []))
+    oncall = read_oncall(r, doc["oncall"], agents, tz) if "oncall" in doc else OncallSettings()
+    notices = read_notices(r, doc["notices"], base_dir) if "notices" in doc else NoticeSettings()
+    outbox = read_outbox(r, doc["outbox"]) if "outbox" in doc else OutboxSettings()
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -164,12 +182,18 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         sites=sites,
         sla=sla,
         calendar=calendar,
+        next_response=next_response,
         probe=probe,
         incidents=incidents,
         class_priority=class_priority,
         tls=tls,
         mail=mail,
         retention=retention,
+        blind=blind,
+        agents=agents,
+        oncall=oncall,
+        notices=notices,
+        outbox=outbox,
         **top,
     )
 

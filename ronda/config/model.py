@@ -19,6 +19,14 @@ class Customer:
     name: str
     emails: tuple[str, ...] = ()  # sender addresses matched to this customer
     domains: tuple[str, ...] = ()  # sender domains matched to this customer
+    contact: str | None = None  # who the desk writes to about their sites (else emails[0])
+    lang: str | None = None  # en | es: the language of their notices (else the desk's)
+    notices: bool = False  # opt-in: told when a site of theirs fails and recovers
+
+    @property
+    def contact_address(self) -> str | None:
+        """The address probe cases of this customer's sites are written to."""
+        return self.contact or (self.emails[0] if self.emails else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,8 @@ class Site:
     checks: tuple[KeywordCheck, ...] = ()
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    contact: str | None = None  # who the desk writes to about this site (else the customer's)
+    notices: bool | None = None  # this site's own opt-in to notices (None: the customer's)
     # `user:password@` written in the site's URL: taken out of `url` (which is shown and
     # stored everywhere) and sent by the probe as HTTP Basic authentication only.
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
@@ -103,6 +113,32 @@ class IncidentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Canary:
+    """A target outside the fleet the desk must reach to trust its own eyes (the agency's
+    gateway, a public resolver): `tcp` connects, `dns` resolves `host`, `http` GETs `url`
+    and takes any HTTP answer."""
+
+    url: str  # as written: tcp://host:port, dns://name, http(s)://host[:port]/path
+    kind: str  # tcp | dns | http
+    host: str
+    port: int = 0  # 0 for dns
+
+
+@dataclass(frozen=True, slots=True)
+class BlindSettings:
+    """When the desk cannot see (`[blind]`): every canary failing, or more than `share` of
+    the sites seen at once failing over at least `min_servers` servers, means the prober's
+    own network is down, not the sites: nothing opens until it sees again."""
+
+    canaries: tuple[Canary, ...] = ()
+    share: float = 0.5  # more than this share of the sites seen at once failing...
+    min_servers: int = 2  # ...on at least this many servers (a site without one is its own)
+    sample: int = 6  # up sites on other servers probed at once to judge a new failure
+    window: float = 300.0  # seconds: sites that went down this close count as one wave
+    canary_timeout: float = 3.0  # seconds per canary
+
+
+@dataclass(frozen=True, slots=True)
 class TlsConfig:
     extra_ca: Path | None = None  # trusted in addition to the system store
 
@@ -111,7 +147,12 @@ class TlsConfig:
 class MailSettings:
     listen: str = "127.0.0.1:2525"
     desk_address: str = "soporte@localhost"
-    relay: str | None = None  # host:port of the SMTP relay for acknowledgements and replies
+    relay: str | None = None  # host:port of the SMTP relay for everything the desk mails
+    smtp_tls: str = "auto"  # auto (STARTTLS when offered) | starttls | tls (implicit) | none
+    smtp_user: str | None = None  # authenticate to the relay as this user...
+    smtp_password_env: str | None = None  # ...with the password in this environment variable
+    smtp_password_file: Path | None = None  # ...or in this file (read at each connection)
+    smtp_ca: Path | None = None  # trust this CA for the relay's certificate (and the system's)
     max_message_bytes: int = 10 * 1024 * 1024
     # Rate limits within `limit_window` seconds (0: no limit). New cases past a limit are
     # gathered on one flood ticket; an acknowledgement past one is not sent.
@@ -145,6 +186,58 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Agent:
+    """Someone who works the queue and may be told about cases."""
+
+    name: str
+    email: str | None = None
+    lang: str | None = None  # en | es: the language of their notifications (else the desk's)
+    # Apprise URLs (ntfy://, tgram://, slack://, json://, ...); `${NAME}` in one is replaced by
+    # the environment variable NAME when a notification is sent: secrets stay out of the file.
+    notify: tuple[str, ...] = ()
+    notify_by_email: bool = True  # also by e-mail through [mail] relay (when `email` is set)
+
+
+@dataclass(frozen=True, slots=True)
+class OncallSettings:
+    """Who is told about which cases, and when (the rules fit the contract's promises)."""
+
+    business_hours: tuple[str, ...] = ()  # agents taking turns, a week each, in open hours
+    after_hours: tuple[str, ...] = ()  # ... nights, weekends and holidays
+    escalation: tuple[str, ...] = ()  # told when a case goes unanswered past target and limit
+    rotation_start: datetime | None = None  # week 0 of both turns begins (None: DEFAULT_ROTATION)
+    # The rules, by the case's priority: a new case tells whoever is on call; one still
+    # unanswered past its target tells them again and the escalation contacts; one past its
+    # limit tells the escalation contacts.
+    opened: tuple[Priority, ...] = (Priority.HIGH,)
+    warning: tuple[Priority, ...] = (Priority.HIGH, Priority.MEDIUM)
+    breached: tuple[Priority, ...] = (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+    rate_limit: int = 10  # notifications on one agent's channel...
+    rate_window: float = 600.0  # ...within this many seconds; the rest are noted on the case
+    catch_up: float = 3600.0  # after a restart, steps due this long ago are still sent
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSettings:
+    """Notices to customers who opted in: a failure that opens a case, and its recovery."""
+
+    priorities: tuple[Priority, ...] = (Priority.HIGH, Priority.MEDIUM)
+    delay: float = 120.0  # after an opening: an outage gathers its sites, a blip resolves
+    recovery_after: float = 600.0  # the case stayed resolved this long: it is not a flap
+    templates: Path | None = None  # a folder whose files replace the shipped templates
+    catch_up: float = 3600.0  # after a restart, notices due this long ago are still sent
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    """Delivery of what the desk sends: back-off between attempts, and when to give up."""
+
+    retry_first: float = 30.0  # seconds after the first failed attempt; doubled each time...
+    retry_max: float = 3600.0  # ...up to this
+    give_up_after: float = 86400.0  # not delivered this long after it was queued: failed
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None = None
     customers: tuple[Customer, ...] = ()
@@ -152,15 +245,28 @@ class Config:
     sites: tuple[Site, ...] = ()
     sla: dict[tuple[Priority, Impact], SlaCellConfig] = field(default_factory=dict)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    # A customer's new message after the first response starts a next-reply clock.
+    next_response: bool = True
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     class_priority: dict[FailureClass, Priority] = field(default_factory=dict)
     tls: TlsConfig = field(default_factory=TlsConfig)
     mail: MailSettings = field(default_factory=MailSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    blind: BlindSettings = field(default_factory=BlindSettings)
+    agents: tuple[Agent, ...] = ()
+    oncall: OncallSettings = field(default_factory=OncallSettings)
+    notices: NoticeSettings = field(default_factory=NoticeSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"
 
     def site(self, name: str) -> Site | None:
         return next((s for s in self.sites if s.name == name), None)
+
+    def customer(self, name: str | None) -> Customer | None:
+        return next((c for c in self.customers if c.name == name), None) if name else None
+
+    def agent(self, name: str) -> Agent | None:
+        return next((a for a in self.agents if a.name == name), None)

@@ -45,8 +45,12 @@ SITE_KEYS = (
     "wordpress",
     "checks",
     "maintenance",
+    "contact",
+    "notices",
     *PROBE_KINDS,
 )
+CUSTOMER_KEYS = ("name", "emails", "domains", "contact", "lang", "notices")
+LANGS = ("en", "es")
 
 
 def read_probe(
@@ -73,7 +77,7 @@ def read_customers(r: Reader, raw: object) -> tuple[Customer, ...]:
     owners: dict[str, str] = {}  # e-mail or domain -> customer: sender matching must be unique
     for i, entry in r.array_of_tables(raw, ("customers",)):
         path: KeyPath = ("customers", i)
-        r.table(entry, path, ("name", "emails", "domains"))
+        r.table(entry, path, CUSTOMER_KEYS)
         name = r.required_name(entry, path, names, "customers")
         lists: dict[str, tuple[str, ...]] = {}
         for key, pattern, example in (
@@ -101,7 +105,20 @@ def read_customers(r: Reader, raw: object) -> tuple[Customer, ...]:
                     owners[text] = name
                     found.append(text)
             lists[key] = tuple(found)
-        out.append(Customer(name=name, **lists))
+        extra: dict[str, Any] = {}
+        if "contact" in entry:
+            contact = r.kind("email", entry["contact"], path + ("contact",))
+            if contact is not BAD:
+                extra["contact"] = contact.lower()
+        if "lang" in entry:
+            lang = r.choice(entry["lang"], path + ("lang",), LANGS)
+            if lang is not BAD:
+                extra["lang"] = lang
+        if "notices" in entry:
+            notices = r.kind("bool", entry["notices"], path + ("notices",))
+            if notices is not BAD:
+                extra["notices"] = notices
+        out.append(Customer(name=name, **lists, **extra))
     return tuple(out)
 
 
@@ -197,6 +214,14 @@ def read_sites(
             and (wp := r.kind("bool", entry["wordpress"], path + ("wordpress",))) is not BAD
         ):
             values["wordpress"] = wp
+        if "contact" in entry:
+            contact = r.kind("email", entry["contact"], path + ("contact",))
+            if contact is not BAD:
+                values["contact"] = contact.lower()
+        if "notices" in entry:
+            notices = r.kind("bool", entry["notices"], path + ("notices",))
+            if notices is not BAD:
+                values["notices"] = notices
         values["checks"] = _checks(r, entry.get("checks", []), path + ("checks",))
         values["maintenance"] = _maintenance(
             r, entry.get("maintenance", []), path + ("maintenance",), tz

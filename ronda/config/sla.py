@@ -28,7 +28,7 @@ def read_sla(
     r: Reader, raw: object
 ) -> tuple[CalendarConfig, dict[tuple[Priority, Impact], SlaCellConfig]]:
     """[sla]: the calendar and the cells that differ from the contract's matrix."""
-    table = r.table(raw, ("sla",), ("calendar", *Priority))
+    table = r.table(raw, ("sla",), ("calendar", "next_response", *Priority))
     if table is None:
         return CalendarConfig(), {}
     calendar = _calendar(r, table["calendar"]) if "calendar" in table else CalendarConfig()
@@ -50,6 +50,18 @@ def read_sla(
             if cell is not None:
                 cells[(priority, impact)] = cell
     return calendar, cells
+
+
+def read_next_response(r: Reader, raw: object) -> bool:
+    """`[sla] next_response`: whether a customer's new message after the first response
+    starts a next-reply clock (the cell's own target and limit); on unless `false`."""
+    if not isinstance(raw, dict) or "next_response" not in raw:
+        return True
+    value = raw["next_response"]
+    if not isinstance(value, bool):
+        r.add(("sla", "next_response"), f"{describe(value)} is not true or false")
+        return True
+    return value
 
 
 def _sla_cell(

@@ -50,7 +50,7 @@ from ronda.exporter.textformat import (
     render_text,
     sample_line,
 )
-from ronda.exporter.windows import Compliance
+from ronda.exporter.windows import NEXT_RESPONSES, Compliance
 from ronda.model import Priority
 from ronda.store import Store
 from ronda.store.metrics import MetricsReader, QueueCount, QueueEnds
@@ -77,6 +77,7 @@ class RondaCollector(Collector):
         self._reader = MetricsReader(store.path)
         self._counters = Counters()
         self._compliance = Compliance()
+        self._next_compliance = Compliance(NEXT_RESPONSES)
         self._errors = 0
         # Last certificate expiry seen per site: a probe that fails before the handshake
         # stores none, and the panel must keep counting down (or past zero).
@@ -139,23 +140,30 @@ class RondaCollector(Collector):
         try:
             with reader.snapshot():
                 customers = reader.customer_names()
+                with_sites = reader.customers_with_sites()
                 queue = reader.open_queue_counts(now)
                 ends = reader.open_queue_ends()
                 counters = self._counters.families(reader)
                 self._compliance.refresh(reader, now)
                 self.tickets_read = self._compliance.tickets_read
+                self._next_compliance.refresh(reader, now)
                 site_families = self._sites.refresh(reader)
                 self.sites_rendered = self._sites.rendered
+                blind = Family(SPECS["ronda_prober_blind"])
+                blind.add((), 1.0 if reader.prober_blind() else 0.0)
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()
+            self._next_compliance = Compliance(NEXT_RESPONSES)
             self._sites = Sites(self._last_cert)
             raise
         return [
             *self._queue_families(queue, ends, now, customers),
-            *self._compliance.families(customers),
+            *self._compliance.families(customers, with_sites),
+            *self._next_compliance.families(customers),
             *counters,
             *site_families,
+            blind,
         ]
 
     def _queue_families(
@@ -165,9 +173,9 @@ class RondaCollector(Collector):
         now: float,
         customers: frozenset[str],
     ) -> list[Family]:
-        counts: dict[tuple[str, str, str, str, str], int] = {}
-        for priority, impact, status, state, customer, n in rows:
-            key = (priority, impact, status, state, customer_label(customer, customers))
+        counts: dict[tuple[str, str, str, str, str, str], int] = {}
+        for priority, impact, status, state, customer, clock, n in rows:
+            key = (priority, impact, status, state, customer_label(customer, customers), clock)
             counts[key] = counts.get(key, 0) + n
         open_tickets = Family(SPECS["ronda_open_tickets"])
         if counts.keys() != self._queue_keys:  # label sets came or went: sort them again

@@ -1,5 +1,5 @@
-"""The all-time counters: first responses by outcome, the first-response histogram, and
-tickets opened.
+"""The all-time counters: first responses by outcome, the first-response histogram, next
+replies by outcome, and tickets opened.
 
 They are totals the store keeps up to date with every write that changes them (see
 `ronda.store.metrics`), so a scrape reads a few dozen rows whatever the size of the history,
@@ -14,6 +14,7 @@ from ronda.exporter.metrics import BUCKETS, OUTCOMES, SPECS, class_label
 from ronda.exporter.textformat import Family
 from ronda.model import Impact, Priority
 from ronda.store.metrics import MetricsReader
+from ronda.store.outbox import KINDS as OUTBOX_KINDS
 
 _PRIORITIES = tuple(str(p) for p in Priority)
 _IMPACTS = tuple(str(i) for i in Impact)
@@ -50,20 +51,22 @@ class Counters:
     def families(self, reader: MetricsReader) -> list[Family]:
         """Inside the caller's snapshot: responses, histogram, opened."""
         return [
-            self._responses(reader),
+            self._responses(reader.outcome_totals(), "ronda_first_responses_total"),
             self._histogram(reader),
+            self._responses(reader.next_response_totals(), "ronda_next_responses_total"),
             self._opened(reader),
+            *self._outbox(reader),
         ]
 
-    def _responses(self, reader: MetricsReader) -> Family:
-        totals = {(p, i, o): n for p, i, o, n in reader.outcome_totals()}
-        family = Family(SPECS["ronda_first_responses_total"])
+    def _responses(self, rows: list[tuple[str, str, str, int]], name: str) -> Family:
+        totals = {(p, i, o): n for p, i, o, n in rows}
+        family = Family(SPECS[name])
         for priority in _PRIORITIES:
             for impact in _IMPACTS:
                 for outcome in OUTCOMES:  # every cell and outcome, from zero
                     key = (priority, impact, outcome)
                     n = float(totals.get(key, 0))
-                    family.add(key, self._guard(("responses", *key), n), "_total")
+                    family.add(key, self._guard((name, *key), n), "_total")
         return family
 
     def _histogram(self, reader: MetricsReader) -> Family:
@@ -86,6 +89,20 @@ class Counters:
             seconds = micros.get(priority, 0) / 1e6
             family.add((priority,), guard(("frt", priority, "sum"), seconds), "_sum")
         return family
+
+    def _outbox(self, reader: MetricsReader) -> list[Family]:
+        """What the outbox sent and gave up on (counters), and what waits (a gauge), for
+        every kind from zero."""
+        totals = {(kind, state): n for kind, state, n in reader.outbox_totals()}
+        done = Family(SPECS["ronda_outbox_messages_total"])
+        pending = Family(SPECS["ronda_outbox_pending_messages"])
+        for kind in OUTBOX_KINDS:
+            for outcome in ("sent", "failed"):
+                n = float(totals.get((kind, outcome), 0))
+                done.add((kind, outcome), self._guard(("outbox", kind, outcome), n), "_total")
+            for state in ("queued", "sending"):
+                pending.add((kind, state), float(max(0, totals.get((kind, state), 0))))
+        return [done, pending]
 
     def _opened(self, reader: MetricsReader) -> Family:
         totals: dict[tuple[str, str], int] = {}

@@ -72,13 +72,16 @@ METRICS: tuple[MetricSpec, ...] = (
         "ronda_open_tickets",
         "gauge",
         "Open tickets (new, open, pending_customer, reopened) by priority, impact, status, "
-        "SLA state of the first response (ok, warning, breached, paused, met, missed) and "
-        "customer (none: no customer; other: not in the config).",
+        "SLA state (ok, warning, breached, paused, met, missed, not_due), customer (none: no "
+        "customer; other: not in the config) and the clock that decides the state "
+        "(first_response; next_response while a reply to the customer's new message is "
+        "owed).",
         "priority",
         "impact",
         "status",
         "sla_state",
         "customer",
+        "clock",
     ),
     _spec(
         "ronda_first_responses_total",
@@ -118,8 +121,9 @@ METRICS: tuple[MetricSpec, ...] = (
     _spec(
         "ronda_sla_customer_compliance_ratio",
         "gauge",
-        "First responses met / due over the window for one customer (customers with "
-        "anything due in 30 days; 1 when nothing was due in the window).",
+        "First responses met / due over the window for one customer (every customer with a "
+        "configured site, and any with something due in 30 days; 1 when nothing was due in "
+        "the window).",
         "customer",
         "window",
     ),
@@ -135,6 +139,42 @@ METRICS: tuple[MetricSpec, ...] = (
         "gauge",
         "First responses due over the window for one customer and met.",
         "customer",
+        "window",
+    ),
+    _spec(
+        "ronda_next_responses_total",
+        "counter",
+        "Replies to a customer's new message after the first response, by outcome (met: "
+        "within the cell's limit counted from the message; missed: after it, or resolved by "
+        "a probe past it). Apart from the contract's first responses.",
+        "priority",
+        "impact",
+        "outcome",
+    ),
+    _spec(
+        "ronda_sla_next_response_compliance_ratio",
+        "gauge",
+        "Next replies met / due over the window ending now (due: limit fell in the window, "
+        "or answered in it; unanswered past the limit counts as missed; not due while "
+        "paused). 1 when nothing was due.",
+        "priority",
+        "impact",
+        "window",
+    ),
+    _spec(
+        "ronda_sla_next_responses_due",
+        "gauge",
+        "Next replies due over the window ending now (the ratio's denominator).",
+        "priority",
+        "impact",
+        "window",
+    ),
+    _spec(
+        "ronda_sla_next_responses_met",
+        "gauge",
+        "Next replies due over the window ending now and met (the ratio's numerator).",
+        "priority",
+        "impact",
         "window",
     ),
     _spec(
@@ -220,6 +260,29 @@ METRICS: tuple[MetricSpec, ...] = (
         "failure_class",
     ),
     _spec("ronda_probe_rounds_total", "counter", "Probe rounds made of the site.", "site"),
+    _spec(
+        "ronda_prober_blind",
+        "gauge",
+        "1 while the desk cannot see (every canary failing, or most sites seen at once "
+        "failing on several servers; its prober_blind incident says so): the site metrics "
+        "are then not measurements and no site ticket opens. Else 0.",
+    ),
+    _spec(
+        "ronda_outbox_messages_total",
+        "counter",
+        "Messages the desk sent (the relay or the channel took them) or gave up on, by kind "
+        "(ack, reply, notice, notification) and outcome (sent, failed).",
+        "kind",
+        "outcome",
+    ),
+    _spec(
+        "ronda_outbox_pending_messages",
+        "gauge",
+        "Messages waiting in the outbox, by kind and state (queued: waiting for their next "
+        "attempt; sending: a sender holds them now).",
+        "kind",
+        "state",
+    ),
     _spec(
         "ronda_exporter_scrape_duration_seconds",
         "gauge",

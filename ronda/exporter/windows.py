@@ -17,8 +17,17 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from ronda.exporter.metrics import LONGEST_WINDOW, SPECS, WINDOWS, customer_label
+from ronda.exporter.metrics import (
+    LONGEST_WINDOW,
+    NO_CUSTOMER,
+    OTHER_CUSTOMER,
+    SPECS,
+    WINDOWS,
+    customer_label,
+)
 from ronda.exporter.textformat import Family, escape_label
 from ronda.model import Impact, Priority
 from ronda.store.metrics import Candidate, MetricsReader
@@ -39,6 +48,39 @@ _COMPLIANCE_FAMILIES = (
     "ronda_sla_customer_compliance_ratio",
     "ronda_sla_customer_first_responses_due",
     "ronda_sla_customer_first_responses_met",
+)
+_NEXT_RESPONSE_FAMILIES = (
+    "ronda_sla_next_response_compliance_ratio",
+    "ronda_sla_next_responses_due",
+    "ronda_sla_next_responses_met",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where one clock's candidates come from: the families it fills (per cell, then per
+    customer if six), and the reader's change number, changed ids and candidate reads."""
+
+    families: tuple[str, ...]
+    mark: Callable[[MetricsReader], int]
+    changed: Callable[[MetricsReader, int, int], list[int]]
+    candidates: Callable[[MetricsReader, float], list[Candidate]]
+    candidates_of: Callable[[MetricsReader, Sequence[int], float], list[Candidate]]
+
+
+FIRST_RESPONSES = Source(
+    _COMPLIANCE_FAMILIES,
+    MetricsReader.ticket_change_mark,
+    MetricsReader.changed_tickets,
+    MetricsReader.compliance_candidates,
+    MetricsReader.compliance_candidates_of,
+)
+NEXT_RESPONSES = Source(
+    _NEXT_RESPONSE_FAMILIES,
+    MetricsReader.next_response_change_mark,
+    MetricsReader.changed_next_responses,
+    MetricsReader.next_response_candidates,
+    MetricsReader.next_response_candidates_of,
 )
 
 # Counts per cell or customer: [met 7d, due 7d, met 30d, due 30d].
@@ -165,14 +207,16 @@ class Windows:
 
 
 class Compliance:
-    """The windows, refreshed from the store, and their six families.
+    """The windows of one clock's candidates (first responses by default; next replies with
+    `NEXT_RESPONSES`), refreshed from the store, and their families.
 
     The first refresh reads every candidate; later ones read the tickets changed since (the
     store numbers every change that can move a ticket in or out of a window). A clock that
     went back, or a change log that did (another file), starts afresh.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: Source = FIRST_RESPONSES) -> None:
+        self.source = source
         self.windows: Windows | None = None
         self._mark = 0  # the store's ticket change number the windows are up to date with
         self.tickets_read = 0  # by the last refresh (the bench and tests look)
@@ -181,18 +225,19 @@ class Compliance:
 
     def refresh(self, reader: MetricsReader, now: float) -> None:
         """Bring the windows to `now` inside the caller's snapshot."""
-        mark = reader.ticket_change_mark()
+        source = self.source
+        mark = source.mark(reader)
         cut = now - LONGEST_WINDOW
         windows = self.windows
         if windows is None or now < windows.now or mark < self._mark:
             self._reload(reader, now, cut, mark)
             return
         windows.advance(now)
-        changed = reader.changed_tickets(self._mark, mark) if mark != self._mark else []
+        changed = source.changed(reader, self._mark, mark) if mark != self._mark else []
         if len(changed) > _RELOAD_AT:
             self._reload(reader, now, cut, mark)
             return
-        fresh = {c.ticket_id: c for c in reader.compliance_candidates_of(changed, cut)}
+        fresh = {c.ticket_id: c for c in source.candidates_of(reader, changed, cut)}
         for ticket_id in changed:
             candidate = fresh.get(ticket_id)
             if candidate is None:
@@ -204,18 +249,21 @@ class Compliance:
 
     def _reload(self, reader: MetricsReader, now: float, cut: float, mark: int) -> None:
         self.windows = windows = Windows(now)
-        candidates = reader.compliance_candidates(cut)
+        candidates = self.source.candidates(reader, cut)
         for candidate in candidates:
             windows.put(candidate)
         self._mark = mark
         self.tickets_read = len(candidates)
 
-    def families(self, customers: frozenset[str]) -> list[Family]:
-        """Ratio, due and met per cell (every cell, both windows), then per customer label
-        (those with anything due in 30 days)."""
+    def families(
+        self, customers: frozenset[str], listed: frozenset[str] = frozenset()
+    ) -> list[Family]:
+        """Ratio, due and met per cell (every cell, both windows), then, for first
+        responses, per customer label: those with anything due in 30 days, and every one of
+        `listed` (the customers with sites: 1 with nothing due, from the start)."""
         windows = self.windows
         cells = windows.cells if windows is not None else {}
-        families = [Family(SPECS[name]) for name in _COMPLIANCE_FAMILIES]
+        families = [Family(SPECS[name]) for name in self.source.families]
         ratio, due_f, met_f = families[:3]
         for key in _CELLS:
             met7, due7, met30, due30 = cells.get(key, (0, 0, 0, 0))
@@ -224,8 +272,14 @@ class Compliance:
                 ratio.add((*key, window), met / due if due else 1.0)
                 due_f.add((*key, window), due)
                 met_f.add((*key, window), met)
+        if len(families) == 3:
+            return families
         # Several stored names can share one label ("other").
-        per_customer: dict[str, list[int]] = {}
+        per_customer: dict[str, list[int]] = {
+            label: [0, 0, 0, 0]
+            for label in (customer_label(name, customers) for name in listed)
+            if label not in (NO_CUSTOMER, OTHER_CUSTOMER)
+        }
         for customer, counts in (windows.customers if windows is not None else {}).items():
             total = per_customer.setdefault(customer_label(customer, customers), [0, 0, 0, 0])
             for i in range(4):

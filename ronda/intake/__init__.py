@@ -5,6 +5,7 @@ Modules: `parse` (MIME -> plain message, within depth and part limits), `triage`
 rules), `thread_match` (which case a message names), `trust` (how far its sender is believed:
 Authentication-Results, and who may add to a case), `limits` (rate limits per sender, domain
 and desk), `ingest` (the intake itself; the mail log is `ronda.store.mail`), `replies`
-(acknowledgements and agent replies through the relay, to the requester only), `server`
+(acknowledgements and agent replies, queued in the outbox with their change, to the
+requester only; the service's sender delivers them through the relay), `server`
 (aiosmtpd), `maildir` (import a Maildir folder, regular files only).
 """

@@ -32,7 +32,7 @@ from ronda.intake.limits import (
     window_text,
 )
 from ronda.intake.parse import TRIAGE_TEXT_CAP, ParsedMail, parse_message, strip_quoted
-from ronda.intake.replies import MailError, compose_ack, deliver, excerpt, message_text
+from ronda.intake.replies import compose_ack, excerpt, queue_ack
 from ronda.intake.thread_match import bare_subject, find_case
 from ronda.intake.triage import (
     Rule,
@@ -71,7 +71,7 @@ class Outcome:
     mail: ParsedMail
     ticket: Ticket | None = None
     triage: Triage | None = None
-    ack: Message | None = None  # to send with `Intake.send_ack`
+    ack: Message | None = None  # the acknowledgement queued in the outbox
     no_ack_reason: str | None = None
     reopened: bool = False
     about: Ticket | None = None  # the case it named but may not add to (now its parent)
@@ -104,6 +104,8 @@ class Intake:
         self.log = desk.store.mail
         self.rules = rules if rules is not None else rules_for(getattr(config.mail, "rules", ()))
         self.desk_address = config.mail.desk_address.strip().lower()
+        # Called after an acknowledgement was queued (the service wakes its sender).
+        self.on_queued: Callable[[], object] | None = None
         # One message at a time per process: claims already serialize processes, this keeps
         # a process's own workers from queueing on SQLite's write lock.
         self._lock = threading.Lock()
@@ -118,8 +120,8 @@ class Intake:
 
     def ingest(self, raw: bytes, envelope_from: str | None = None, *, ack: bool = True) -> Outcome:
         """Store one message. `envelope_from` is the SMTP MAIL FROM ("" for a bounce, None
-        when unknown, as in a Maildir). The acknowledgement, if due, is composed and logged
-        but not sent: call `send_ack` (the server does it off the receiving path)."""
+        when unknown, as in a Maildir). The acknowledgement, if due, is queued in the outbox
+        with the case; a sender worker delivers it."""
         mail = parse_message(raw)
         envelope = (envelope_from or "").strip().lower()
         sender = mail.from_addr or (envelope if "@" in envelope else None)
@@ -198,16 +200,22 @@ class Intake:
         reason = (
             self._no_ack_reason(mail, sender, envelope_from, verdict, now) if ack else "not asked"
         )
-        ticket, suggestion = self._open(mail, sender, reason, verdict, about)
-        self.log.finish(mail.message_id, "opened", ticket.id)
-        message = None
-        if reason is None:
-            try:
-                message = self._compose_ack(ticket, mail, now)
-            except Exception as exc:  # noqa: BLE001 - the case is stored; only the ack is lost
-                log.exception("acknowledgement of %s not composed", ticket.case_number)
-                reason = f"acknowledgement not composed: {exc}"
-                self.desk.record(ticket.id, ACTOR, "ack_failed", reason)
+        # The case, its claim and its acknowledgement commit together: a crash leaves
+        # either nothing (the sender's retry is stored afresh) or all three.
+        with self.desk.transaction():
+            ticket, suggestion = self._open(mail, sender, reason, verdict, about)
+            self.log.finish(mail.message_id, "opened", ticket.id)
+            message = None
+            if reason is None:
+                try:
+                    message = self._queue_ack(ticket, mail, now)
+                except Exception as exc:  # noqa: BLE001 - the case is stored; only the ack is lost
+                    log.exception("acknowledgement of %s not composed", ticket.case_number)
+                    reason = f"acknowledgement not composed: {exc}"
+                    message = None
+                    self.desk.record(ticket.id, ACTOR, "ack_failed", reason)
+        if message is not None and self.on_queued is not None:
+            self.on_queued()
         return Outcome("opened", mail, ticket, suggestion, message, reason, about=about)
 
     def _since(self, now: datetime) -> float:
@@ -229,7 +237,7 @@ class Intake:
             return self.log.acks_since(since, domain=scope.value)
         return self.log.acks_since(since)
 
-    def _compose_ack(self, ticket: Ticket, mail: ParsedMail, now: datetime) -> Message:
+    def _queue_ack(self, ticket: Ticket, mail: ParsedMail, now: datetime) -> Message:
         message = compose_ack(
             ticket,
             mail,
@@ -238,16 +246,8 @@ class Intake:
             lang=self.config.lang,
             now=now,
         )
-        # Logged before it is sent: the customer's answer to it threads at once.
-        self.log.record_outgoing(
-            message["Message-ID"],
-            ticket_id=ticket.id,
-            kind="ack",
-            from_addr=self.settings.desk_address,
-            to_addr=ticket.requester or "",
-            subject=str(message["Subject"]),
-            now=now.timestamp(),
-        )
+        # Logged as it is queued: the customer's answer to it threads at once.
+        queue_ack(self.desk.store, ticket, message, now=now)
         return message
 
     def _no_ack_reason(
@@ -438,47 +438,26 @@ class Intake:
             # Who wrote it comes first, in the desk's words: a "From:" line of the body
             # itself then cannot pass for it.
             body = f"From: {sender}\n\n{body}"
-        ticket = self.desk.record(ticket.id, ACTOR, "email_received", body)
         if automated:
-            # An out-of-office answer to the desk's reply must not reopen or resume a case.
-            return ticket, False
-        if ticket.status in (Status.RESOLVED, Status.CLOSED):
-            reason = "the customer wrote again by e-mail"
-            return self.desk.reopen(ticket.id, ACTOR, reason=reason), True
-        if ticket.status == Status.PENDING_CUSTOMER:
-            # The customer answered: the paused SLA clock runs again.
-            reason = "the customer answered by e-mail"
-            return self.desk.set_status(ticket.id, Status.OPEN, ACTOR, reason=reason), False
-        return ticket, False
-
-    # ---- acknowledging --------------------------------------------------------------
-
-    def send_ack(self, outcome: Outcome) -> bool:
-        """Send the outcome's acknowledgement through the relay (null envelope sender, as
-        RFC 3834 asks) and note it on the case; a relay failure is noted, not raised."""
-        if outcome.ack is None or outcome.ticket is None:
-            return False
-        message = outcome.ack
-        try:
-            deliver(self.settings.relay, message, envelope_from="")
-        except MailError as exc:
-            log.warning("acknowledgement of %s not sent: %s", outcome.ticket.case_number, exc)
-            self.desk.record(outcome.ticket.id, ACTOR, "ack_failed", str(exc))
-            return False
-        self.desk.record(
-            outcome.ticket.id,
+            # An out-of-office answer to the desk's reply must not reopen or resume a case,
+            # nor make a reply due.
+            return self.desk.record(ticket.id, ACTOR, "email_received", body), False
+        reopened = ticket.status in (Status.RESOLVED, Status.CLOSED)
+        # The customer wrote: a resolved case reopens, a paused one resumes (its SLA clock
+        # runs again), and once the case was answered a reply is due (next-reply clock).
+        ticket = self.desk.customer_wrote(
+            ticket.id,
             ACTOR,
-            "ack_sent",
-            f"To: {message['To']}\nSubject: {str(message['Subject'])}\n\n{message_text(message)}",
+            "email_received",
+            body,
+            reopen_reason="the customer wrote again by e-mail",
+            resume_reason="the customer answered by e-mail",
         )
-        return True
+        return ticket, reopened
 
     def process(self, raw: bytes, envelope_from: str | None = None, *, ack: bool = True) -> Outcome:
-        """`ingest` then `send_ack`, in the caller's thread."""
-        outcome = self.ingest(raw, envelope_from, ack=ack)
-        if outcome.ack is not None:
-            self.send_ack(outcome)
-        return outcome
+        """`ingest`, in the caller's thread (the acknowledgement, if any, is queued)."""
+        return self.ingest(raw, envelope_from, ack=ack)
 
 
 __all__ = ["FLOOD_DETAIL", "Intake", "Outcome"]

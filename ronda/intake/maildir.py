@@ -118,8 +118,8 @@ def import_maildir(path: Path | str, intake: Intake, *, ack: bool = False) -> Im
                 report.too_large += 1
                 continue
             outcome = intake.ingest(raw, None, ack=ack)
-            if outcome.ack is not None and intake.send_ack(outcome):
-                report.acknowledged += 1
+            if outcome.ack is not None:
+                report.acknowledged += 1  # queued; the sender delivers it
         except Exception as exc:  # noqa: BLE001 - reported per message, the rest goes on
             report.failed.append(f"{key}: {type(exc).__name__}: {exc}")
             continue

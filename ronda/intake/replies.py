@@ -1,5 +1,6 @@
-"""Mail the desk sends: acknowledgements with the promised response time, and agents'
-replies, through the configured SMTP relay.
+"""Mail the desk sends about a case: acknowledgements with the promised response time, and
+agents' replies, queued in the outbox (`ronda.outbox`) in the transaction of the change
+they belong to; the sender worker hands them to the configured SMTP relay.
 
 Every message carries the case tag in its subject and a Message-ID the mail log keeps, and
 sets In-Reply-To / References, so the customer's answer threads onto the case whichever of
@@ -7,41 +8,29 @@ the two it keeps. Acknowledgements are automatic responses in the sense of RFC 3
 `Auto-Submitted: auto-replied` and sent with a null envelope sender, so that another robot
 neither answers nor bounces them back into a loop.
 
-Both go to the case's requester (the From address of its first message), never to a
-Reply-To: the address the agent sees on the case is the only one the desk writes to. What
-they repeat of the sender's own text (the subject, the name) is an `excerpt`: bounded, with
-controls and bidi overrides taken out, so the desk never relays spam or terminal escapes.
+Both go to the case's requester (the From address of its first message; for a probe case,
+the site's customer contact), never to a Reply-To: the address the agent sees on the case
+is the only one the desk writes to. What they repeat of the sender's own text (the subject,
+the name) is an `excerpt`: bounded, with controls and bidi overrides taken out, so the desk
+never relays spam or terminal escapes.
 """
 
 from __future__ import annotations
 
-import re
-import smtplib
 from datetime import datetime
-from email.charset import QP, Charset
-from email.header import Header
 from email.message import Message
-from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr, make_msgid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ronda.config import MailSettings
 from ronda.intake.parse import SUBJECT_CAP, ParsedMail
 from ronda.intake.thread_match import bare_subject, tagged_subject
 from ronda.model import Ticket
+from ronda.outbox import compose_mail, excerpt, message_text, queue_mail
+from ronda.store import Store
 from ronda.tickets import Desk, StaleTicket, TicketError
 
-SEND_TIMEOUT = 10.0  # seconds for the whole relay conversation's socket operations
-MAX_REFERENCES = 20  # References kept on a reply: the root and the latest ones
 ACK_SUBJECT_EXCERPT = 60  # characters of the sender's subject an acknowledgement repeats
 NAME_EXCERPT = 40  # characters of the sender's display name a message repeats
-
-# Line and paragraph breaks of any kind become spaces; other controls (C0, C1 such as
-# U+009B, the CSI of terminals), bidi overrides and isolates, and invisible joiners go.
-_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]")
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
 
 _PRIORITY_NAMES = {
     "es": {"low": "baja", "medium": "media", "high": "alta"},
@@ -50,16 +39,7 @@ _PRIORITY_NAMES = {
 
 
 class MailError(Exception):
-    """A message could not be handed to the relay; the text says which relay and why."""
-
-
-def excerpt(text: str, limit: int) -> str:
-    """`text` as one plain line of at most `limit` characters (an ellipsis marks a cut),
-    without controls, bidi overrides or invisible characters."""
-    line = " ".join(_INVISIBLE.sub("", _BREAKS.sub(" ", text or "")).split())
-    if len(line) <= limit:
-        return line
-    return line[: max(0, limit - 1)].rstrip() + "…"
+    """A message cannot be queued for the relay (there is none); the text says why."""
 
 
 def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
@@ -85,10 +65,6 @@ def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
 
 def _lang(lang: str | None) -> str:
     return "es" if (lang or "").lower().startswith("es") else "en"
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2] or "localhost"
 
 
 def format_limit(at: datetime, timezone: str) -> str:
@@ -133,58 +109,6 @@ def ack_text(ticket: Ticket, *, name: str, timezone: str, lang: str) -> str:
     return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
 
 
-_UTF8 = Charset("utf-8")
-_UTF8.body_encoding = QP  # readable in any mail source view, 7-bit safe
-
-
-def _header(text: str) -> str | Header:
-    """Encode only from the first non-ASCII word on, so the case tag stays plain text for
-    filters that read the raw subject."""
-    if text.isascii():
-        return text
-    words = text.split(" ")
-    cut = next(i for i, word in enumerate(words) if not word.isascii())
-    header = Header()
-    if cut:
-        header.append(" ".join(words[:cut]), "us-ascii")
-    header.append(" ".join(words[cut:]), _UTF8)
-    return header
-
-
-def _message(
-    *,
-    sender: tuple[str, str],
-    to: tuple[str, str],
-    subject: str,
-    body: str,
-    in_reply_to: str | None,
-    references: list[str],
-    now: datetime,
-) -> Message:
-    """A text/plain message. Built with the compat32 classes: the `email.policy.default`
-    header registry costs milliseconds per message, a third of an ack's whole cost."""
-    msg = MIMEText(body, "plain", _UTF8)
-    msg["From"] = formataddr(sender, "utf-8")
-    msg["To"] = formataddr(to, "utf-8")
-    msg["Subject"] = _header(subject)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid("ronda", domain=_domain(sender[1]))
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    if references:
-        # The root and the latest: RFC 5322 lets a long thread trim the middle.
-        if len(references) > MAX_REFERENCES:
-            references = references[:1] + references[-(MAX_REFERENCES - 1) :]
-        msg["References"] = " ".join(references)
-    return msg
-
-
-def message_text(msg: Message) -> str:
-    """The text of a message built here."""
-    payload = msg.get_payload(decode=True)
-    return payload.decode("utf-8") if isinstance(payload, bytes) else str(payload)
-
-
 def compose_ack(
     ticket: Ticket,
     mail: ParsedMail,
@@ -201,7 +125,7 @@ def compose_ack(
         raise TicketError(f"{ticket.case_number} has no requester e-mail address")
     name = excerpt(mail.from_name, NAME_EXCERPT) if ticket.customer else ""
     subject = excerpt(bare_subject(mail.subject or ticket.subject), ACK_SUBJECT_EXCERPT)
-    msg = _message(
+    return compose_mail(
         sender=("", settings.desk_address),
         to=(name, ticket.requester),
         subject=tagged_subject(ticket.case_number, subject),
@@ -209,10 +133,23 @@ def compose_ack(
         in_reply_to=mail.message_id,
         references=[*mail.references, mail.message_id],
         now=now,
+        automatic=True,  # RFC 3834: robots must not answer this
     )
-    msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: robots must not answer this
-    msg["X-Auto-Response-Suppress"] = "All"  # the same, in Exchange's words
-    return msg
+
+
+def queue_ack(store: Store, ticket: Ticket, msg: Message, *, now: datetime) -> bool:
+    """Queue the acknowledgement of `ticket` (one per case: a second one is ignored), with
+    the null envelope sender RFC 3834 asks of automatic replies."""
+    return queue_mail(
+        store,
+        msg,
+        key=f"ack:{ticket.id}",
+        kind="ack",
+        to=ticket.requester or "",
+        ticket_id=ticket.id,
+        envelope_from="",
+        now=now,
+    )
 
 
 def reply_text(ticket: Ticket, body: str, *, lang: str) -> str:
@@ -225,24 +162,6 @@ def reply_text(ticket: Ticket, body: str, *, lang: str) -> str:
     return f"{body.rstrip()}\n\n-- \n{footer}\n"
 
 
-def deliver(relay: str | None, msg: Message, *, envelope_from: str) -> None:
-    """Hand `msg` to the relay (one SMTP conversation). Raises `MailError`."""
-    if not relay:
-        raise MailError('no mail relay configured (mail.relay = "host:port")')
-    try:
-        host, port = parse_hostport(relay, 25)
-    except ValueError as exc:
-        raise MailError(f"mail.relay: {exc}") from None
-    to = msg["To"]
-    try:
-        with smtplib.SMTP(host, port, timeout=SEND_TIMEOUT) as smtp:
-            refused = smtp.send_message(msg, from_addr=envelope_from)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(f"relay {host}:{port} did not take the message to {to}: {exc}") from exc
-    if refused:
-        raise MailError(f"relay {host}:{port} refused {', '.join(refused)}")
-
-
 def send_reply(
     desk: Desk,
     ticket_ref: int | str,
@@ -253,55 +172,59 @@ def send_reply(
     lang: str = "en",
     version: int | None = None,
 ) -> Ticket:
-    """Mail an agent's reply to the case's requester through the relay and record it as a
-    response (the first one stops the SLA clock). Nothing is recorded if the relay refuses
-    (`MailError`); a stale `version` is refused before anything is sent."""
-    ticket = desk.get(ticket_ref)
-    if version is not None and ticket.version != version:
-        raise StaleTicket(ticket, version)
+    """Record an agent's reply as a response (the first one stops the SLA clock) and queue
+    it for the case's requester, in one transaction: the reply is never recorded without
+    its mail, nor mailed without being recorded. The sender worker delivers it; until the
+    relay takes it the outbox shows it queued. A stale `version` is refused before anything
+    is written; without a relay (`MailError`) nothing is."""
+    if not settings.relay:
+        raise MailError('no mail relay configured ([mail] relay = "host:port")')
     if not body.strip():
         raise TicketError("a reply needs a text")
-    # The requester the agent sees on the case; a Reply-To of the first message is not used.
-    to = ticket.requester
-    if not to or "@" not in to:
-        raise TicketError(f"{ticket.case_number} has no requester e-mail address to reply to")
-    log = desk.store.mail
-    thread = log.thread(ticket.id)
-    incoming = [m for m in thread if m.direction == "in"]
-    in_reply_to = (incoming or thread)[-1].message_id if thread else None
-    now = desk.clock()
-    msg = _message(
-        sender=(agent, settings.desk_address),
-        to=("", to),
-        subject=tagged_subject(ticket.case_number, excerpt(ticket.subject, SUBJECT_CAP)),
-        body=reply_text(ticket, body, lang=lang),
-        in_reply_to=in_reply_to,
-        references=[m.message_id for m in thread],
-        now=now,
-    )
-    deliver(settings.relay, msg, envelope_from=settings.desk_address)
-    log.record_outgoing(
-        msg["Message-ID"],
-        ticket_id=ticket.id,
-        kind="reply",
-        from_addr=settings.desk_address,
-        to_addr=to,
-        subject=str(msg["Subject"]),
-        now=now.timestamp(),
-    )
-    # No version here: it was checked above, and the customer already has the reply.
-    return desk.respond(ticket.id, agent, body)
+    with desk.transaction():
+        ticket = desk.get(ticket_ref)
+        if version is not None and ticket.version != version:
+            raise StaleTicket(ticket, version)
+        # The requester the agent sees on the case; a Reply-To of the first message is not
+        # used.
+        to = ticket.requester
+        if not to or "@" not in to:
+            raise TicketError(f"{ticket.case_number} has no requester e-mail address to reply to")
+        thread = desk.store.mail.thread(ticket.id)
+        incoming = [m for m in thread if m.direction == "in"]
+        in_reply_to = (incoming or thread)[-1].message_id if thread else None
+        now = desk.clock()
+        msg = compose_mail(
+            sender=(agent, settings.desk_address),
+            to=("", to),
+            subject=tagged_subject(ticket.case_number, excerpt(ticket.subject, SUBJECT_CAP)),
+            body=reply_text(ticket, body, lang=lang),
+            in_reply_to=in_reply_to,
+            references=[m.message_id for m in thread],
+            now=now,
+        )
+        queue_mail(
+            desk.store,
+            msg,
+            key=f"reply:{msg['Message-ID']}",
+            kind="reply",
+            to=to,
+            ticket_id=ticket.id,
+            envelope_from=settings.desk_address,
+            now=now,
+        )
+        return desk.respond(ticket.id, agent, body, version)
 
 
 __all__ = [
     "MailError",
     "ack_text",
     "compose_ack",
-    "deliver",
     "excerpt",
     "format_limit",
     "message_text",
     "parse_hostport",
+    "queue_ack",
     "reply_text",
     "send_reply",
 ]

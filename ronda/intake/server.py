@@ -2,8 +2,9 @@
 
 The event loop only speaks SMTP. Storing runs on one worker thread (SQLite writes queue
 anyway) and the `250` goes back only once the message is stored, so a crash never answers
-"accepted" for a message the desk does not have. Acknowledgements go out on other threads,
-after the `250`, so a slow relay never holds a customer's MTA. A message over
+"accepted" for a message the desk does not have. Acknowledgements are queued in the outbox
+with the case and delivered by the service's sender worker, so a slow relay never holds a
+customer's MTA. A message over
 `mail.max_message_bytes` is refused with `552` before anything is stored; a storage failure
 answers `451`, and the sending MTA retries.
 """
@@ -11,9 +12,10 @@ answers `451`, and the sending MTA retries.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -98,7 +100,7 @@ class SmtpThread:
         if not self._ready.wait(START_TIMEOUT):
             raise RuntimeError(f"SMTP server on {self.host}:{self.port} did not start")
         if self._error is not None:
-            raise OSError(f"cannot listen on {self.host}:{self.port}: {self._error}")
+            raise OSError(f"cannot listen on {self.host}:{self.port}: {_why(self._error)}")
         return self
 
     def stop(self) -> None:
@@ -114,13 +116,11 @@ class SmtpThread:
 
 
 class IntakeHandler:
-    """aiosmtpd handler: DATA -> `Intake.ingest` on the storing thread, then the ack."""
+    """aiosmtpd handler: DATA -> `Intake.ingest` on the storing thread."""
 
-    def __init__(self, intake: Intake, *, senders: int = 2) -> None:
+    def __init__(self, intake: Intake) -> None:
         self.intake = intake
         self._store = ThreadPoolExecutor(1, thread_name_prefix="ronda-mail-store")
-        self._send = ThreadPoolExecutor(senders, thread_name_prefix="ronda-mail-send")
-        self._acks: set[Future] = set()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content
@@ -137,17 +137,12 @@ class IntakeHandler:
             return "451 4.3.0 Temporary failure storing the message, please retry"
         if outcome.action == "busy":
             return "451 4.3.0 This message is being stored right now, please retry"
-        if outcome.ack is not None:
-            future = self._send.submit(self.intake.send_ack, outcome)
-            self._acks.add(future)
-            future.add_done_callback(self._acks.discard)
         case = f" {outcome.ticket.case_number}" if outcome.ticket is not None else ""
         return f"250 2.0.0 Ok: {outcome.action}{case}"
 
     def close(self) -> None:
-        """Finish storing and sending what was accepted."""
+        """Finish storing what was accepted."""
         self._store.shutdown(wait=True)
-        self._send.shutdown(wait=True)
 
 
 class MailServer:
@@ -182,6 +177,17 @@ class MailServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _why(error: BaseException) -> str:
+    """The reason a listen failed, in words: the OS's, without asyncio's wrapping."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return (
+            "address already in use (is another `ronda mail` running? choose another with --listen)"
+        )
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error)
 
 
 __all__ = ["IntakeHandler", "MailServer", "SmtpThread"]

@@ -18,8 +18,10 @@ import sqlite_utils
 from platformdirs import user_data_path
 
 from ronda.store.mail import MailLog
+from ronda.store.outbox import Outbox
 from ronda.store.probes import ProbeRecords
 from ronda.store.queue import Queue
+from ronda.store.reach import ReachRecords
 from ronda.store.schema import MIGRATIONS, Migration
 from ronda.store.sites import SiteRecords
 from ronda.store.tickets import TicketRecords
@@ -100,6 +102,8 @@ class Store:
         self.sites = SiteRecords(self)
         self.probes = ProbeRecords(self)
         self.mail = MailLog(self)
+        self.outbox = Outbox(self)
+        self.reach = ReachRecords(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":
@@ -152,8 +156,16 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
         """A short write transaction that takes the write lock up front (BEGIN IMMEDIATE),
-        so two writers queue on the busy timeout instead of failing on a lock upgrade."""
+        so two writers queue on the busy timeout instead of failing on a lock upgrade.
+
+        Inside another `write()` of the same thread it joins that transaction as a
+        savepoint: what a caller writes around a desk change (the outbox rows the change
+        causes) then commits with it, or not at all. An error rolls back the inner part
+        only, and the outer one decides."""
         db = self.db
+        if db.conn.in_transaction:
+            yield from self._savepoint(db)
+            return
         with _translated(self.path):
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -164,6 +176,25 @@ class Store:
                 raise
             else:
                 db.execute("COMMIT")
+
+    def _savepoint(self, db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+        depth = getattr(self._local, "depth", 0) + 1
+        self._local.depth = depth
+        name = f"ronda_{depth}"
+        try:
+            with _translated(self.path):
+                db.execute(f"SAVEPOINT {name}")
+                try:
+                    yield db
+                except BaseException:
+                    if db.conn.in_transaction:
+                        db.execute(f"ROLLBACK TO {name}")
+                        db.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    db.execute(f"RELEASE {name}")
+        finally:
+            self._local.depth = depth - 1
 
     def query(self, sql: str, params: Sequence | dict = ()) -> list[dict]:
         """The rows of a SELECT as dicts (column -> value)."""

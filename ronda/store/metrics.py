@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from ronda.sla import sla_state_sql
+from ronda.model import PROBER_BLIND_KEY
+from ronda.sla import clock_sql, sla_state_sql
 from ronda.store.db import BUSY_TIMEOUT_MS
 from ronda.store.schema import OPEN_STATUSES_SQL, RESPONSE_TIME_BOUNDS
 
@@ -34,13 +35,15 @@ _PER_QUERY = 500
 
 
 class QueueCount(NamedTuple):
-    """Open tickets of one (priority, impact, status, SLA state, stored customer)."""
+    """Open tickets of one (priority, impact, status, SLA state, stored customer, clock that
+    decides the state)."""
 
     priority: str
     impact: str
     status: str
     sla_state: str
     customer: str | None
+    clock: str
     count: int
 
 
@@ -86,7 +89,7 @@ class SiteRow(NamedTuple):
 # The SLA state of each open ticket (counted in Python: a GROUP BY over thousands of open
 # tickets sorts them, which costs twice the query), read from a covering index.
 _OPEN_STATES_SQL = f"""
-SELECT priority, impact, status, {sla_state_sql(":now")}, customer
+SELECT priority, impact, status, {sla_state_sql(":now")}, customer, {clock_sql()}
 FROM tickets WHERE status IN {OPEN_STATUSES_SQL}
 """
 _OPEN_ENDS_SQL = f"""
@@ -97,14 +100,15 @@ GROUP BY priority
 """
 
 # Due now or later in a window reaching back to :cut: the limit or the answer is not older
-# than :cut (or still ahead), and someone owes (or gave) the answer: answered, or open and
-# not paused (a probe that resolved its own ticket owed none). Two index ranges (the limit,
+# than :cut (or still ahead), and someone owes (or gave) the answer: judged met or missed,
+# or not judged, open and not paused (a probe that resolved its own ticket in time owed none,
+# and stays not due when the customer reopens it). Two index ranges (the limit,
 # the answer), the second without the rows of the first; a unary + keeps the planner off the
 # indexes of the other columns, which would read most of the history.
 _CANDIDATE_COLUMNS = """id, COALESCE(outcome_priority, priority), COALESCE(outcome_impact, impact),
     customer, sla_limit_at, first_response_at, sla_outcome"""
 _OWED = f"""(+sla_outcome IN ('met', 'missed')
-    OR (+status IN {OPEN_STATUSES_SQL} AND +paused_at IS NULL))"""
+    OR (+sla_outcome IS NULL AND +status IN {OPEN_STATUSES_SQL} AND +paused_at IS NULL))"""
 _CANDIDATES_SQL = f"""
 SELECT {_CANDIDATE_COLUMNS} FROM tickets WHERE sla_limit_at >= :cut AND {_OWED}
 UNION ALL
@@ -114,6 +118,21 @@ WHERE first_response_at >= :cut AND (+sla_limit_at IS NULL OR +sla_limit_at < :c
 _CANDIDATES_OF_SQL = f"""
 SELECT {_CANDIDATE_COLUMNS} FROM tickets
 WHERE id IN ({{marks}}) AND (+sla_limit_at >= ? OR +first_response_at >= ?) AND {_OWED}
+"""
+
+# The same for next replies: each clock is a row of next_responses (owed ones are not due
+# while paused; a ticket is never resolved with one owed: resolving judges it).
+_NEXT_COLUMNS = "id, priority, impact, customer, limit_at, answered_at, outcome"
+_NEXT_OWED = "(+outcome IN ('met', 'missed') OR (+outcome IS NULL AND +paused_at IS NULL))"
+_NEXT_CANDIDATES_SQL = f"""
+SELECT {_NEXT_COLUMNS} FROM next_responses WHERE limit_at >= :cut AND {_NEXT_OWED}
+UNION ALL
+SELECT {_NEXT_COLUMNS} FROM next_responses
+WHERE answered_at >= :cut AND +limit_at < :cut AND {_NEXT_OWED}
+"""
+_NEXT_CANDIDATES_OF_SQL = f"""
+SELECT {_NEXT_COLUMNS} FROM next_responses
+WHERE id IN ({{marks}}) AND (+limit_at >= ? OR +answered_at >= ?) AND {_NEXT_OWED}
 """
 
 _SITES_SQL = """
@@ -188,6 +207,11 @@ class MetricsReader:
         """The configured customers' names (synced from the config)."""
         return frozenset(name for (name,) in self._rows("SELECT name FROM customers"))
 
+    def customers_with_sites(self) -> frozenset[str]:
+        """The stored customer names the configured sites belong to."""
+        rows = self._rows("SELECT DISTINCT customer FROM sites WHERE customer IS NOT NULL")
+        return frozenset(name for (name,) in rows)
+
     def open_queue_counts(self, now: float) -> list[QueueCount]:
         """Open tickets counted by cell, status, SLA state at `now` (`ronda.sla`'s rule)
         and stored customer."""
@@ -211,9 +235,19 @@ class MetricsReader:
         with their summed time."""
         return self._rows("SELECT priority, bucket, count, microseconds FROM totals_response_times")
 
+    def next_response_totals(self) -> list[tuple[str, str, str, int]]:
+        """(priority, impact, outcome, count): judged next replies by the cell they were
+        judged in and their outcome (met, missed)."""
+        return self._rows("SELECT priority, impact, outcome, count FROM totals_next_responses")
+
     def opened_totals(self) -> list[tuple[str, str, int]]:
         """(source, failure class or '', count): tickets by source and opening class."""
         return self._rows("SELECT source, failure_class, count FROM totals_opened")
+
+    def outbox_totals(self) -> list[tuple[str, str, int]]:
+        """(kind, state, count): messages of the outbox by kind and state (kept by the
+        triggers of migration 8; sent and failed only ever grow)."""
+        return self._rows("SELECT kind, state, count FROM totals_outbox")
 
     # ---- compliance candidates ---------------------------------------------------------
 
@@ -239,6 +273,42 @@ class MetricsReader:
         for start in range(0, len(ticket_ids), _PER_QUERY):
             batch = list(ticket_ids[start : start + _PER_QUERY])
             sql = _CANDIDATES_OF_SQL.format(marks=",".join("?" * len(batch)))
+            out.extend(Candidate(*row) for row in self._rows(sql, (*batch, cut, cut)))
+        return out
+
+    # ---- the desk's own eyes -----------------------------------------------------------
+
+    def prober_blind(self) -> bool:
+        """The latest desk incident (`prober_blind`) says the desk cannot see right now."""
+        rows = self._rows(
+            "SELECT json_extract(evidence, '$.blind') FROM tickets WHERE dedupe_key = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (PROBER_BLIND_KEY,),
+        )
+        return bool(rows and rows[0][0] == 1)
+
+    # ---- next-reply candidates (the same, over next_responses) ------------------------
+
+    def next_response_change_mark(self) -> int:
+        """The latest change number of the next-reply clocks (see migration 9)."""
+        return self._rows("SELECT COALESCE(MAX(seq), 0) FROM next_responses")[0][0]
+
+    def changed_next_responses(self, after: int, upto: int) -> list[int]:
+        """Ids of the next-reply clocks whose latest change number is in (after, upto]."""
+        rows = self._rows("SELECT id FROM next_responses WHERE seq > ? AND seq <= ?", (after, upto))
+        return [row_id for (row_id,) in rows]
+
+    def next_response_candidates(self, cut: float) -> list[Candidate]:
+        """Every next-reply clock due in some window reaching back to `cut`, now or later
+        (`Candidate.ticket_id` holds the clock's id)."""
+        return [Candidate(*row) for row in self._rows(_NEXT_CANDIDATES_SQL, {"cut": cut})]
+
+    def next_response_candidates_of(self, ids: Sequence[int], cut: float) -> list[Candidate]:
+        """The same, among these clocks only."""
+        out: list[Candidate] = []
+        for start in range(0, len(ids), _PER_QUERY):
+            batch = list(ids[start : start + _PER_QUERY])
+            sql = _NEXT_CANDIDATES_OF_SQL.format(marks=",".join("?" * len(batch)))
             out.extend(Candidate(*row) for row in self._rows(sql, (*batch, cut, cut)))
         return out
 

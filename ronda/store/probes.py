@@ -41,6 +41,17 @@ class ProbeRecords:
         rows = self.store.query("SELECT site, checked_at, rules FROM probe_state")
         return [(r["site"], r["checked_at"], r["rules"]) for r in rows]
 
+    def sights(self) -> list[tuple[str, float, bool, bool]]:
+        """(site, last checked at, up, in maintenance) of every site ever probed: what the
+        blind guard last saw of each."""
+        rows = self.store.query(
+            "SELECT site, checked_at, up, in_maintenance FROM probe_state "
+            "WHERE checked_at IS NOT NULL"
+        )
+        return [
+            (r["site"], r["checked_at"], bool(r["up"]), bool(r["in_maintenance"])) for r in rows
+        ]
+
     def memory_of(self, sites: Sequence[str]) -> dict[str, str]:
         """Site -> rules memory (JSON) of these sites, as stored now."""
         out: dict[str, str] = {}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from ronda.model import OPEN_STATUSES
+from ronda.store.schema_queue import m10_queue_order_and_search
 
 
 class SchemaError(Exception):
@@ -436,91 +437,163 @@ def _m7_retention(db: sqlite_utils.Database) -> None:
     )
 
 
-# The queue's order as migration 8 froze it in `ix_tickets_urgency` (`ronda.sla_order`'s
-# `queue_order_sql` at the time): a query orders by the index only with these very
-# expressions, so when the rule changes, a new migration recreates the index with the new
-# ones (a test fails until then).
-_M8_TIER = (
-    "CASE WHEN status NOT IN ('new','open','pending_customer','reopened') THEN 3 "
-    "WHEN sla_outcome = 'missed' THEN 1 WHEN sla_outcome = 'met' THEN 1 "
-    "WHEN first_response_at IS NOT NULL THEN 1 WHEN paused_at IS NOT NULL THEN 2 "
-    "WHEN sla_limit_at IS NULL THEN 1 ELSE 0 END"
-)
-_M8_WITHIN = (
-    f"CASE ({_M8_TIER}) WHEN 0 THEN sla_limit_at "
-    "WHEN 1 THEN (CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 END) "
-    "WHEN 2 THEN COALESCE(sla_limit_at - paused_at, 1e+18) "
-    "ELSE -COALESCE(resolved_at, updated_at) END"
-)
-# The events whose bodies search reads: what the customer wrote, the replies, the notes.
-SEARCHED_EVENT_KINDS = ("opened", "email_received", "replied", "note")
+def _m8_outbox(db: sqlite_utils.Database) -> None:
+    """Every message the desk sends waits in `outbox` until a sender delivers it: written in
+    the transaction of the ticket change that caused it, so a change is never stored without
+    its message nor a message without its change. `key` names the message once (an
+    acknowledgement per case, a notice per case and step, ...): a second enqueue of the same
+    message is ignored. `state` is queued (`due_at`: the next attempt), sending (`due_at`: when
+    the sender's lease on it ends, `owner`: which process holds it), sent or failed
+    (`last_error`: the relay's or channel's answer). `totals_outbox` counts messages by kind
+    and state, kept by triggers as migration 5's totals are (never decremented for sent or
+    failed, so they serve as counters). `reach_steps` remembers which notice or notification
+    step each ticket has had, so none is repeated after a restart."""
+    run_script(
+        db,
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            ticket_id INTEGER REFERENCES tickets(id),
+            -- ack, reply, notice (to a customer), notification (to an agent)
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('mail', 'apprise')),
+            -- mail: the address; apprise: the agent's name
+            recipient TEXT NOT NULL,
+            -- apprise: which of the agent's URLs (scheme and a digest; never the URL)
+            target TEXT,
+            envelope_from TEXT,
+            subject TEXT NOT NULL DEFAULT '',
+            -- mail: the whole message as it is sent; apprise: the text
+            body BLOB NOT NULL,
+            message_id TEXT,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            due_at REAL NOT NULL,
+            owner TEXT,
+            sent_at REAL,
+            last_error TEXT
+        );
+        CREATE INDEX ix_outbox_due ON outbox(channel, due_at)
+            WHERE state IN ('queued', 'sending');
+        CREATE INDEX ix_outbox_ticket ON outbox(ticket_id, id);
+        -- Rate limits count an agent's notifications per channel in a window.
+        CREATE INDEX ix_outbox_route ON outbox(recipient, target, created_at)
+            WHERE kind = 'notification';
+        CREATE TABLE totals_outbox (
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (kind, state)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER totals_outbox_insert AFTER INSERT ON outbox BEGIN
+            INSERT INTO totals_outbox (kind, state, count) VALUES (NEW.kind, NEW.state, 1)
+                ON CONFLICT (kind, state) DO UPDATE SET count = count + 1;
+        END;
+        CREATE TRIGGER totals_outbox_update AFTER UPDATE OF state ON outbox
+            WHEN OLD.state IS NOT NEW.state BEGIN
+            UPDATE totals_outbox SET count = count - 1
+                WHERE kind = OLD.kind AND state = OLD.state
+                AND OLD.state IN ('queued', 'sending');
+            INSERT INTO totals_outbox (kind, state, count) VALUES (NEW.kind, NEW.state, 1)
+                ON CONFLICT (kind, state) DO UPDATE SET count = count + 1;
+        END;
+        CREATE TABLE reach_steps (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            step TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (ticket_id, step)
+        ) WITHOUT ROWID;
+        -- Recovery notices look for probe cases resolved a while ago.
+        CREATE INDEX ix_tickets_resolved_probe ON tickets(resolved_at) WHERE source = 'probe';
+        """,
+    )
 
 
-def _m8_queue_and_search(db: sqlite_utils.Database) -> None:
-    """The queue in the order of what needs the agent now, and search word by word.
+def _m9_next_responses(db: sqlite_utils.Database) -> None:
+    """The next-reply clock: when the customer writes again after the first response, a
+    reply is due within the cell's times. The ticket's row keeps the clock that runs (when
+    the customer wrote, and the deadlines) so the queue sorts and counts it in SQL;
+    `next_responses` keeps every such clock, owed or judged, for the metrics, with at most
+    one owed per ticket. `totals_next_responses` counts the judged ones by cell and outcome
+    (kept by triggers, like migration 5's totals), and `seq` numbers each row's latest
+    change to a column that decides its compliance (the exporter re-reads only those).
 
-    `ix_tickets_urgency` holds every ticket's place in the queue (`ronda.sla_order`): a
-    view's first rows are the first entries of the index, whatever the desk's size.
+    The open queue's covering index gains the reply columns the SLA state reads."""
+    judged = "{r}.outcome IN ('met', 'missed')"
 
-    `ticket_search` is an FTS5 index with one row per ticket (rowid = the ticket's id): its
-    number (the digits of the case number, so that no word is in every ticket), subject,
-    site, customer, requester, and the bodies of its messages (`SEARCHED_EVENT_KINDS`), one
-    after the other. The unicode61 tokenizer folds case and, with `remove_diacritics 2`,
-    accents: `ferreteria lopez` finds "Ferretería López". Prefix indexes of 2 and 3
-    characters answer a word being typed. Triggers keep it in step with any write: a new or
-    changed ticket, a new message, a body pruned by retention (its text is not searched)."""
-    kinds = "(" + ",".join(f"'{k}'" for k in SEARCHED_EVENT_KINDS) + ")"
-    number = "ltrim({r}.case_number, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ-')"
-    fields = "{number}, {r}.subject, {r}.site, {r}.customer, {r}.requester"
-    searched = f"kind IN {kinds} AND body IS NOT NULL AND body IS NOT '{PRUNED_MAIL_BODY}'"
-
-    def messages(ticket_id: str) -> str:
+    def count(r: str, sign: int) -> str:
         return (
-            "COALESCE((SELECT group_concat(body, char(10)) FROM (SELECT body FROM ticket_events "
-            f"WHERE ticket_id = {ticket_id} AND {searched} ORDER BY id)), '')"
+            "INSERT INTO totals_next_responses (priority, impact, outcome, count) "
+            f"SELECT {r}.priority, {r}.impact, {r}.outcome, {sign} WHERE {judged.format(r=r)} "
+            "ON CONFLICT (priority, impact, outcome) DO UPDATE SET count = count + excluded.count;"
         )
 
-    def ticket_fields(r: str) -> str:
-        return fields.format(number=number.format(r=r), r=r)
-
+    bump = (
+        "UPDATE next_responses SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM next_responses) "
+        "WHERE id = NEW.id;"
+    )
+    key = "({r}.outcome, {r}.priority, {r}.impact)"
     run_script(
         db,
         f"""
-        CREATE INDEX ix_tickets_urgency ON tickets(({_M8_TIER}), ({_M8_WITHIN}), opened_at);
-        CREATE VIRTUAL TABLE ticket_search USING fts5(
-            number, subject, site, customer, requester, messages,
-            tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3',
-            detail = none, columnsize = 0
+        ALTER TABLE tickets ADD COLUMN reply_due_at REAL;
+        ALTER TABLE tickets ADD COLUMN reply_target_at REAL;
+        ALTER TABLE tickets ADD COLUMN reply_limit_at REAL;
+        DROP INDEX ix_tickets_open_queue;
+        CREATE INDEX ix_tickets_open_queue ON tickets(status, priority, impact, customer,
+            sla_outcome, first_response_at, paused_at, sla_limit_at, sla_target_at, opened_at,
+            reply_due_at, reply_limit_at, reply_target_at)
+            WHERE status IN {_M1_OPEN_STATUSES};
+
+        CREATE TABLE next_responses (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            -- The cell it is judged in (the ticket's, until it is judged) and the customer.
+            priority TEXT NOT NULL,
+            impact TEXT NOT NULL,
+            customer TEXT,
+            due_at REAL NOT NULL,  -- the customer's message that started the clock
+            target_at REAL NOT NULL,
+            limit_at REAL NOT NULL,
+            paused_at REAL,  -- waiting on the customer: the clock is stopped, nothing owed
+            answered_at REAL,
+            outcome TEXT CHECK (outcome IN ('met', 'missed', 'not_due')),
+            business_seconds REAL,
+            seq INTEGER NOT NULL DEFAULT 0
         );
-        INSERT INTO ticket_search (rowid, number, subject, site, customer, requester, messages)
-            SELECT t.id, {ticket_fields("t")}, {messages("t.id")} FROM tickets t;
-        CREATE TRIGGER ticket_search_insert AFTER INSERT ON tickets BEGIN
-            INSERT INTO ticket_search (rowid, number, subject, site, customer, requester,
-                messages)
-            VALUES (NEW.id, {ticket_fields("NEW")}, '');
+        CREATE UNIQUE INDEX ux_next_responses_owed ON next_responses(ticket_id)
+            WHERE outcome IS NULL;
+        CREATE INDEX ix_next_responses_ticket ON next_responses(ticket_id, id);
+        CREATE INDEX ix_next_responses_limit ON next_responses(limit_at);
+        CREATE INDEX ix_next_responses_answered ON next_responses(answered_at);
+        CREATE INDEX ix_next_responses_seq ON next_responses(seq);
+        CREATE TABLE totals_next_responses (
+            priority TEXT NOT NULL,
+            impact TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (priority, impact, outcome)
+        ) WITHOUT ROWID;
+
+        CREATE TRIGGER next_responses_insert AFTER INSERT ON next_responses BEGIN
+            {count("NEW", 1)}
+            {bump}
         END;
-        CREATE TRIGGER ticket_search_update
-            AFTER UPDATE OF case_number, subject, site, customer, requester ON tickets BEGIN
-            UPDATE ticket_search SET (number, subject, site, customer, requester) =
-                ({ticket_fields("NEW")}) WHERE rowid = NEW.id;
+        CREATE TRIGGER next_responses_delete AFTER DELETE ON next_responses BEGIN
+            {count("OLD", -1)}
         END;
-        CREATE TRIGGER ticket_search_delete AFTER DELETE ON tickets BEGIN
-            DELETE FROM ticket_search WHERE rowid = OLD.id;
+        CREATE TRIGGER next_responses_totals_update
+            AFTER UPDATE OF outcome, priority, impact ON next_responses
+            WHEN {key.format(r="OLD")} IS NOT {key.format(r="NEW")} BEGIN
+            {count("OLD", -1)}
+            {count("NEW", 1)}
         END;
-        CREATE TRIGGER ticket_search_message AFTER INSERT ON ticket_events
-            WHEN NEW.kind IN {kinds} AND NEW.body IS NOT NULL BEGIN
-            UPDATE ticket_search SET messages = messages || char(10) || NEW.body
-                WHERE rowid = NEW.ticket_id;
-        END;
-        CREATE TRIGGER ticket_search_message_pruned AFTER UPDATE OF body ON ticket_events
-            WHEN NEW.kind IN {kinds} BEGIN
-            UPDATE ticket_search SET messages = {messages("NEW.ticket_id")}
-                WHERE rowid = NEW.ticket_id;
-        END;
-        CREATE TRIGGER ticket_search_message_deleted AFTER DELETE ON ticket_events
-            WHEN OLD.kind IN {kinds} BEGIN
-            UPDATE ticket_search SET messages = {messages("OLD.ticket_id")}
-                WHERE rowid = OLD.ticket_id;
+        CREATE TRIGGER next_responses_seq_update
+            AFTER UPDATE OF priority, impact, customer, limit_at, paused_at, answered_at, outcome
+            ON next_responses BEGIN
+            {bump}
         END;
         """,
     )
@@ -556,5 +629,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m5_totals,
     _m6_mail_limits,
     _m7_retention,
-    _m8_queue_and_search,
+    _m8_outbox,
+    _m9_next_responses,
+    m10_queue_order_and_search,
 )

@@ -2,7 +2,7 @@
 
 Word by word: a ticket matches when each word of the search is in it somewhere (its
 number, subject, site, customer, requester or the bodies of its messages), in any order,
-whatever the case and the accents (the index folds both, see migration 8). Each word of two
+whatever the case and the accents (the index folds both, see migration 10). Each word of two
 letters or more matches as a prefix, so the list narrows as the agent types; a word of one
 letter is a word of its own (as a prefix it would match most of the desk). A case number
 may be typed as it is read out: `R-1016`, `r 1016`, `r1016` all look for 1016.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -57,6 +58,9 @@ _COLUMNS = frozenset(
         "opened_class",
         "outcome_priority",
         "outcome_impact",
+        "reply_due_at",
+        "reply_target_at",
+        "reply_limit_at",
     }
 )
 
@@ -117,6 +121,62 @@ def ticket_from_row(row: Mapping[str, object]) -> Ticket:
         requester=row["requester"],  # type: ignore[arg-type]
         touched_by_agent=bool(row["touched_by_agent"]),
         updated_at=from_epoch(row["updated_at"]),  # type: ignore[arg-type]
+        # .get: a test's database of an earlier schema has no next-reply columns.
+        reply_due_at=from_epoch(row.get("reply_due_at")),  # type: ignore[arg-type]
+        reply_target_at=from_epoch(row.get("reply_target_at")),  # type: ignore[arg-type]
+        reply_limit_at=from_epoch(row.get("reply_limit_at")),  # type: ignore[arg-type]
+    )
+
+
+_NEXT_RESPONSE_COLUMNS = frozenset(
+    {
+        "priority",
+        "impact",
+        "customer",
+        "due_at",
+        "target_at",
+        "limit_at",
+        "paused_at",
+        "answered_at",
+        "outcome",
+        "business_seconds",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NextResponse:
+    """One next-reply clock: when the customer wrote, its deadlines, and how it was judged
+    (`outcome` None while owed)."""
+
+    id: int
+    ticket_id: int
+    priority: Priority
+    impact: Impact
+    due_at: datetime
+    target_at: datetime
+    limit_at: datetime
+    customer: str | None = None
+    paused_at: datetime | None = None
+    answered_at: datetime | None = None
+    outcome: str | None = None
+    business_seconds: float | None = None
+
+
+def _next_response_from_row(row: Mapping[str, object]) -> NextResponse:
+    return NextResponse(
+        id=row["id"],  # type: ignore[arg-type]
+        ticket_id=row["ticket_id"],  # type: ignore[arg-type]
+        priority=_PRIORITY[row["priority"]],  # type: ignore[index]
+        impact=_IMPACT[row["impact"]],  # type: ignore[index]
+        due_at=from_epoch(row["due_at"]),  # type: ignore[arg-type]
+        target_at=from_epoch(row["target_at"]),  # type: ignore[arg-type]
+        limit_at=from_epoch(row["limit_at"]),  # type: ignore[arg-type]
+        customer=row["customer"],  # type: ignore[arg-type]
+        paused_at=from_epoch(row["paused_at"]),  # type: ignore[arg-type]
+        answered_at=from_epoch(row["answered_at"]),  # type: ignore[arg-type]
+        outcome=row["outcome"],  # type: ignore[arg-type]
+        business_seconds=row["business_seconds"],  # type: ignore[arg-type]
     )
 
 
@@ -185,6 +245,17 @@ class TicketRecords:
         )
         return {row["dedupe_key"]: row["id"] for row in rows}
 
+    def open_about_sites(self, except_key: str) -> list[int]:
+        """Ids of the open tickets the probes' measurements speak for: those about a site,
+        and the probes' own incidents (server outages); the one holding `except_key` (and
+        any with it) left out."""
+        rows = self.store.query(
+            f"SELECT id FROM tickets WHERE status IN {OPEN_STATUSES_SQL} "
+            "AND (site IS NOT NULL OR source = 'probe') AND dedupe_key IS NOT ? ORDER BY id",
+            (except_key,),
+        )
+        return [row["id"] for row in rows]
+
     def children(self, parent_id: int) -> list[Ticket]:
         rows = self.store.query(
             "SELECT * FROM tickets WHERE parent_id = ? ORDER BY id", (parent_id,)
@@ -218,6 +289,26 @@ class TicketRecords:
             (ticket_id,),
         ).fetchone()
         return float(row[0])
+
+    def next_responses(self, ticket_id: int) -> list[NextResponse]:
+        """Every next-reply clock of a ticket, oldest first (the last may be owed)."""
+        rows = self.store.query(
+            "SELECT * FROM next_responses WHERE ticket_id = ? ORDER BY id", (ticket_id,)
+        )
+        return [_next_response_from_row(r) for r in rows]
+
+    def pauses(self, ticket_id: int) -> list[tuple[datetime, datetime]]:
+        """The finished pauses of a ticket (pending_customer spells, `(start, end)`), oldest
+        first, from its history."""
+        pauses: list[tuple[datetime, datetime]] = []
+        started: datetime | None = None
+        for at, old, new in self.status_changes(ticket_id):
+            if new == Status.PENDING_CUSTOMER:
+                started = at
+            elif old == Status.PENDING_CUSTOMER and started is not None:
+                pauses.append((started, at))
+                started = None
+        return pauses
 
     # ---- writing (inside the caller's transaction) -------------------------------------
 
@@ -291,5 +382,28 @@ class TicketRecords:
             (ticket_id, agent, at.timestamp(), seconds, note, int(billable)),
         )
 
+    def start_next_response(self, ticket_id: int, fields: Mapping[str, object]) -> None:
+        """A next-reply clock starts (at most one owed per ticket: an index says so)."""
+        unknown = set(fields) - _NEXT_RESPONSE_COLUMNS
+        if unknown:
+            raise ValueError(f"not next_responses columns: {', '.join(sorted(unknown))}")
+        names = ["ticket_id", *fields]
+        self.store.db.execute(
+            f"INSERT INTO next_responses ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})",
+            (ticket_id, *(_column_value(v) for v in fields.values())),
+        )
 
-__all__ = ["TicketRecords", "ticket_from_row"]
+    def update_next_response(self, ticket_id: int, fields: Mapping[str, object]) -> None:
+        """Change the ticket's owed next-reply clock (its deadlines, pause, or judgement)."""
+        unknown = set(fields) - _NEXT_RESPONSE_COLUMNS
+        if unknown:
+            raise ValueError(f"not next_responses columns: {', '.join(sorted(unknown))}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.store.db.execute(
+            f"UPDATE next_responses SET {assignments} WHERE ticket_id = ? AND outcome IS NULL",
+            (*(_column_value(v) for v in fields.values()), ticket_id),
+        )
+
+
+__all__ = ["NextResponse", "TicketRecords", "ticket_from_row"]

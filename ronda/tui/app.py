@@ -64,6 +64,7 @@ from ronda.tui.screens.prompts import TextPrompt
 from ronda.tui.screens.queue import QueueScreen
 from ronda.tui.screens.sites import SitesScreen
 from ronda.tui.screens.ticket import TicketScreen
+from ronda.when import use_zone
 
 POLL_SECONDS = 1.0
 # Even when nothing changed, reload now and then: SLA states move with time (ok -> warning).
@@ -97,7 +98,8 @@ JUMP_COMMANDS: dict[str, str] = {
 }
 
 
-# (desk, ticket as shown, agent, text) -> the ticket after the reply was sent and recorded.
+# (desk, ticket as shown, agent, text) -> the ticket after the reply was recorded and its
+# mail queued.
 MailReply = Callable[[Desk, Ticket, str, str], Ticket]
 
 
@@ -140,6 +142,7 @@ class RondaApp(App[None]):
         policy: SlaPolicy | None = None,
         *,
         mail_reply: MailReply | None = None,
+        mail_off_reason: str = "why.no_config",
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
         idle_gc: bool = False,
@@ -153,10 +156,13 @@ class RondaApp(App[None]):
         self.lang = self.t.lang
         self.clock: Callable[[], datetime] = clock or utcnow
         self.desk = Desk(store, policy=policy, clock=self.clock)
+        use_zone(self.desk.policy.timezone)  # every instant on screen is in the desk's zone
         self.probe_now = probe_now
-        # Replies to e-mail cases go out by mail (and are recorded) through this, when the
-        # CLI wires the mail channel; otherwise a reply is recorded only.
+        # Replies go out by mail (recorded, and queued for the relay) through this, when the
+        # CLI wires the mail channel; otherwise a reply is recorded only, and
+        # `mail_off_reason` (a catalogue key) says why.
         self.mail_reply = mail_reply
+        self.mail_off_reason = mail_off_reason
         self.poll_interval = poll_interval
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
@@ -553,6 +559,7 @@ def run_tui(
     config: Config | None = None,
     probe_now: ProbeNow | None = None,
     mail_reply: MailReply | None = None,
+    mail_off_reason: str = "why.no_config",
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
 
@@ -568,6 +575,7 @@ def run_tui(
         probe_now=probe_now,
         policy=policy,
         mail_reply=mail_reply,
+        mail_off_reason=mail_off_reason,
         idle_gc=True,
     )
     try:

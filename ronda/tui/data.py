@@ -20,9 +20,11 @@ from ronda.model import SlaState, Ticket, TicketEvent
 from ronda.sites import SiteHealth, site_health
 from ronda.sla import ticket_state, ticket_time_left
 from ronda.store import Store
+from ronda.store.outbox import OutboxMessage
 from ronda.store.queue import ChangeStamp
 from ronda.store.sites import SiteChoice
 from ronda.tickets import Desk, QueueFilter, TicketNotFound
+from ronda.when import format_when as _format_when
 
 # The queue shows the most urgent N; the header says how many more there are.
 QUEUE_LIMIT = 500
@@ -168,9 +170,10 @@ def format_duration(seconds: float, *, precise: bool = True) -> str:
     return f"{sign}{minutes}m"
 
 
-def format_when(at: datetime | None) -> str:
-    """An instant in the agent's local time zone (TZ), to the minute."""
-    return at.astimezone().strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+def format_when(at: datetime | None, *, zone: bool = True) -> str:
+    """An instant in the desk's time zone (`[sla.calendar] timezone`), to the minute, with
+    its offset unless `zone=False`: `2026-12-04 08:20 -05` (see `ronda.when`)."""
+    return _format_when(at, zone=zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,12 @@ class TicketDetail:
     parent: Ticket | None = None
     time_spent: float = 0.0
     site_url: str | None = None
+    outgoing: tuple[OutboxMessage, ...] = ()  # what the desk sent or queued on the case
+
+
+def shown_message(message: OutboxMessage) -> OutboxMessage:
+    """An outbox row as shown: a relay's answer or an address may carry anything."""
+    return _clean(message, ("recipient", "subject", "last_error"))
 
 
 def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
@@ -201,6 +210,7 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
         parent=shown_ticket(parent) if parent is not None else None,
         time_spent=desk.time_spent(ticket.id),
         site_url=site_url,
+        outgoing=tuple(shown_message(m) for m in desk.store.outbox.for_ticket(ticket.id)),
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual.screen import Screen
 
-from ronda.model import Source, Status, Ticket
+from ronda.model import Status, Ticket
 from ronda.tui.actions import bindings
 from ronda.tui.data import QueueSnapshot
 from ronda.tui.i18n import Catalogue
@@ -140,30 +140,47 @@ class TicketActions(RondaScreen):
         self._with_ticket(ask)
 
     def action_reply(self) -> None:
-        def mailed_to(app: RondaApp, tk: Ticket) -> str | None:
-            """The address the reply is mailed to (the case's requester), or None when it is
-            only recorded: the prompt says which before the agent writes."""
-            if app.mail_reply is None or tk.source != Source.EMAIL:
-                return None
-            return tk.requester if tk.requester and "@" in tk.requester else None
+        """Reply to the customer: by mail to the case's requester when the desk can mail
+        (the prompt names the address before the agent writes), else recorded only, and the
+        prompt says why. The mail is queued with the reply; the case shows when it is sent."""
+        app: RondaApp = self.ronda
 
-        def recipient(tk: Ticket) -> str:
-            app: RondaApp = self.ronda
-            to = mailed_to(app, tk)
+        def mailed_to(tk: Ticket) -> tuple[str | None, str]:
+            """(the address the reply is mailed to, or None, and why not)."""
+            if app.mail_reply is None:
+                return None, app.mail_off_reason
+            if not tk.requester or "@" not in tk.requester:
+                return None, "why.no_requester"
+            return tk.requester, ""
+
+        def note(tk: Ticket) -> str:
+            to, why = mailed_to(tk)
             if to is None:
-                return app.t("prompt.reply_recorded_only")
+                return app.t("prompt.reply_recorded_only", why=app.t(why))
             return app.t("prompt.reply_to", address=to)
 
-        self._text_action(
-            "prompt.reply",
-            lambda app, tk, text: (
-                app.mail_reply(app.desk, tk, app.agent, text)
-                if app.mail_reply is not None and mailed_to(app, tk) is not None
-                else app.desk.respond(tk.id, app.agent, text, tk.version)
-            ),
-            "done.reply",
-            note=recipient,
-        )
+        def ask(tk: Ticket) -> None:
+            def done(text: str | None) -> None:
+                if text is None:
+                    return
+                to, _ = mailed_to(tk)
+                if to is not None and app.mail_reply is not None:
+                    mail_reply = app.mail_reply
+                    app.perform(
+                        lambda desk: mail_reply(desk, tk, app.agent, text),
+                        app.t("done.reply_queued", case=tk.case_number, address=to),
+                    )
+                else:
+                    app.perform(
+                        lambda desk: desk.respond(tk.id, app.agent, text, tk.version),
+                        app.t("done.reply", case=tk.case_number),
+                    )
+
+            app.push_screen(
+                TextPrompt(app.t("prompt.reply", case=tk.case_number), note=note(tk)), done
+            )
+
+        self._with_ticket(ask)
 
     def action_note(self) -> None:
         # A note is additive: the desk takes it without a version check.

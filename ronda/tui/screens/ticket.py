@@ -13,6 +13,7 @@ from ronda.model import Ticket
 from ronda.tui.data import QueueSnapshot, TicketDetail, format_duration, format_when, load_detail
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.widgets.evidence import evidence_text
+from ronda.tui.widgets.outgoing import outgoing_text
 from ronda.tui.widgets.queue_table import PRIORITY_STYLES, STATUS_STYLES
 from ronda.tui.widgets.sla import SlaBadge
 from ronda.tui.widgets.timeline import notes_text, timeline_text
@@ -30,6 +31,8 @@ class TicketScreen(TicketActions):
     TicketScreen #evidence-pane { width: 2fr; }
     TicketScreen #timeline-pane { width: 3fr; }
     TicketScreen #notes-pane { height: 9; }
+    TicketScreen #outgoing-pane { height: auto; max-height: 7; }
+    TicketScreen #outgoing-pane.-empty { display: none; }
     """
 
     def __init__(self, ref: int | str, detail: TicketDetail | None = None) -> None:
@@ -59,6 +62,10 @@ class TicketScreen(TicketActions):
         with VerticalScroll(id="notes-pane", classes="pane") as pane:
             pane.border_title = self.t("ticket.notes")
             yield Static("", id="notes")
+        # Shown only when the desk sent or queued something on the case.
+        with VerticalScroll(id="outgoing-pane", classes="pane -empty") as pane:
+            pane.border_title = self.t("ticket.outgoing")
+            yield Static("", id="outgoing")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -99,6 +106,7 @@ class TicketScreen(TicketActions):
                 self.detail.parent,
                 self.detail.time_spent,
                 self.detail.site_url,
+                self.detail.outgoing,
             )
             if self.is_mounted:
                 self._paint()
@@ -134,6 +142,8 @@ class TicketScreen(TicketActions):
         self.query_one("#evidence", Static).update(evidence_text(tk.evidence, t))
         self.query_one("#timeline", Static).update(timeline_text(detail.events, t))
         self.query_one("#notes", Static).update(notes_text(detail.events, t))
+        self.query_one("#outgoing", Static).update(outgoing_text(detail.outgoing, t))
+        self.query_one("#outgoing-pane").set_class(not detail.outgoing, "-empty")
         self.sub_title = tk.case_number
 
     def _meta(self, detail: TicketDetail) -> Text:

@@ -18,6 +18,7 @@ SLA_STYLES: dict[SlaState, str] = {
     SlaState.PAUSED: "cyan",
     SlaState.MET: "dim green",
     SlaState.MISSED: "dim red",
+    SlaState.NOT_DUE: "dim",
 }
 
 
