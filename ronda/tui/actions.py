@@ -53,6 +53,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view_unassigned", "2", QUEUE),
     ActionSpec("view_open", "3", QUEUE),
     ActionSpec("view_breached", "4", QUEUE),
+    ActionSpec("view_resolved", "5", QUEUE),
+    ActionSpec("view_all", "6", QUEUE),
     ActionSpec("clear_filters", "escape", QUEUE, key_display="esc"),
     # A ticket: the one on screen, or the queue's highlighted row.
     ActionSpec("claim", "c", TICKET),

@@ -39,6 +39,7 @@ from ronda.tickets import (
     StaleTicket,
     TicketError,
     TicketNotFound,
+    case_number_for,
     ticket_id_from_case,
     utcnow,
 )
@@ -95,6 +96,10 @@ JUMP_COMMANDS: dict[str, str] = {
     "abiertos": "view:open",
     "breached": "view:breached",
     "vencidos": "view:breached",
+    "resolved": "view:resolved",
+    "resueltos": "view:resolved",
+    "all": "view:all",
+    "todos": "view:all",
 }
 
 
@@ -447,7 +452,8 @@ class RondaApp(App[None]):
         self.push_screen(localized(TicketScreen, self.lang)(ref, detail))
 
     def jump(self, text: str) -> None:
-        """A case number read out on the phone (`R-2481`, `2481`), or a command word."""
+        """A case number read out on the phone (`R-2481`, `2481`, `r 2481`), or a command
+        word."""
         text = text.strip()
         if not text:
             return
@@ -459,18 +465,20 @@ class RondaApp(App[None]):
             else:
                 self.call_later(self.run_action, command)
             return
-        if ticket_id_from_case(text) is None:
+        ticket_id = ticket_id_from_case(text)
+        if ticket_id is None:
             self.say(self.t("msg.not_case", text=text), "warning")
             return
+        case = case_number_for(ticket_id)
 
         def missing(exc: Exception) -> None:
             if isinstance(exc, TicketNotFound):
-                self.say(self.t("msg.no_case", case=text.upper()), "warning")
+                self.say(self.t("msg.no_case", case=case), "warning")
             else:
                 self.say(str(exc), "error")
 
         self.run_io(
-            lambda: load_detail(self.desk, text),
+            lambda: load_detail(self.desk, case),
             lambda detail: self.open_ticket(detail.ticket.id, detail),
             missing,
         )
