@@ -28,6 +28,8 @@ from ronda.model import Impact, Priority, QueueFilter, SlaState, Source, Status
 from ronda.store import Store
 from ronda.tickets import Desk
 from ronda.tui.screens.prompts import FilterPrompt
+from ronda.tui.screens.queue import QueueScreen
+from ronda.tui.screens.sites import SitesScreen
 from ronda.tui.screens.ticket import TicketScreen
 from ronda.tui.widgets.queue_table import QueueTable
 from ronda.tui.widgets.sla import SLA_STYLES
@@ -182,3 +184,41 @@ async def test_hostile_text_found_by_search_is_shown_escaped(store: Store, desk:
         shown = table.get_row_at(0)[4].plain
         assert "\\x1b]52" in shown and "<U+202E>" in shown
         assert "\x1b" not in shown and "\u202e" not in shown
+
+
+async def test_sites_down_first_and_enter_opens_the_case_or_the_history(
+    store: Store, desk: Desk
+) -> None:
+    old = desk.open_ticket(
+        source=Source.PROBE,
+        subject="cafe: slow",
+        priority=Priority.LOW,
+        impact=Impact.LOW,
+        actor="probe",
+        site="cafe",
+        opened_at=NOW - timedelta(days=3),
+    )
+    desk.resolve(old.id, "luis")
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, SitesScreen) and app.screen.sites)
+        screen: SitesScreen = app.screen  # type: ignore[assignment]
+        assert [(s.name, s.down) for s in screen.sites] == [
+            ("shop", True),  # HTTP 500 on the last round
+            ("blog", False),
+            ("cafe", False),  # failing, but in maintenance
+        ]
+        await pilot.press("enter")  # shop: its open case
+        await settle(pilot, lambda: isinstance(app.screen, TicketScreen))
+        assert app.screen.ticket.case_number == "R-1001"
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, SitesScreen))
+        await pilot.press("down", "down", "enter")  # cafe: no open case, its history
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert app.queue_filter.site == "cafe" and app.queue_filter.view == "all"
+        await settle(pilot, lambda: cases(app) == [old.case_number])
+        assert "cafe" in str(app.screen.query_one("#summary").render())
+        await pilot.press("escape")  # clears the filters, the site's too
+        await settle(pilot, lambda: app.queue_filter.site is None)

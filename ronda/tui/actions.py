@@ -70,6 +70,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("link_parent", "l", TICKET),
     # The ticket screen and the sites screen.
     ActionSpec("back", "escape", DETAIL, key_display="esc"),
+    ActionSpec("open_site", "enter", SITES),
     ActionSpec("probe_now", "p", SITES),
 )
 
@@ -95,7 +96,7 @@ FOOTER: dict[str, frozenset[str]] = {
         {"claim", "assign", "reply", "note", "pending", "reprioritize", "resolve", "reopen"}
         | {"back", "help", "quit"}
     ),
-    "sites": frozenset({"probe_now", "back", "jump", "new_ticket", "help", "quit"}),
+    "sites": frozenset({"open_site", "probe_now", "back", "jump", "new_ticket", "help", "quit"}),
 }
 
 

@@ -251,5 +251,13 @@ def load_directory(store: Store) -> Directory:
     )
 
 
+def site_order(site: SiteHealth) -> tuple[bool, str]:
+    """The sites screen's order: the sites down first, then by name."""
+    return not site.down, site.name
+
+
 def load_sites(store: Store) -> tuple[SiteHealth, ...]:
-    return tuple(shown_site(s) for s in site_health(store))
+    """Every site, down first, each with its open ticket."""
+    open_tickets = store.sites.open_tickets()
+    sites = (replace(s, open_ticket=open_tickets.get(s.name)) for s in site_health(store))
+    return tuple(shown_site(s) for s in sorted(sites, key=site_order))

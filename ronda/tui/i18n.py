@@ -38,6 +38,7 @@ EN: dict[str, str] = {
     "action.link_parent": "Link parent",
     "action.back": "Back",
     "action.probe_now": "Probe now",
+    "action.open_site": "Open case",
     # ... and what they do (help screen, palette).
     "help.title": "Keys",
     "help.section_anywhere": "Anywhere",
@@ -78,6 +79,7 @@ EN: dict[str, str] = {
     "help.link_parent": "Link to a parent incident (empty: unlink)",
     "help.back": "Back",
     "help.probe_now": "Probe the highlighted site now",
+    "help.open_site": "Open the site's open case, or else its history (every case of the site)",
     # Columns and fields.
     "col.case": "Case",
     "col.priority": "Priority",
@@ -245,7 +247,10 @@ EN: dict[str, str] = {
     "sites.unknown": "not probed",
     "sites.in_maintenance": "maintenance",
     "sites.none": "No sites configured.",
-    "sites.no_probe": "Probing is not available in this session.",
+    "sites.no_probe": (
+        "Probe now needs the desk's configuration: start the TUI with "
+        "`ronda tui --config ronda.toml`."
+    ),
     "sites.probing": "Probing {site}…",
     "sites.probed": "Probed {site}. {result}",
     # Results and problems.
@@ -310,6 +315,7 @@ ES: dict[str, str] = {
     "action.link_parent": "Vincular",
     "action.back": "Volver",
     "action.probe_now": "Sondear ya",
+    "action.open_site": "Abrir caso",
     "help.title": "Teclas",
     "help.section_anywhere": "En cualquier pantalla",
     "help.section_queue": "Cola",
@@ -349,6 +355,7 @@ ES: dict[str, str] = {
     "help.link_parent": "Vincular a un incidente padre (vacío: desvincular)",
     "help.back": "Volver",
     "help.probe_now": "Sondear ahora el sitio resaltado",
+    "help.open_site": "Abrir el caso abierto del sitio, o su historial (todos sus casos)",
     "col.case": "Caso",
     "col.priority": "Prioridad",
     "col.impact": "Impacto",
@@ -515,7 +522,10 @@ ES: dict[str, str] = {
     "sites.unknown": "sin sondear",
     "sites.in_maintenance": "mantenimiento",
     "sites.none": "No hay sitios configurados.",
-    "sites.no_probe": "Sondear no está disponible en esta sesión.",
+    "sites.no_probe": (
+        "Sondear ahora necesita la configuración del servicio: abra la interfaz con "
+        "`ronda tui --config ronda.toml`."
+    ),
     "sites.probing": "Sondeando {site}…",
     "sites.probed": "{site} sondeado. {result}",
     "done.claim": "{case} es suyo.",

@@ -59,6 +59,7 @@ def summary_text(snapshot: QueueSnapshot, agent: str, t: Callable[..., str]) -> 
         ("col.priority", flt.priority and t(f"priority.{flt.priority}")),
         ("col.status", flt.status and t(f"status.{flt.status}")),
         ("col.customer", flt.customer),
+        ("col.site", flt.site),
         ("queue.search", flt.search),
     ):
         if value:
@@ -153,7 +154,7 @@ class QueueScreen(TicketActions):
             return
         search.value = ""
         search.remove_class("visible")
-        self.ronda.set_filter(search=None, priority=None, status=None, customer=None)
+        self.ronda.set_filter(search=None, priority=None, status=None, customer=None, site=None)
 
     def _view(self, view: str) -> None:
         self.ronda.set_filter(view=view)

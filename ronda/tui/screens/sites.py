@@ -153,6 +153,22 @@ class SitesScreen(RondaScreen):
             self._seen_probe = probe
             self.reload()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_site()
+
+    def action_open_site(self) -> None:
+        """`enter`: the site's open ticket, or else its history (the tickets list, every
+        view, filtered by the site)."""
+        site = self.highlighted()
+        if site is None:
+            return
+        if site.open_ticket is not None:
+            self.ronda.open_ticket(site.open_ticket)
+            return
+        self.ronda.set_filter(view="all", site=site.name, search=None)
+        self.dismiss()
+
     def action_probe_now(self) -> None:
         site = self.highlighted()
         if site is None:
