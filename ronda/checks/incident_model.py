@@ -79,6 +79,10 @@ _SUBJECT_WORDS: dict[FailureClass, str] = {
 }
 
 
+# What the UI translates a probe's subject from (`ronda.tui.words`).
+SUBJECT_WORDS = _SUBJECT_WORDS
+
+
 # ---- inputs -------------------------------------------------------------------------------
 
 
@@ -382,6 +386,7 @@ def iso_utc(epoch: float | None) -> str | None:
 
 
 __all__ = [
+    "SUBJECT_WORDS",
     "BLOCKING",
     "DOWN",
     "SERVER",

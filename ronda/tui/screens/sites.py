@@ -13,13 +13,14 @@ from textual.widgets import DataTable, Footer, Static
 from ronda.sites import SiteHealth
 from ronda.tui.data import QueueSnapshot, format_duration, load_sites
 from ronda.tui.screens.base import RondaScreen
+from ronda.tui.words import class_label
 
 SITE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "col.site", 18),
     ("customer", "col.customer", 14),
     ("server", "sites.server", 10),
     ("state", "sites.state", 11),
-    ("class", "ticket.class", 13),
+    ("class", "ticket.class", 20),
     ("checked", "sites.checked", 10),
     ("latency", "sites.latency", 8),
     ("cert", "sites.cert", 6),
@@ -50,7 +51,7 @@ def site_cells(site: SiteHealth, now: datetime, t: Callable[..., str]) -> list[T
         Text(site.customer or "-"),
         Text(site.server or "-"),
         state,
-        Text(site.failure_class or "-", style="" if site.failure_class else "dim"),
+        Text(class_label(site.failure_class, t) or "-", style="" if site.failure_class else "dim"),
         Text(checked),
         Text(latency),
         cert,
