@@ -124,6 +124,36 @@ class FailureClass(StrEnum):
 
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
+# Short English words for the subjects probes write ("tienda-ana: HTTP 500 on https://...",
+# `ronda.checks.incident_model.subject_for`); the TUI shows them in its language.
+SUBJECT_WORDS: dict[FailureClass, str] = {
+    FailureClass.REFUSED: "connection refused",
+    FailureClass.DNS: "name not resolved",
+    FailureClass.TIMEOUT: "timeout",
+    FailureClass.HTTP_500: "HTTP 500",
+    FailureClass.HTTP_502: "HTTP 502",
+    FailureClass.HTTP_503: "HTTP 503",
+    FailureClass.WP_DB_CONNECTION: "database connection error",
+    FailureClass.PHP_FATAL: "PHP fatal error",
+    FailureClass.PHP_FATAL_TIMEOUT: "PHP maximum execution time exceeded",
+    FailureClass.PHP_SYNTAX_ERROR: "PHP syntax error",
+    FailureClass.WHITE_SCREEN: "blank page (white screen)",
+    FailureClass.HTTP_403: "HTTP 403",
+    FailureClass.HTTP_404: "HTTP 404",
+    FailureClass.REDIRECT_LOOP: "redirect loop",
+    FailureClass.REDIRECT_REFUSED: "redirect refused (internal address)",
+    FailureClass.SSL_EXPIRED: "SSL certificate expired",
+    FailureClass.SSL_UNTRUSTED: "SSL certificate not trusted",
+    FailureClass.SSL_HOSTNAME: "SSL certificate for another host",
+    FailureClass.WP_MAINTENANCE: "WordPress maintenance mode",
+    FailureClass.SLOW: "slow",
+    FailureClass.CONTENT_MISSING: "expected content missing",
+    FailureClass.SSL_EXPIRING: "SSL certificate expiring",
+    FailureClass.RSS_INVALID: "RSS feed invalid",
+    FailureClass.INTERMITTENT: "intermittent (down and up repeatedly)",
+}
+
+
 DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.REFUSED: Priority.HIGH,
     FailureClass.DNS: Priority.HIGH,

@@ -25,6 +25,7 @@ from ronda.config import MaintenanceWindow, Server, Site
 from ronda.model import (
     DEFAULT_CLASS_PRIORITY,
     HOME_DOWN,
+    SUBJECT_WORDS,
     FailureClass,
     Impact,
     Priority,
@@ -49,38 +50,6 @@ SERVER = "server"
 # Failures after which the other checks of a round say nothing (the home page is down);
 # the prober skips the keyword checks and the feed on the same set.
 BLOCKING: frozenset[FailureClass] = HOME_DOWN
-
-# Short English words for ticket subjects ("tienda-ana: HTTP 500 on https://...").
-_SUBJECT_WORDS: dict[FailureClass, str] = {
-    FC.REFUSED: "connection refused",
-    FC.DNS: "name not resolved",
-    FC.TIMEOUT: "timeout",
-    FC.HTTP_500: "HTTP 500",
-    FC.HTTP_502: "HTTP 502",
-    FC.HTTP_503: "HTTP 503",
-    FC.WP_DB_CONNECTION: "database connection error",
-    FC.PHP_FATAL: "PHP fatal error",
-    FC.PHP_FATAL_TIMEOUT: "PHP maximum execution time exceeded",
-    FC.PHP_SYNTAX_ERROR: "PHP syntax error",
-    FC.WHITE_SCREEN: "blank page (white screen)",
-    FC.HTTP_403: "HTTP 403",
-    FC.HTTP_404: "HTTP 404",
-    FC.REDIRECT_LOOP: "redirect loop",
-    FC.REDIRECT_REFUSED: "redirect refused (internal address)",
-    FC.SSL_EXPIRED: "SSL certificate expired",
-    FC.SSL_UNTRUSTED: "SSL certificate not trusted",
-    FC.SSL_HOSTNAME: "SSL certificate for another host",
-    FC.WP_MAINTENANCE: "WordPress maintenance mode",
-    FC.SLOW: "slow",
-    FC.CONTENT_MISSING: "expected content missing",
-    FC.SSL_EXPIRING: "SSL certificate expiring",
-    FC.RSS_INVALID: "RSS feed invalid",
-    FC.INTERMITTENT: "intermittent (down and up repeatedly)",
-}
-
-
-# What the UI translates a probe's subject from (`ronda.tui.words`).
-SUBJECT_WORDS = _SUBJECT_WORDS
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -370,7 +339,7 @@ def strip_site(site: str, detail: str) -> str:
 
 def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = "") -> str:
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
-    words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
+    words = SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
     if failure_class in (FC.SLOW, FC.SSL_EXPIRING, FC.CONTENT_MISSING, FC.RSS_INVALID) and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
@@ -386,7 +355,6 @@ def iso_utc(epoch: float | None) -> str | None:
 
 
 __all__ = [
-    "SUBJECT_WORDS",
     "BLOCKING",
     "DOWN",
     "SERVER",

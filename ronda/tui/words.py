@@ -3,7 +3,7 @@ probes write, in the UI language.
 
 A failure class reads as its name in the catalogue (`class.<code>`), or its code where the
 catalogue has none (English: the codes are what the CLI, metrics and logs say too). A
-probe's subject is stored in English (`ronda.checks.incident_model.subject_for`), searched
+probe's subject is stored in English (`ronda.model.SUBJECT_WORDS`), searched
 as written; shown, its words are the UI language's when it still reads as a probe wrote it.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ronda.checks.incident_model import SUBJECT_WORDS
-from ronda.model import FailureClass, Source, Ticket
+from ronda.model import SUBJECT_WORDS, FailureClass, Source, Ticket
 
 
 def class_label(failure_class: str | None, t: Callable[..., str]) -> str:
