@@ -41,20 +41,24 @@ def test_columns_give_way_by_rank_and_flex_ones_shrink_first() -> None:
     wide = fit_columns(200, natural)
     assert [w for _, w in wide] == list(natural)  # room for all: nothing cut
     assert _keys(fit_columns(80, natural)) == ["case", "priority", "who", "what", "sla", "age"]
+    shown = 0
     for width in range(40, 200):
         layout = fit_columns(width, natural)
         assert set(ALWAYS) <= set(_keys(layout)), width
         assert sum(w + 2 for _, w in layout) <= width, width
-        shown = dict(layout)
         for i, w in layout:  # a fixed column is never cut: it goes whole or not at all
             if not COLUMNS[i].flex:
                 assert w == natural[i]
-        if len(layout) < len(COLUMNS):  # before a column goes, flex ones are at their least
-            assert all(shown[i] <= max(COLUMNS[i].least, 1) for i in shown if COLUMNS[i].flex)
-            break
-    # The subject takes the room first, then the customer.
-    at_100 = dict(fit_columns(100, natural))
-    assert at_100[4] > COLUMNS[4].least and at_100[3] == COLUMNS[3].least
+        assert len(layout) >= shown, width  # a wider terminal never shows fewer columns
+        shown = len(layout)
+    # The subject takes the room first, then the customer; the minor columns (status,
+    # assignee, impact) wait until both have an ample width.
+    at_90 = dict(fit_columns(90, natural))
+    assert at_90[4] > COLUMNS[4].least and at_90[3] == COLUMNS[3].least
+    at_120 = fit_columns(120, natural)
+    assert _keys(at_120) == ["case", "priority", "who", "what", "sla", "age"]
+    assert dict(at_120)[3] == COLUMNS[3].ample and dict(at_120)[4] >= COLUMNS[4].ample
+    assert _keys(fit_columns(160, natural)) == [c.key for c in COLUMNS]
 
 
 def test_widths_do_not_change_with_the_words_of_a_closed_set(tmp_path: Path) -> None:

@@ -5,7 +5,12 @@ subjects probes write (`ronda.tui.words`)."""
 
 from __future__ import annotations
 
+from ronda.model import SUBJECT_WORDS, FailureClass
+
 EN_WORDS: dict[str, str] = {
+    # English shows a failure class as its code, and a probe's subject as it was written.
+    **{f"class.{fc}": str(fc) for fc in FailureClass},
+    **{f"subject.{fc}": words for fc, words in SUBJECT_WORDS.items()},
     "palette.key": "palette",
     "palette.placeholder": "Search for commands…",
     "palette.themes": "Search for themes…",
@@ -76,6 +81,11 @@ ES_WORDS: dict[str, str] = {
     "class.server_outage": "servidor caído",
     "class.prober_blind": "sondeo a ciegas",
     "subject.refused": "conexión rechazada",
+    "subject.http_500": "HTTP 500",
+    "subject.http_502": "HTTP 502",
+    "subject.http_503": "HTTP 503",
+    "subject.http_403": "HTTP 403",
+    "subject.http_404": "HTTP 404",
     "subject.dns": "nombre no resuelto",
     "subject.timeout": "tiempo de espera agotado",
     "subject.wp_db_connection": "error de conexión a la base de datos",

@@ -44,6 +44,7 @@ class Column:
     rank: int
     flex: bool = False
     least: int = 0  # a flex column's narrowest width
+    ample: int = 0  # a flex column's width before the others grow past theirs
     most: int = 1000  # never wider than this
 
 
@@ -51,10 +52,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("case", "col.case", 0),
     Column("priority", "col.pri", 0),
     Column("impact", "col.imp", 5),
-    Column("who", "col.who", 2, flex=True, least=10, most=48),
-    Column("what", "col.what", 0, flex=True, least=26),
+    Column("who", "col.who", 2, flex=True, least=10, ample=24, most=48),
+    Column("what", "col.what", 0, flex=True, least=26, ample=48),
     Column("status", "col.status", 3),
-    Column("assignee", "col.assignee", 4, flex=True, least=6, most=20),
+    Column("assignee", "col.assignee", 4, flex=True, least=6, ample=12, most=20),
     Column("sla", "col.sla", 0),
     Column("age", "col.age", 1),
 )
@@ -62,6 +63,7 @@ _INDEX = {column.key: index for index, column in enumerate(COLUMNS)}
 SLA_COLUMN = _INDEX["sla"]
 AGE_COLUMN = _INDEX["age"]
 CELL_PADDING = 1  # blank cells either side of a column's text
+MINOR_RANK = 3  # status, assignee, impact: the first to go
 _PADDED = 2 * CELL_PADDING
 
 
@@ -69,27 +71,37 @@ def fit_columns(available: int, natural: tuple[int, ...]) -> tuple[tuple[int, in
     """(column index, width) of the columns shown in `available` cells, in order.
 
     `natural` is each column's widest text. Columns are dropped, highest rank first, until
-    the rest fit with their flex columns at their narrowest; the width left then goes to
-    the flex columns, the lowest rank first, up to their natural width. So nothing is cut
-    that fits, and at 80 cells the case, priority, SLA and subject always show.
+    the rest fit with their flex columns at their narrowest, and the minor ones (rank 3 and
+    up) until the subject and customer can have an ample width; the width left goes to
+    the flex columns, the lowest rank first, up to an ample width, then up to their natural
+    width. So nothing is cut that fits, at 80 cells the case, priority, SLA and subject
+    always show, and a long subject does not leave the customer at its narrowest.
     """
     natural = tuple(min(n, c.most) for c, n in zip(COLUMNS, natural, strict=True))
     least = [min(n, c.least) if c.flex else n for c, n in zip(COLUMNS, natural, strict=True)]
     kept = list(range(len(COLUMNS)))
     by_rank = sorted(kept, key=lambda i: (COLUMNS[i].rank, i))
 
-    def needed() -> int:
-        return sum(least[i] + _PADDED for i in kept)
+    def needed(ample: bool = False) -> int:
+        def width(i: int) -> int:
+            column = COLUMNS[i]
+            if ample and column.flex and column.rank < MINOR_RANK:
+                return max(least[i], min(natural[i], column.ample))
+            return least[i]
+
+        return sum(width(i) + _PADDED for i in kept)
 
     while needed() > available and COLUMNS[by_rank[-1]].rank > 0:
         kept.remove(by_rank.pop())
+    # The minor columns show only where the subject and the customer have ample room.
+    while needed(ample=True) > available and COLUMNS[by_rank[-1]].rank >= MINOR_RANK:
+        kept.remove(by_rank.pop())
     widths = {i: least[i] for i in kept}
     spare = available - needed()
-    for i in sorted(kept, key=lambda i: (COLUMNS[i].rank, i)):
-        if spare <= 0:
-            break
-        if COLUMNS[i].flex:
-            grow = min(spare, min(natural[i], COLUMNS[i].most) - widths[i])
+    flex = [i for i in sorted(kept, key=lambda i: (COLUMNS[i].rank, i)) if COLUMNS[i].flex]
+    for target in (lambda i: min(natural[i], COLUMNS[i].ample), lambda i: natural[i]):
+        for i in flex:
+            grow = min(spare, target(i) - widths[i])
             if grow > 0:
                 widths[i] += grow
                 spare -= grow
