@@ -1,4 +1,4 @@
-"""The agents' TUI with 100k tickets in the store.
+"""The agents' TUI with 100k tickets in the store, and how it grows to 1M.
 
 Measures, headless (Textual's test driver, 120x36):
 - start to first painted queue: from building the app to the queue table holding its rows
@@ -7,13 +7,17 @@ Measures, headless (Textual's test driver, 120x36):
   driver delivers it) to the screen painted with the new snapshot (search box, poller
   wake-up, queue query, table swap, the screen's refresh), per keystroke; the word in
   --keys is typed --rounds times (the box cleared in between), each key as soon as the
-  previous one is painted (faster than anyone types), n = 32 by default;
+  previous one is painted (faster than anyone types), n = 32 by default; the search goes
+  word by word through the FTS5 index over subjects, sites, customers and message bodies
+  (every ticket has an opening message here), in the queue's order (its urgency index);
 - the parts alone: the queue load (query + count + header counts) and a table swap with
   its repaint.
-Goals: first paint < 1 s, keystroke < 100 ms.
+Goals: first paint < 1 s, keystroke < 100 ms (p95), at 100k tickets. With --tickets
+100000,1000000 each size runs in turn, and the last lines say how first paint and keystroke
+grow from the first size to the others.
 
-Run: python bench/tui_scale.py [--tickets 100000] [--open-share 0.3] [--keys checkout]
-     [--rounds 4]
+Run: python bench/tui_scale.py [--tickets 100000[,1000000]] [--open-share 0.3]
+     [--keys checkout] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -41,19 +45,30 @@ from ronda.tui.widgets.queue_table import QueueTable
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 OPEN = ["new", "open", "pending_customer", "reopened"]
 WORDS = ["home", "checkout", "panel", "correo", "dns", "ssl", "backup", "lento", "plugin"]
+# Customers' names with accents, as search folds them ("ferreteria lopez").
+CUSTOMERS = ["Ferretería López", "Panadería Núñez", "Óptica Peña", "Café Ávila", "ACME"]
+BODIES = [
+    "La página de pago no carga desde esta mañana",
+    "El formulario de contacto devuelve un error",
+    "No llegan los correos del sitio",
+    "The checkout is slow again",
+    "Renovar el certificado antes del viernes",
+]
 
 
 def populate(store: Store, tickets: int, open_share: float) -> None:
     """Bulk insert straight into the tables (the desk would take minutes for 100k)."""
     rng = random.Random(11)
     base = NOW.timestamp()
-    rows = []
-    for i in range(1, tickets + 1):
-        opened = base - rng.uniform(0, 60 * 86400)
-        status = rng.choice(OPEN) if rng.random() < open_share else "resolved"
-        answered = opened + 600 if rng.random() < 0.4 else None
-        rows.append(
-            (
+
+    def rows():  # a generator: a million rows never sit in memory at once
+        for i in range(1, tickets + 1):
+            opened = base - rng.uniform(0, 60 * 86400)
+            status = rng.choice(OPEN) if rng.random() < open_share else "resolved"
+            answered = opened + 600 if rng.random() < 0.4 else None
+            # One answered case in four heard from the customer again: a next reply owed.
+            again = answered is not None and status != "resolved" and rng.random() < 0.25
+            yield (
                 i,
                 case_number_for(i),
                 rng.choice(["probe", "email", "manual"]),
@@ -66,26 +81,31 @@ def populate(store: Store, tickets: int, open_share: float) -> None:
                 opened + rng.uniform(300, 86400),
                 opened + rng.uniform(900, 172800),
                 answered,
+                "met" if answered is not None else None,
                 opened + 60 if status == "pending_customer" else None,
+                answered + 3600 if again else None,
+                answered + 3600 + rng.uniform(300, 86400) if again else None,
+                answered + 3600 + rng.uniform(900, 172800) if again else None,
                 f"site-{i % 5000}",
-                f"customer-{i % 800}",
+                f"{CUSTOMERS[i % len(CUSTOMERS)]} {i % 800}",
                 opened,
             )
-        )
+
     with bulk_write(store) as bulk:
         bulk.insert(
             "tickets",
             (
                 "id", "case_number", "source", "subject", "priority", "impact", "status",
                 "assignee", "opened_at", "sla_target_at", "sla_limit_at", "first_response_at",
-                "paused_at", "site", "customer", "updated_at",
+                "sla_outcome", "paused_at", "reply_due_at", "reply_target_at",
+                "reply_limit_at", "site", "customer", "updated_at",
             ),
-            rows,
+            rows(),
         )  # fmt: skip
         bulk.insert(
             "ticket_events",
             ("ticket_id", "at", "actor", "kind", "body"),
-            ((i, base, "probe", "opened", "opened") for i in range(1, tickets + 1)),
+            ((i, base, "mail", "opened", BODIES[i % len(BODIES)]) for i in range(1, tickets + 1)),
         )
     analyze(store)
 
@@ -184,39 +204,65 @@ async def measure(path: Path, keystrokes: str, rounds: int = 1) -> dict[str, obj
 
 def ms(values: list[float]) -> str:
     # p95: the nearest rank (with n=32 that is the second worst).
-    p95 = sorted(values)[max(0, math.ceil(0.95 * len(values)) - 1)]
     return (
         f"median {statistics.median(values) * 1000:.0f} ms, "
-        f"p95 {p95 * 1000:.0f} ms, "
+        f"p95 {p95(values) * 1000:.0f} ms, "
         f"max {max(values) * 1000:.0f} ms (n={len(values)}: "
         + " ".join(f"{v * 1000:.0f}" for v in values)
         + ")"
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--open-share", type=float, default=0.3)
-    parser.add_argument("--keys", default="checkout")
-    # Typing --keys this many times (clearing the box in between): n = rounds * len(keys).
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, math.ceil(0.95 * len(values)) - 1)]
+
+
+def run(size: int, open_share: float, keys: str, rounds: int) -> dict[str, object]:
+    """Populate a desk of `size` tickets, measure it, print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         t0 = time.perf_counter()
         # In a child process: the TUI process should not carry the populating garbage
         # (its garbage collector would pay for it, and a real TUI never has it).
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            pool.apply(populate_file, (str(path), args.tickets, args.open_share))
-        print(f"populated {args.tickets} tickets in {time.perf_counter() - t0:.1f} s")
-        result = asyncio.run(measure(path, args.keys, args.rounds))
+            pool.apply(populate_file, (str(path), size, open_share))
+        megabytes = path.stat().st_size / 1e6
+        print(f"populated {size} tickets in {time.perf_counter() - t0:.1f} s ({megabytes:.0f} MB)")
+        result = asyncio.run(measure(path, keys, rounds))
     shown, total, keys = result["last"]
     print(f"start to first painted queue: {result['first_paint'] * 1000:.0f} ms (goal < 1000)")
     print(f"filter keystroke to repaint:  {ms(result['direct'])} (goal < 100)")
     print(f"queue load (query+counts):    {ms(result['load'])}")
     print(f"table swap and repaint:       {ms(result['rebuild'])}")
     print(f"search {keys!r}: showing {shown} of {total}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", default="100000", help="a size, or sizes separated by commas")
+    parser.add_argument("--open-share", type=float, default=0.3)
+    parser.add_argument("--keys", default="checkout")
+    # Typing --keys this many times (clearing the box in between): n = rounds * len(keys).
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.tickets.split(",")]
+    results = {}
+    for size in sizes:
+        print(f"--- {size} tickets")
+        results[size] = run(size, args.open_share, args.keys, args.rounds)
+    first = sizes[0]
+    for size in sizes[1:]:
+        a, b = results[first], results[size]
+        print(
+            f"growth {first} -> {size} tickets (x{size / first:g}): "
+            f"first paint {a['first_paint'] * 1000:.0f} -> {b['first_paint'] * 1000:.0f} ms "
+            f"(x{b['first_paint'] / a['first_paint']:.2f}), "
+            f"keystroke p95 {p95(a['direct']) * 1000:.0f} -> {p95(b['direct']) * 1000:.0f} ms "
+            f"(x{p95(b['direct']) / p95(a['direct']):.2f}), "
+            f"queue load median {statistics.median(a['load']) * 1000:.0f} -> "
+            f"{statistics.median(b['load']) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

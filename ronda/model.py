@@ -133,6 +133,44 @@ class FailureClass(StrEnum):
     FLAGGED_UNSAFE = "flagged_unsafe"  # Google Safe Browsing / Web Risk lists the site
 
 
+# Short English words for the subjects probes write ("tienda-ana: HTTP 500 on https://...",
+# `ronda.checks.incident_model.subject_for`); the TUI shows them in its language.
+SUBJECT_WORDS: dict[FailureClass, str] = {
+    FailureClass.REFUSED: "connection refused",
+    FailureClass.DNS: "name not resolved",
+    FailureClass.TIMEOUT: "timeout",
+    FailureClass.HTTP_500: "HTTP 500",
+    FailureClass.HTTP_502: "HTTP 502",
+    FailureClass.HTTP_503: "HTTP 503",
+    FailureClass.WP_DB_CONNECTION: "database connection error",
+    FailureClass.PHP_FATAL: "PHP fatal error",
+    FailureClass.PHP_FATAL_TIMEOUT: "PHP maximum execution time exceeded",
+    FailureClass.PHP_SYNTAX_ERROR: "PHP syntax error",
+    FailureClass.WHITE_SCREEN: "blank page (white screen)",
+    FailureClass.HTTP_403: "HTTP 403",
+    FailureClass.HTTP_404: "HTTP 404",
+    FailureClass.REDIRECT_LOOP: "redirect loop",
+    FailureClass.REDIRECT_REFUSED: "redirect refused (internal address)",
+    FailureClass.SSL_EXPIRED: "SSL certificate expired",
+    FailureClass.SSL_UNTRUSTED: "SSL certificate not trusted",
+    FailureClass.SSL_HOSTNAME: "SSL certificate for another host",
+    FailureClass.WP_MAINTENANCE: "WordPress maintenance mode",
+    FailureClass.SLOW: "slow",
+    FailureClass.CONTENT_MISSING: "expected content missing",
+    FailureClass.SSL_EXPIRING: "SSL certificate expiring",
+    FailureClass.RSS_INVALID: "RSS feed invalid",
+    FailureClass.INTERMITTENT: "intermittent (down and up repeatedly)",
+    FailureClass.WP_OUTDATED: "WordPress update due",
+    FailureClass.PHP_EOL: "PHP version at end of life",
+    FailureClass.MIXED_CONTENT: "mixed content (shown as not secure)",
+    FailureClass.BROKEN_IMAGES: "broken images",
+    FailureClass.PHP_WARNING: "PHP warnings shown on the page",
+    FailureClass.WP_REST_BROKEN: "REST API broken (block editor and Elementor will not load)",
+    FailureClass.LOGIN_REDIRECT_LOOP: "login redirect loop",
+    FailureClass.BLOCKED: "the desk's probes are blocked by a firewall",
+    FailureClass.FLAGGED_UNSAFE: "flagged unsafe by Google",
+}
+
 # Default priority of each class (docs/contract.md); the config may override any of them.
 DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.REFUSED: Priority.HIGH,
@@ -306,5 +344,7 @@ class QueueFilter:
     priority: Priority | None = None
     status: Status | None = None
     customer: str | None = None
-    search: str | None = None  # substring of case number, subject, site or customer
+    site: str | None = None
+    # Words, each in the case number, subject, site, customer, requester or messages.
+    search: str | None = None
     limit: int = 200

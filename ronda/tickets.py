@@ -78,8 +78,10 @@ def case_number_for(ticket_id: int) -> str:
 
 
 def ticket_id_from_case(case_number: str) -> int | None:
-    """`R-2481` (or `r2481`, `2481`) -> the ticket id, or None when it is not a case number."""
-    text = case_number.strip().upper().removeprefix(CASE_PREFIX).removeprefix("R")
+    """`R-2481` (or `r2481`, `2481`, `r 2481`, `r-2481`: as read over the phone) -> the
+    ticket id, or None when it is not a case number."""
+    text = "".join(case_number.split()).upper().removeprefix(CASE_PREFIX).removeprefix("R")
+    text = text.removeprefix("-")
     if not text.isdigit():
         return None
     number = int(text)

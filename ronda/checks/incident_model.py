@@ -25,6 +25,7 @@ from ronda.config import MaintenanceWindow, Server, Site
 from ronda.model import (
     DEFAULT_CLASS_PRIORITY,
     HOME_DOWN,
+    SUBJECT_WORDS,
     FailureClass,
     Impact,
     Priority,
@@ -49,43 +50,6 @@ SERVER = "server"
 # Failures after which the other checks of a round say nothing (the home page is down);
 # the prober skips the keyword checks and the feed on the same set.
 BLOCKING: frozenset[FailureClass] = HOME_DOWN
-
-# Short English words for ticket subjects ("tienda-ana: HTTP 500 on https://...").
-_SUBJECT_WORDS: dict[FailureClass, str] = {
-    FC.REFUSED: "connection refused",
-    FC.DNS: "name not resolved",
-    FC.TIMEOUT: "timeout",
-    FC.HTTP_500: "HTTP 500",
-    FC.HTTP_502: "HTTP 502",
-    FC.HTTP_503: "HTTP 503",
-    FC.WP_DB_CONNECTION: "database connection error",
-    FC.PHP_FATAL: "PHP fatal error",
-    FC.PHP_FATAL_TIMEOUT: "PHP maximum execution time exceeded",
-    FC.PHP_SYNTAX_ERROR: "PHP syntax error",
-    FC.WHITE_SCREEN: "blank page (white screen)",
-    FC.HTTP_403: "HTTP 403",
-    FC.HTTP_404: "HTTP 404",
-    FC.REDIRECT_LOOP: "redirect loop",
-    FC.REDIRECT_REFUSED: "redirect refused (internal address)",
-    FC.SSL_EXPIRED: "SSL certificate expired",
-    FC.SSL_UNTRUSTED: "SSL certificate not trusted",
-    FC.SSL_HOSTNAME: "SSL certificate for another host",
-    FC.WP_MAINTENANCE: "WordPress maintenance mode",
-    FC.SLOW: "slow",
-    FC.CONTENT_MISSING: "expected content missing",
-    FC.SSL_EXPIRING: "SSL certificate expiring",
-    FC.RSS_INVALID: "RSS feed invalid",
-    FC.INTERMITTENT: "intermittent (down and up repeatedly)",
-    FC.WP_OUTDATED: "WordPress update due",
-    FC.PHP_EOL: "PHP version at end of life",
-    FC.MIXED_CONTENT: "mixed content (shown as not secure)",
-    FC.BROKEN_IMAGES: "broken images",
-    FC.PHP_WARNING: "PHP warnings shown on the page",
-    FC.WP_REST_BROKEN: "REST API broken (block editor and Elementor will not load)",
-    FC.LOGIN_REDIRECT_LOOP: "login redirect loop",
-    FC.BLOCKED: "the desk's probes are blocked by a firewall",
-    FC.FLAGGED_UNSAFE: "flagged unsafe by Google",
-}
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -398,7 +362,7 @@ _DETAIL_SUBJECTS = frozenset(
 
 def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = "") -> str:
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
-    words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
+    words = SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
     if failure_class in _DETAIL_SUBJECTS and detail:
         # Their detail says what matters (how slow, how many days, which keyword).

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from ronda.model import OPEN_STATUSES
+from ronda.store.schema_queue import m13_queue_order_and_search
 
 
 class SchemaError(Exception):
@@ -685,4 +686,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m10_wordpress_health,
     _m11_site_history,
     _m12_time_entries_by_instant,
+    m13_queue_order_and_search,
 )

@@ -34,6 +34,13 @@ class SiteHealth:
     cert_not_after: datetime | None
     in_maintenance: bool
     detail: str | None
+    # The site's oldest open ticket (its id), if any (`Sites.open_tickets`).
+    open_ticket: int | None = None
+
+    @property
+    def down(self) -> bool:
+        """The last round found it failing, outside maintenance."""
+        return self.up is False and not self.in_maintenance
 
     def cert_days_left(self, now: datetime) -> float | None:
         if self.cert_not_after is None:
@@ -122,6 +129,14 @@ class SiteRecords:
             )
             for r in rows
         ]
+
+    def open_tickets(self) -> dict[str, int]:
+        """Site name -> the id of its oldest open ticket (the one a probe keeps open)."""
+        rows = self.store.query(
+            "SELECT site, MIN(id) AS id FROM tickets WHERE site IS NOT NULL "
+            f"AND status IN {OPEN_STATUSES_SQL} GROUP BY site"
+        )
+        return {r["site"]: r["id"] for r in rows}
 
     def url_of(self, site: str) -> str | None:
         rows = self.store.query("SELECT url FROM sites WHERE name = ?", (site,))

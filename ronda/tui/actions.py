@@ -53,6 +53,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view_unassigned", "2", QUEUE),
     ActionSpec("view_open", "3", QUEUE),
     ActionSpec("view_breached", "4", QUEUE),
+    ActionSpec("view_resolved", "5", QUEUE),
+    ActionSpec("view_all", "6", QUEUE),
     ActionSpec("clear_filters", "escape", QUEUE, key_display="esc"),
     # A ticket: the one on screen, or the queue's highlighted row.
     ActionSpec("claim", "c", TICKET),
@@ -69,6 +71,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("public_update", "u", TICKET),
     # The ticket screen and the sites screen.
     ActionSpec("back", "escape", DETAIL, key_display="esc"),
+    ActionSpec("open_site", "enter", SITES),
     ActionSpec("probe_now", "p", SITES),
 )
 
@@ -94,7 +97,7 @@ FOOTER: dict[str, frozenset[str]] = {
         {"claim", "assign", "reply", "note", "pending", "reprioritize", "resolve", "reopen"}
         | {"back", "help", "quit"}
     ),
-    "sites": frozenset({"probe_now", "back", "jump", "new_ticket", "help", "quit"}),
+    "sites": frozenset({"open_site", "probe_now", "back", "jump", "new_ticket", "help", "quit"}),
 }
 
 

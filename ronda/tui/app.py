@@ -15,16 +15,18 @@ import getpass
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from ronda.config import Config
@@ -39,6 +41,7 @@ from ronda.tickets import (
     StaleTicket,
     TicketError,
     TicketNotFound,
+    case_number_for,
     ticket_id_from_case,
     utcnow,
 )
@@ -95,6 +98,21 @@ JUMP_COMMANDS: dict[str, str] = {
     "abiertos": "view:open",
     "breached": "view:breached",
     "vencidos": "view:breached",
+    "resolved": "view:resolved",
+    "resueltos": "view:resolved",
+    "all": "view:all",
+    "todos": "view:all",
+}
+
+
+# Textual's own palette commands (by their English title) -> the catalogue's words for them.
+SYSTEM_COMMANDS = {
+    "Theme": "theme",
+    "Quit": "quit",
+    "Keys": "keys",
+    "Minimize": "minimize",
+    "Maximize": "maximize",
+    "Screenshot": "screenshot",
 }
 
 
@@ -154,6 +172,7 @@ class RondaApp(App[None]):
         self.agent = agent
         self.t = Catalogue(lang)
         self.lang = self.t.lang
+        self._localize_palette_key()
         self.clock: Callable[[], datetime] = clock or utcnow
         self.desk = Desk(store, policy=policy, clock=self.clock)
         use_zone(self.desk.policy.timezone)  # every instant on screen is in the desk's zone
@@ -441,13 +460,62 @@ class RondaApp(App[None]):
             return self.t("msg.not_case", text=text.strip())
         return None
 
+    # ---- Textual's own words, in the UI language ---------------------------------------
+
+    def _localize_palette_key(self) -> None:
+        """The footer's `^p palette`, which Textual binds in English, in the UI language."""
+        by_key = self._bindings.key_to_bindings
+        by_key[self.COMMAND_PALETTE_BINDING] = [
+            replace(b, description=self.t("palette.key"), tooltip=self.t("palette.placeholder"))
+            if b.action in ("command_palette", "app.command_palette")
+            else b
+            for b in by_key.get(self.COMMAND_PALETTE_BINDING, [])
+        ]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands (theme, quit, keys...) in the UI language."""
+        for command in super().get_system_commands(screen):
+            name = SYSTEM_COMMANDS.get(command.title)
+            if name is None:
+                yield command
+                continue
+            if name == "keys" and screen.query("HelpPanel"):
+                name = "keys_hide"
+            yield SystemCommand(
+                self.t(f"palette.{name}"),
+                self.t(f"palette.{name}_help"),
+                command.callback,
+                command.discover,
+            )
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
+            )
+
+    def search_themes(self) -> None:
+        from textual.theme import ThemeProvider
+
+        self.push_screen(
+            CommandPalette(providers=[ThemeProvider], placeholder=self.t("palette.themes"))
+        )
+
+    def action_help_quit(self) -> None:
+        """`ctrl+c` does not quit (it copies in a text box): say which key does."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(self.t("quit.how", keys=key), title=self.t("quit.title"), markup=False)
+                return
+
     # ---- navigation ------------------------------------------------------------------
 
     def open_ticket(self, ref: int | str, detail: TicketDetail | None = None) -> None:
         self.push_screen(localized(TicketScreen, self.lang)(ref, detail))
 
     def jump(self, text: str) -> None:
-        """A case number read out on the phone (`R-2481`, `2481`), or a command word."""
+        """A case number read out on the phone (`R-2481`, `2481`, `r 2481`), or a command
+        word."""
         text = text.strip()
         if not text:
             return
@@ -459,18 +527,20 @@ class RondaApp(App[None]):
             else:
                 self.call_later(self.run_action, command)
             return
-        if ticket_id_from_case(text) is None:
+        ticket_id = ticket_id_from_case(text)
+        if ticket_id is None:
             self.say(self.t("msg.not_case", text=text), "warning")
             return
+        case = case_number_for(ticket_id)
 
         def missing(exc: Exception) -> None:
             if isinstance(exc, TicketNotFound):
-                self.say(self.t("msg.no_case", case=text.upper()), "warning")
+                self.say(self.t("msg.no_case", case=case), "warning")
             else:
                 self.say(str(exc), "error")
 
         self.run_io(
-            lambda: load_detail(self.desk, text),
+            lambda: load_detail(self.desk, case),
             lambda detail: self.open_ticket(detail.ticket.id, detail),
             missing,
         )

@@ -2,8 +2,8 @@
 header counts, a ticket's detail, lists for the forms. Pure formatting helpers live here too.
 
 Writes never happen here: every change goes through `ronda.tickets.Desk`. The queue itself
-comes from `Desk.queue` (LIMITed, ordered by the SLA limit); `count_queue` counts what the
-limit left out with the same WHERE clause (`ronda.store.queue.queue_where`).
+comes from `Desk.queue` (LIMITed, in the queue's order: `ronda.sla_order`); `count_queue`
+counts what the limit left out with the same WHERE clause (`ronda.store.queue.queue_where`).
 
 SLA state and countdown in the queue are computed from the deadlines stored on the row
 (`sla_target_at`, `sla_limit_at`, which `ronda.sla` computed and recomputes on every change),
@@ -251,5 +251,13 @@ def load_directory(store: Store) -> Directory:
     )
 
 
+def site_order(site: SiteHealth) -> tuple[bool, str]:
+    """The sites screen's order: the sites down first, then by name."""
+    return not site.down, site.name
+
+
 def load_sites(store: Store) -> tuple[SiteHealth, ...]:
-    return tuple(shown_site(s) for s in site_health(store))
+    """Every site, down first, each with its open ticket."""
+    open_tickets = store.sites.open_tickets()
+    sites = (replace(s, open_ticket=open_tickets.get(s.name)) for s in site_health(store))
+    return tuple(shown_site(s) for s in sorted(sites, key=site_order))

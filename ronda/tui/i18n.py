@@ -7,6 +7,8 @@ text (subjects, names): callers render the result as plain text, never as markup
 
 from __future__ import annotations
 
+from ronda.tui.i18n_words import EN_WORDS, ES_WORDS
+
 EN: dict[str, str] = {
     # Actions: short labels (footer, palette) ...
     "action.help": "Help",
@@ -22,6 +24,8 @@ EN: dict[str, str] = {
     "action.view_unassigned": "Unassigned",
     "action.view_open": "All open",
     "action.view_breached": "Breached",
+    "action.view_resolved": "Resolved",
+    "action.view_all": "All",
     "action.clear_filters": "Clear filters",
     "action.claim": "Claim",
     "action.assign": "Assign",
@@ -37,6 +41,7 @@ EN: dict[str, str] = {
     "action.public_update": "Public update",
     "action.back": "Back",
     "action.probe_now": "Probe now",
+    "action.open_site": "Open case",
     # ... and what they do (help screen, palette).
     "help.title": "Keys",
     "help.section_anywhere": "Anywhere",
@@ -52,12 +57,17 @@ EN: dict[str, str] = {
     "help.refresh": "Reload now",
     "help.quit": "Quit",
     "help.open_ticket": "Open the highlighted ticket",
-    "help.search": "Search case number, subject, site or customer as you type",
+    "help.search": (
+        "Search as you type, word by word (accents and case ignored): case numbers, "
+        "subjects, sites, customers, requesters, messages"
+    ),
     "help.filter": "Filter by priority, status, customer",
     "help.view_mine": "View: my tickets",
     "help.view_unassigned": "View: unassigned tickets",
     "help.view_open": "View: all open tickets",
     "help.view_breached": "View: tickets past their SLA limit",
+    "help.view_resolved": "View: resolved and closed tickets, the newest first",
+    "help.view_all": "View: every ticket, open ones first",
     "help.clear_filters": "Leave search; again: clear search and filters",
     "help.claim": "Claim: assign to me",
     "help.assign": "Assign to an agent (empty: unassign)",
@@ -73,6 +83,7 @@ EN: dict[str, str] = {
     "help.public_update": "Post an update customers read on the status page",
     "help.back": "Back",
     "help.probe_now": "Probe the highlighted site now",
+    "help.open_site": "Open the site's open case, or else its history (every case of the site)",
     # Columns and fields.
     "col.case": "Case",
     "col.priority": "Priority",
@@ -115,6 +126,7 @@ EN: dict[str, str] = {
     "view.unassigned": "unassigned",
     "view.open": "all open",
     "view.breached": "breached",
+    "view.resolved": "resolved",
     "view.all": "all",
     "event.opened": "opened",
     "event.claimed": "claimed",
@@ -148,7 +160,9 @@ EN: dict[str, str] = {
     "queue.empty": "No tickets in this view.",
     "queue.search": "search",
     "queue.answered": "answered",
-    "queue.search_hint": "Search case, subject, site, customer (enter: to the list, esc: back)",
+    "queue.search_hint": (
+        "Search words: case, subject, site, customer, messages (enter: to the list, esc: back)"
+    ),
     "queue.shown": "{shown} of {total}",
     # Ticket.
     "ticket.sla": "SLA",
@@ -212,7 +226,7 @@ EN: dict[str, str] = {
     "prompt.link_hint": "case number, e.g. R-1001 (empty: unlink)",
     "prompt.filter": "Filter the queue",
     "prompt.jump": "Case number or command",
-    "prompt.jump_hint": "R-2481, or: sites, mine, unassigned, open, breached, new, help",
+    "prompt.jump_hint": "R-2481 (or 2481, r 2481), or: sites, mine, open, resolved, all, new, help",
     # Intake.
     "intake.title": "New ticket",
     "intake.source": "Comes in by",
@@ -240,7 +254,10 @@ EN: dict[str, str] = {
     "sites.unknown": "not probed",
     "sites.in_maintenance": "maintenance",
     "sites.none": "No sites configured.",
-    "sites.no_probe": "Probing is not available in this session.",
+    "sites.no_probe": (
+        "Probe now needs the desk's configuration: start the TUI with "
+        "`ronda tui --config ronda.toml`."
+    ),
     "sites.probing": "Probing {site}…",
     "sites.probed": "Probed {site}. {result}",
     # Results and problems.
@@ -290,6 +307,8 @@ ES: dict[str, str] = {
     "action.view_unassigned": "Sin asignar",
     "action.view_open": "Abiertos",
     "action.view_breached": "Vencidos",
+    "action.view_resolved": "Resueltos",
+    "action.view_all": "Todos",
     "action.clear_filters": "Quitar filtros",
     "action.claim": "Tomar",
     "action.assign": "Asignar",
@@ -305,6 +324,7 @@ ES: dict[str, str] = {
     "action.public_update": "Novedad pública",
     "action.back": "Volver",
     "action.probe_now": "Sondear ya",
+    "action.open_site": "Abrir caso",
     "help.title": "Teclas",
     "help.section_anywhere": "En cualquier pantalla",
     "help.section_queue": "Cola",
@@ -319,12 +339,17 @@ ES: dict[str, str] = {
     "help.refresh": "Recargar ahora",
     "help.quit": "Salir",
     "help.open_ticket": "Abrir el caso resaltado",
-    "help.search": "Buscar número de caso, asunto, sitio o cliente mientras escribe",
+    "help.search": (
+        "Buscar mientras escribe, palabra por palabra (sin importar tildes ni mayúsculas): "
+        "números de caso, asuntos, sitios, clientes, solicitantes, mensajes"
+    ),
     "help.filter": "Filtrar por prioridad, estado, cliente",
     "help.view_mine": "Vista: mis casos",
     "help.view_unassigned": "Vista: casos sin asignar",
     "help.view_open": "Vista: todos los casos abiertos",
     "help.view_breached": "Vista: casos que pasaron su límite de ANS",
+    "help.view_resolved": "Vista: casos resueltos y cerrados, los más recientes primero",
+    "help.view_all": "Vista: todos los casos, los abiertos primero",
     "help.clear_filters": "Salir de la búsqueda; otra vez: quitar búsqueda y filtros",
     "help.claim": "Tomar: asignármelo",
     "help.assign": "Asignar a un agente (vacío: quitar asignación)",
@@ -340,6 +365,7 @@ ES: dict[str, str] = {
     "help.public_update": "Publicar una novedad que el cliente lee en su página de estado",
     "help.back": "Volver",
     "help.probe_now": "Sondear ahora el sitio resaltado",
+    "help.open_site": "Abrir el caso abierto del sitio, o su historial (todos sus casos)",
     "col.case": "Caso",
     "col.priority": "Prioridad",
     "col.impact": "Impacto",
@@ -380,6 +406,7 @@ ES: dict[str, str] = {
     "view.unassigned": "sin asignar",
     "view.open": "todos abiertos",
     "view.breached": "vencidos",
+    "view.resolved": "resueltos",
     "view.all": "todos",
     "event.opened": "abierto",
     "event.claimed": "tomado",
@@ -412,7 +439,9 @@ ES: dict[str, str] = {
     "queue.empty": "No hay casos en esta vista.",
     "queue.search": "búsqueda",
     "queue.answered": "respondidos",
-    "queue.search_hint": "Buscar caso, asunto, sitio, cliente (enter: a la lista, esc: volver)",
+    "queue.search_hint": (
+        "Buscar palabras: caso, asunto, sitio, cliente, mensajes (enter: a la lista, esc: volver)"
+    ),
     "queue.shown": "{shown} de {total}",
     "ticket.sla": "ANS",
     "ticket.evidence": "Lo que vio la sonda",
@@ -476,7 +505,9 @@ ES: dict[str, str] = {
     "prompt.link_hint": "número de caso, p. ej. R-1001 (vacío: desvincular)",
     "prompt.filter": "Filtrar la cola",
     "prompt.jump": "Número de caso o comando",
-    "prompt.jump_hint": "R-2481, o: sitios, míos, libres, abiertos, vencidos, nuevo, ayuda",
+    "prompt.jump_hint": (
+        "R-2481 (o 2481, r 2481), o: sitios, míos, abiertos, resueltos, todos, nuevo, ayuda"
+    ),
     "intake.title": "Caso nuevo",
     "intake.source": "Llega por",
     "intake.case": "Número de caso que lee el cliente",
@@ -504,7 +535,10 @@ ES: dict[str, str] = {
     "sites.unknown": "sin sondear",
     "sites.in_maintenance": "mantenimiento",
     "sites.none": "No hay sitios configurados.",
-    "sites.no_probe": "Sondear no está disponible en esta sesión.",
+    "sites.no_probe": (
+        "Sondear ahora necesita la configuración del servicio: abra la interfaz con "
+        "`ronda tui --config ronda.toml`."
+    ),
     "sites.probing": "Sondeando {site}…",
     "sites.probed": "{site} sondeado. {result}",
     "done.claim": "{case} es suyo.",
@@ -538,6 +572,11 @@ ES: dict[str, str] = {
     "msg.poll_failed": "No se puede leer la base de datos ({error}); reintento en {seconds} s.",
     "msg.poll_recovered": "La base de datos responde de nuevo.",
 }
+
+# Textual's own words (palette commands, the ctrl+c hint), failure class names and the
+# words of probes' subjects (`ronda.tui.words`), kept in their own module.
+EN.update(EN_WORDS)
+ES.update(ES_WORDS)
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "es": ES}
 

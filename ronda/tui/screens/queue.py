@@ -9,14 +9,25 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Footer, Input, Static
 
-from ronda.model import Ticket
+from ronda.model import Status, Ticket
 from ronda.tui.data import QueueSnapshot
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.screens.prompts import FilterPrompt
 from ronda.tui.widgets.queue_table import QueueTable
 from ronda.tui.widgets.sla import SLA_STYLES
 
-VIEWS = ("mine", "unassigned", "open", "breached")
+# Statuses of the "resolved" view; every other view but "all" holds the open ones.
+DONE_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
+
+
+def view_excludes(view: str, status: Status) -> bool:
+    """Whether a view can never hold a ticket in `status`."""
+    if view == "all":
+        return False
+    return (status in DONE_STATUSES) != (view == "resolved")
+
+
+VIEWS = ("mine", "unassigned", "open", "breached", "resolved", "all")
 
 
 class QueueSummary(Static):
@@ -48,6 +59,7 @@ def summary_text(snapshot: QueueSnapshot, agent: str, t: Callable[..., str]) -> 
         ("col.priority", flt.priority and t(f"priority.{flt.priority}")),
         ("col.status", flt.status and t(f"status.{flt.status}")),
         ("col.customer", flt.customer),
+        ("col.site", flt.site),
         ("queue.search", flt.search),
     ):
         if value:
@@ -142,7 +154,7 @@ class QueueScreen(TicketActions):
             return
         search.value = ""
         search.remove_class("visible")
-        self.ronda.set_filter(search=None, priority=None, status=None, customer=None)
+        self.ronda.set_filter(search=None, priority=None, status=None, customer=None, site=None)
 
     def _view(self, view: str) -> None:
         self.ronda.set_filter(view=view)
@@ -159,13 +171,24 @@ class QueueScreen(TicketActions):
     def action_view_breached(self) -> None:
         self._view("breached")
 
+    def action_view_resolved(self) -> None:
+        self._view("resolved")
+
+    def action_view_all(self) -> None:
+        self._view("all")
+
     def action_filter(self) -> None:
         app = self.ronda
 
         def done(answer: tuple | None) -> None:
             if answer is not None:
                 priority, status, customer = answer
-                app.set_filter(priority=priority, status=status, customer=customer)
+                changes: dict[str, object] = {}
+                if status is not None and view_excludes(app.queue_filter.view, status):
+                    # A status the view cannot hold (resolved in "all open"): show the view
+                    # that holds it rather than an empty list.
+                    changes["view"] = "resolved" if status in DONE_STATUSES else "open"
+                app.set_filter(priority=priority, status=status, customer=customer, **changes)
 
         app.with_directory(
             lambda d: app.push_screen(FilterPrompt(app.queue_filter, d.customers, app.t), done)

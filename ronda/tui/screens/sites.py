@@ -13,13 +13,14 @@ from textual.widgets import DataTable, Footer, Static
 from ronda.sites import SiteHealth
 from ronda.tui.data import QueueSnapshot, format_duration, load_sites
 from ronda.tui.screens.base import RondaScreen
+from ronda.tui.words import class_label
 
 SITE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("name", "col.site", 18),
     ("customer", "col.customer", 14),
     ("server", "sites.server", 10),
     ("state", "sites.state", 11),
-    ("class", "ticket.class", 13),
+    ("class", "ticket.class", 20),
     ("checked", "sites.checked", 10),
     ("latency", "sites.latency", 8),
     ("cert", "sites.cert", 6),
@@ -50,7 +51,7 @@ def site_cells(site: SiteHealth, now: datetime, t: Callable[..., str]) -> list[T
         Text(site.customer or "-"),
         Text(site.server or "-"),
         state,
-        Text(site.failure_class or "-", style="" if site.failure_class else "dim"),
+        Text(class_label(site.failure_class, t) or "-", style="" if site.failure_class else "dim"),
         Text(checked),
         Text(latency),
         cert,
@@ -152,6 +153,22 @@ class SitesScreen(RondaScreen):
         if probe != self._seen_probe:
             self._seen_probe = probe
             self.reload()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_site()
+
+    def action_open_site(self) -> None:
+        """`enter`: the site's open ticket, or else its history (the tickets list, every
+        view, filtered by the site)."""
+        site = self.highlighted()
+        if site is None:
+            return
+        if site.open_ticket is not None:
+            self.ronda.open_ticket(site.open_ticket)
+            return
+        self.ronda.set_filter(view="all", site=site.name, search=None)
+        self.dismiss()
 
     def action_probe_now(self) -> None:
         site = self.highlighted()

@@ -11,9 +11,11 @@ customers and probed pages, and are shown literally.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -24,26 +26,90 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ronda.model import Priority, Status, Ticket
+from ronda.model import Impact, Priority, SlaState, Status, Ticket
 from ronda.tui.data import format_duration
 from ronda.tui.widgets.sla import sla_text
+from ronda.tui.words import class_label, shown_subject
 
-# (key, catalogue label, width): fixed widths keep a 120-column terminal tidy.
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("case", "col.case", 7),
-    ("priority", "col.pri", 8),
-    ("impact", "col.imp", 7),
-    ("who", "col.who", 19),
-    ("what", "col.what", 23),
-    ("status", "col.status", 9),
-    ("assignee", "col.assignee", 9),
-    ("sla", "col.sla", 9),
-    ("age", "col.age", 7),
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the queue. `rank`: the order in which columns give way when the
+    terminal is narrow (the highest goes first; rank 0 always shows). A `flex` column
+    shrinks to `least` before any column is dropped and grows back first; the others keep
+    the width of their widest text."""
+
+    key: str
+    label: str
+    rank: int
+    flex: bool = False
+    least: int = 0  # a flex column's narrowest width
+    ample: int = 0  # a flex column's width before the others grow past theirs
+    most: int = 1000  # never wider than this
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("case", "col.case", 0),
+    Column("priority", "col.pri", 0),
+    Column("impact", "col.imp", 5),
+    Column("who", "col.who", 2, flex=True, least=10, ample=24, most=48),
+    Column("what", "col.what", 0, flex=True, least=26, ample=48),
+    Column("status", "col.status", 3),
+    Column("assignee", "col.assignee", 4, flex=True, least=6, ample=12, most=20),
+    Column("sla", "col.sla", 0),
+    Column("age", "col.age", 1),
 )
-SLA_COLUMN = 7
-AGE_COLUMN = 8
+_INDEX = {column.key: index for index, column in enumerate(COLUMNS)}
+SLA_COLUMN = _INDEX["sla"]
+AGE_COLUMN = _INDEX["age"]
 CELL_PADDING = 1  # blank cells either side of a column's text
-TABLE_WIDTH = sum(width + 2 * CELL_PADDING for _, _, width in COLUMNS)
+MINOR_RANK = 3  # status, assignee, impact: the first to go
+_PADDED = 2 * CELL_PADDING
+
+
+def fit_columns(available: int, natural: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """(column index, width) of the columns shown in `available` cells, in order.
+
+    `natural` is each column's widest text. Columns are dropped, highest rank first, until
+    the rest fit with their flex columns at their narrowest, and the minor ones (rank 3 and
+    up) until the subject and customer can have an ample width; the width left goes to
+    the flex columns, the lowest rank first, up to an ample width, then up to their natural
+    width. So nothing is cut that fits, at 80 cells the case, priority, SLA and subject
+    always show, and a long subject does not leave the customer at its narrowest.
+    """
+    natural = tuple(min(n, c.most) for c, n in zip(COLUMNS, natural, strict=True))
+    least = [min(n, c.least) if c.flex else n for c, n in zip(COLUMNS, natural, strict=True)]
+    kept = list(range(len(COLUMNS)))
+    by_rank = sorted(kept, key=lambda i: (COLUMNS[i].rank, i))
+
+    def needed(ample: bool = False) -> int:
+        def width(i: int) -> int:
+            column = COLUMNS[i]
+            if ample and column.flex and column.rank < MINOR_RANK:
+                return max(least[i], min(natural[i], column.ample))
+            return least[i]
+
+        return sum(width(i) + _PADDED for i in kept)
+
+    while needed() > available and COLUMNS[by_rank[-1]].rank > 0:
+        kept.remove(by_rank.pop())
+    # The minor columns show only where the subject and the customer have ample room.
+    while needed(ample=True) > available and COLUMNS[by_rank[-1]].rank >= MINOR_RANK:
+        kept.remove(by_rank.pop())
+    widths = {i: least[i] for i in kept}
+    spare = available - needed()
+    flex = [i for i in sorted(kept, key=lambda i: (COLUMNS[i].rank, i)) if COLUMNS[i].flex]
+    for target in (lambda i: min(natural[i], COLUMNS[i].ample), lambda i: natural[i]):
+        for i in flex:
+            grow = min(spare, target(i) - widths[i])
+            if grow > 0:
+                widths[i] += grow
+                spare -= grow
+    if spare < 0:  # narrower than the columns that always show: the subject gives way
+        what = next(i for i in kept if COLUMNS[i].key == "what")
+        widths[what] = max(1, widths[what] + spare)
+    return tuple((i, widths[i]) for i in kept)
+
 
 PRIORITY_STYLES = {Priority.HIGH: "bold red", Priority.MEDIUM: "yellow", Priority.LOW: "dim"}
 STATUS_STYLES = {
@@ -60,18 +126,56 @@ def _cell(text: str | None, style: str = "") -> Text:
     return Text(text or "", style=style, no_wrap=True, overflow="ellipsis")
 
 
+def _who(ticket: Ticket) -> str:
+    return " · ".join(part for part in (ticket.customer, ticket.site) if part)
+
+
+def _class(ticket: Ticket, t: Callable[..., str]) -> str:
+    return class_label(ticket.failure_class, t)
+
+
+def natural_widths(tickets: Iterable[Ticket], t: Callable[..., str]) -> tuple[int, ...]:
+    """Each column's widest text over `tickets` and its header. The words of a closed set
+    (priorities, statuses, SLA states) count all their values, so a column does not change
+    width as the list changes."""
+    widths = [cell_len(t(c.label)) for c in COLUMNS]
+
+    def at_least(key: str, *texts: str) -> None:
+        index = _INDEX[key]
+        widths[index] = max(widths[index], *(cell_len(x) for x in texts))
+
+    at_least("priority", *(t(f"priority.{p}") for p in Priority))
+    at_least("impact", *(t(f"impact.{i}") for i in Impact))
+    at_least("status", *(t(f"status.{s}") for s in Status))
+    at_least("sla", "-23h 59m", "‖ 23h 59m", *(t(f"sla.{s}") for s in SlaState))
+    at_least("age", "23h 59m")
+    at_least("assignee", "-")
+    case = who = what = assignee = 0
+    for ticket in tickets:
+        case = max(case, len(ticket.case_number))
+        who = max(who, cell_len(_who(ticket)))
+        subject = cell_len(shown_subject(ticket, t))
+        if ticket.failure_class:
+            subject += cell_len(_class(ticket, t)) + 1
+        what = max(what, subject)
+        assignee = max(assignee, cell_len(ticket.assignee or ""))
+    at_least("case", "R-" + "0" * max(0, case - 2))
+    for key, width in (("who", who), ("what", what), ("assignee", assignee)):
+        widths[_INDEX[key]] = max(widths[_INDEX[key]], width)
+    return tuple(widths)
+
+
 def ticket_cells(ticket: Ticket, now: datetime, t: Callable[..., str]) -> list[Text]:
-    who = " · ".join(part for part in (ticket.customer, ticket.site) if part)
     what = Text(no_wrap=True, overflow="ellipsis")
     if ticket.failure_class:
-        what.append(str(ticket.failure_class), style="bold")
+        what.append(_class(ticket, t), style="bold")
         what.append(" ")
-    what.append(ticket.subject)
+    what.append(shown_subject(ticket, t))
     return [
         _cell(ticket.case_number, "bold"),
         _cell(t(f"priority.{ticket.priority}"), PRIORITY_STYLES[ticket.priority]),
         _cell(t(f"impact.{ticket.impact}")),
-        _cell(who),
+        _cell(_who(ticket)),
         what,
         _cell(t(f"status.{ticket.status}"), STATUS_STYLES[ticket.status]),
         _cell(ticket.assignee or "-", "" if ticket.assignee else "dim"),
@@ -153,7 +257,12 @@ class QueueTable(ScrollView, can_focus=True):
         self._row_of: dict[int, int] = {}
         # Row index -> (its clock cells' text, its segments before the row's style).
         self._rendered: dict[int, tuple[tuple[str, str, str], list[Segment]]] = {}
-        self.virtual_size = Size(TABLE_WIDTH, 1)
+        self._natural = natural_widths((), t)
+        # The columns shown and their widths (`fit_columns`), for the width they fit in.
+        self._fit_width = -1
+        self.columns_shown: tuple[tuple[int, int], ...] = ()
+        # Never wider than the widget: the columns fit the width instead of scrolling.
+        self.virtual_size = Size(1, 1)
 
     # ---- data ------------------------------------------------------------------------
 
@@ -169,7 +278,11 @@ class QueueTable(ScrollView, can_focus=True):
         self.tickets = list(tickets)
         self._row_of = {ticket.id: index for index, ticket in enumerate(tickets)}
         self._rendered.clear()
-        self.virtual_size = Size(TABLE_WIDTH, len(self.tickets) + 1)  # + the header
+        natural = natural_widths(self.tickets, self._t)
+        if natural != self._natural:
+            self._natural = natural
+            self._fit_width = -1
+        self.virtual_size = Size(1, len(self.tickets) + 1)  # + the header
         kept = self._row_of.get(current.id) if current is not None else None
         self.cursor_row = kept if kept is not None else 0
         if kept is None:
@@ -279,12 +392,23 @@ class QueueTable(ScrollView, can_focus=True):
     def _now_or_opened(self, row: int) -> datetime:
         return self._now if self._now is not None else self.tickets[row].opened_at
 
+    def fit(self, width: int) -> None:
+        """Lay the columns out for `width` cells (`fit_columns`); rows are drawn anew."""
+        if width != self._fit_width:
+            self._fit_width = width
+            self.columns_shown = fit_columns(width, self._natural)
+            self._rendered.clear()
+
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns on screen, in order."""
+        return [COLUMNS[index].key for index, _ in self.columns_shown]
+
     def _segments(self, cells: list[Text]) -> list[Segment]:
         console = self.app.console
         pad = Segment(" " * CELL_PADDING)
         segments: list[Segment] = []
-        for cell, (_, _, width) in zip(cells, COLUMNS, strict=True):
-            text = cell.copy()
+        for index, width in self.columns_shown:
+            text = cells[index].copy()
             text.truncate(width, overflow="ellipsis")
             segments.append(pad)
             if text.spans:
@@ -313,10 +437,11 @@ class QueueTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        self.fit(width)
         x = int(self.scroll_x)
         if y == 0:
             style = self.rich_style + self.get_component_rich_style("queue-table--header")
-            labels = [Text(self._t(label)) for _, label, _ in COLUMNS]
+            labels = [Text(self._t(column.label)) for column in COLUMNS]
             segments = self._segments(labels)
         else:
             row = int(self.scroll_y) + y - 1
@@ -324,5 +449,6 @@ class QueueTable(ScrollView, can_focus=True):
                 return Strip.blank(width, self.rich_style)
             style = self._row_style(row)
             segments = self._row_segments(row)
-        strip = Strip(Segment.apply_style(segments, style), TABLE_WIDTH)
+        table_width = sum(w + _PADDED for _, w in self.columns_shown)
+        strip = Strip(Segment.apply_style(segments, style), table_width)
         return strip.crop_extend(x, x + width, style)
