@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable
 
 from ronda.app.context import EXIT_OK, CliError, desk_config, iso, open_desk, open_store
+from ronda.durations import BadDuration, parse_spent
 from ronda.model import Impact, Priority, Source, Status, Ticket
 from ronda.sla import ticket_clock
 from ronda.tickets import Desk, QueueFilter
@@ -207,26 +207,12 @@ def _ticket_action(
     return command
 
 
-_TIME = re.compile(r"(?:(\d+)h\s*(\d+)?m?|(\d+)m|(\d+):([0-5]\d)|(\d+))", re.IGNORECASE)
-
-
 def parse_time_spent(text: str) -> float:
-    """Seconds of `1h15`, `1h15m`, `2h`, `75m`, `1:15`, or plain minutes (`45`)."""
-    match = _TIME.fullmatch(text.strip().replace(" ", ""))
-    if match is None:
-        raise CliError(f"{text!r} is not a time spent (expected e.g. 1h15, 75m, 1:15 or 45)")
-    h, hm, m, ch, cm, plain = match.groups()
-    if h is not None:
-        minutes = int(h) * 60 + int(hm or 0)
-    elif m is not None:
-        minutes = int(m)
-    elif ch is not None:
-        minutes = int(ch) * 60 + int(cm)
-    else:
-        minutes = int(plain)
-    if minutes <= 0:
-        raise CliError(f"{text!r}: time spent must be more than zero")
-    return minutes * 60.0
+    """Seconds of `1h15`, `75m`, `1:15`, `1.5h` or plain minutes (`45`): `ronda.durations`."""
+    try:
+        return parse_spent(text)
+    except BadDuration as exc:
+        raise CliError(str(exc)) from None
 
 
 def _reprioritize(desk: Desk, a: argparse.Namespace) -> Ticket:

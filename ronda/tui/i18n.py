@@ -7,6 +7,9 @@ text (subjects, names): callers render the result as plain text, never as markup
 
 from __future__ import annotations
 
+from ronda.tui.i18n_ticket import EN as _TICKET_EN
+from ronda.tui.i18n_ticket import ES as _TICKET_ES
+
 EN: dict[str, str] = {
     # Actions: short labels (footer, palette) ...
     "action.help": "Help",
@@ -201,7 +204,7 @@ EN: dict[str, str] = {
     "prompt.reprioritize": "Priority and impact of {case}",
     "prompt.reason": "Reason (required)",
     "prompt.log_time": "Time spent on {case}",
-    "prompt.duration_hint": "1h30m, 45m, 45",
+    "prompt.duration_hint": "1h15, 75m, 1:15, 1.5h",
     "prompt.time_note": "What was done (optional)",
     "prompt.link": "Parent incident of {case}",
     "prompt.link_hint": "case number, e.g. R-1001 (empty: unlink)",
@@ -459,7 +462,7 @@ ES: dict[str, str] = {
     "prompt.reprioritize": "Prioridad e impacto de {case}",
     "prompt.reason": "Motivo (obligatorio)",
     "prompt.log_time": "Tiempo dedicado a {case}",
-    "prompt.duration_hint": "1h30m, 45m, 45",
+    "prompt.duration_hint": "1h15, 75m, 1:15, 1.5h",
     "prompt.time_note": "Qué se hizo (opcional)",
     "prompt.link": "Incidente padre de {case}",
     "prompt.link_hint": "número de caso, p. ej. R-1001 (vacío: desvincular)",
@@ -526,6 +529,10 @@ ES: dict[str, str] = {
     "msg.poll_failed": "No se puede leer la base de datos ({error}); reintento en {seconds} s.",
     "msg.poll_recovered": "La base de datos responde de nuevo.",
 }
+
+# The ticket screen's entries live in their own module (history, evidence, the editor).
+EN.update({k: v for k, v in _TICKET_EN.items() if k not in EN})
+ES.update({k: v for k, v in _TICKET_ES.items() if k not in ES})
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "es": ES}
 

@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
+from ronda.durations import format_spent
 from ronda.model import Ticket
-from ronda.tui.data import QueueSnapshot, TicketDetail, format_duration, format_when, load_detail
+from ronda.tui.data import QueueSnapshot, TicketDetail, format_when, load_detail
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.widgets.evidence import evidence_text
 from ronda.tui.widgets.outgoing import outgoing_text
@@ -174,7 +175,7 @@ class TicketScreen(TicketActions):
         field("ticket.first_response", format_when(tk.first_response_at))
         field("ticket.limit", format_when(tk.sla_limit_at))
         field("ticket.billable", t("form.yes") if tk.billable else t("form.no"))
-        field("ticket.time_spent", format_duration(detail.time_spent, precise=False))
+        field("ticket.time_spent", format_spent(detail.time_spent))
         if detail.parent is not None or detail.children:
             out.append("\n")
         if detail.parent is not None:
