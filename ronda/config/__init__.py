@@ -5,7 +5,8 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention, blind and reach ([[agents]], [oncall], [notices], [outbox]) (their sections), reader
+retention, blind, reach ([[agents]], [oncall], [notices], [outbox]) and replies (saved
+replies) (their sections), reader
 (checking generic shapes, collecting problems), values (durations, clock times,
 host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
 the TOML text).
@@ -29,6 +30,7 @@ from ronda.config.model import (
     OutboxSettings,
     ProbeSettings,
     RetentionSettings,
+    SavedReply,
     Server,
     Site,
     TlsConfig,
@@ -39,6 +41,7 @@ from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds t
 __all__ = [
     "BlindSettings",
     "Agent",
+    "SavedReply",
     "CalendarConfig",
     "Canary",
     "Config",

@@ -34,6 +34,7 @@ from ronda.config.model import (
 )
 from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
+from ronda.config.replies import read_replies
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_next_response, read_sla
@@ -69,6 +70,7 @@ TOP_KEYS = (
     "oncall",
     "notices",
     "outbox",
+    "replies",
 )
 LANGS = ("en", "es")
 
@@ -169,6 +171,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     oncall = read_oncall(r, doc["oncall"], agents, tz) if "oncall" in doc else OncallSettings()
     notices = read_notices(r, doc["notices"], base_dir) if "notices" in doc else NoticeSettings()
     outbox = read_outbox(r, doc["outbox"]) if "outbox" in doc else OutboxSettings()
+    replies = read_replies(r, doc["replies"], base_dir) if "replies" in doc else ()
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -194,6 +197,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         oncall=oncall,
         notices=notices,
         outbox=outbox,
+        replies=replies,
         **top,
     )
 
