@@ -27,9 +27,10 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, get_current_worker
 
-from ronda.config import Config
+from ronda.config import Agent, Config, SavedReply
 from ronda.display import visible
 from ronda.model import Ticket
+from ronda.saved_replies import offered
 from ronda.sla import SlaPolicy
 from ronda.store import Store
 from ronda.tickets import (
@@ -58,6 +59,7 @@ from ronda.tui.i18n import Catalogue
 from ronda.tui.idle_gc import IdleCollector
 from ronda.tui.messages import PollFailed, PollRecovered, TicketsChanged
 from ronda.tui.screens.base import RondaScreen, localized
+from ronda.tui.screens.compose import Draft
 from ronda.tui.screens.help import HelpScreen
 from ronda.tui.screens.new_ticket import Intake, NewTicketScreen, PhoneCall
 from ronda.tui.screens.prompts import TextPrompt
@@ -146,6 +148,8 @@ class RondaApp(App[None]):
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
         idle_gc: bool = False,
+        agents: tuple[Agent, ...] = (),
+        saved_replies: tuple[SavedReply, ...] = (),
     ) -> None:
         super().__init__()
         # Only for a real session (run_tui): tests start many apps in one process.
@@ -164,6 +168,11 @@ class RondaApp(App[None]):
         self.mail_reply = mail_reply
         self.mail_off_reason = mail_off_reason
         self.poll_interval = poll_interval
+        # The config's [[agents]] (empty: names are free text) and saved replies.
+        self.agents = agents
+        self._saved_replies = saved_replies
+        # Unsent replies and notes, per (ticket id, "reply" | "note"), for the session.
+        self.drafts: dict[tuple[int, str], Draft] = {}
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
         # full (after a change made here), not just fetch rows for a new filter.
@@ -398,8 +407,10 @@ class RondaApp(App[None]):
         change: Callable[[Desk], Ticket],
         done: str,
         then: Callable[[Ticket], None] | None = None,
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
-        """Make a change through the desk off the UI thread; report and refresh after."""
+        """Make a change through the desk off the UI thread; report and refresh after.
+        `failed` hears of a refusal after the agent was told (a draft to keep)."""
 
         def succeeded(ticket: Ticket) -> None:
             self.say(done)
@@ -407,7 +418,39 @@ class RondaApp(App[None]):
             if then is not None:
                 then(ticket)
 
-        self.run_io(lambda: change(self.desk), succeeded, self._change_failed)
+        def refused(exc: Exception) -> None:
+            self._change_failed(exc)
+            if failed is not None:
+                failed(exc)
+
+        self.run_io(lambda: change(self.desk), succeeded, refused)
+
+    def refusal(self, exc: Exception) -> str:
+        """Why the desk refused a change, in one line for the editor's draft."""
+        if isinstance(exc, StaleTicket):
+            fresh = exc.current
+            return self.t("msg.stale", case=fresh.case_number, version=fresh.version)
+        if isinstance(exc, TicketError):
+            return str(exc)
+        return self.t("msg.failed", error=str(exc))
+
+    @property
+    def agent_profile(self) -> Agent | None:
+        """The agent at the keys as the config declares them (None: not declared)."""
+        return next((a for a in self.agents if a.name == self.agent), None)
+
+    def saved_replies(self) -> list[SavedReply]:
+        """The config's saved replies, those in the UI's language first."""
+        return offered(self._saved_replies, self.lang)
+
+    def reply_recipient(self, ticket: Ticket) -> tuple[str | None, str]:
+        """(the address a reply on `ticket` is mailed to, or None and the catalogue key of
+        why not)."""
+        if self.mail_reply is None:
+            return None, self.mail_off_reason
+        if not ticket.requester or "@" not in ticket.requester:
+            return None, "why.no_requester"
+        return ticket.requester, ""
 
     def _change_failed(self, exc: Exception) -> None:
         if isinstance(exc, StaleTicket):
@@ -577,6 +620,8 @@ def run_tui(
         mail_reply=mail_reply,
         mail_off_reason=mail_off_reason,
         idle_gc=True,
+        agents=config.agents if config is not None else (),
+        saved_replies=config.replies if config is not None else (),
     )
     try:
         app.run()

@@ -146,6 +146,20 @@ class TicketScreen(TicketActions):
         self.query_one("#outgoing", Static).update(outgoing_text(detail.outgoing, t))
         self.query_one("#outgoing-pane").set_class(not detail.outgoing, "-empty")
         self.sub_title = tk.case_number
+        self.refresh_draft()
+
+    def refresh_draft(self) -> None:
+        """The notes pane says when a reply or a note waits as a draft."""
+        if self.detail is None or not self.is_mounted:
+            return
+        drafts = self.ronda.drafts
+        tid = self.detail.ticket.id
+        marks = [
+            self.t(key)
+            for kind, key in (("reply", "ticket.draft"), ("note", "ticket.draft_note"))
+            if (tid, kind) in drafts
+        ]
+        self.query_one("#notes-pane").border_subtitle = " · ".join(marks)
 
     def _meta(self, detail: TicketDetail) -> Text:
         tk, t = detail.ticket, self.t

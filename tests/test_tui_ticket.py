@@ -1,0 +1,287 @@
+"""The ticket screen as an agent works it: the multi-line editor with drafts kept on a
+refusal and on leaving, who the reply goes to, saved replies, time spent in words and
+refused naming the input, the footer's keys. Pilot against a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_tui import (  # noqa: F401 - utc: the zone pinned as in test_tui
+    NOW,
+    SIZE,
+    build_store,
+    make_app,
+    open_case,
+    settle,
+    toasts,
+    utc,
+    write,
+)
+from textual.widgets import Input, OptionList, TextArea
+
+from ronda.config import Agent, SavedReply
+from ronda.model import Status
+from ronda.store import Store
+from ronda.tickets import Desk
+from ronda.tui.app import RondaApp
+from ronda.tui.screens.compose import ComposeScreen, SavedReplyPicker
+from ronda.tui.screens.prompts import LogTimePrompt
+from ronda.tui.screens.queue import QueueScreen
+from ronda.when import format_when
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return build_store(tmp_path / "ronda.db")
+
+
+@pytest.fixture
+def desk(store: Store) -> Desk:
+    return Desk(store, clock=lambda: NOW)
+
+
+def editor(app: RondaApp) -> ComposeScreen:
+    assert isinstance(app.screen, ComposeScreen), app.screen
+    return app.screen
+
+
+def shown(app: RondaApp, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def mailer(sent: list[str]):  # noqa: ANN201
+    """A mail channel standing in for the relay: records and answers like send_reply."""
+
+    def mail_reply(d: Desk, ticket, agent: str, text: str):  # noqa: ANN001, ANN202
+        sent.append(text)
+        return d.respond(ticket.id, agent, text, ticket.version)
+
+    return mail_reply
+
+
+async def test_a_reply_keeps_its_lines(store: Store, desk: Desk) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1001")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        area = app.screen.query_one("#body", TextArea)
+        await pilot.press(*"Hola", "enter", "enter", *"Revisamos")  # enter is a new line
+        assert area.text == "Hola\n\nRevisamos"
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: desk.get(1).first_response_at is not None)
+        reply = next(e for e in desk.events(1) if e.kind == "replied")
+        assert reply.body == "Hola\n\nRevisamos"
+
+
+async def test_the_draft_is_kept_when_closing_and_leaving_the_screen(
+    store: Store, desk: Desk
+) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1002")
+        await pilot.press("r")
+        await write(pilot, "Buenos días, Ana:\nya casi", key="escape")
+        assert not isinstance(app.screen, ComposeScreen)
+        assert desk.get(2).first_response_at is None  # nothing sent
+        assert "draft kept" in screen.query_one("#notes-pane").border_subtitle
+        await pilot.press("escape")  # back to the queue, then to the case again
+        await settle(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await open_case(pilot, "R-1002")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#body", TextArea).text == "Buenos días, Ana:\nya casi"
+        # Another case has its own (empty) draft.
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_case(pilot, "R-1003")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#body", TextArea).text == ""
+        # A note draft is separate from the reply's.
+        assert app.drafts.keys() == {(2, "reply")}
+
+
+async def test_a_stale_conflict_keeps_the_draft_says_why_and_sends_on_the_second_try(
+    store: Store, desk: Desk
+) -> None:
+    # The poller sleeps: the screen keeps showing version 1 while another agent claims.
+    app = make_app(store, poll_interval=60)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1002")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        desk.claim(2, "luis", 1)  # meanwhile
+        await write(pilot, "Le escribo con la solución:\n1. borrar caché\n2. entrar")
+        await settle(pilot, lambda: screen.ticket.version == 2)
+        assert desk.get(2).first_response_at is None  # refused, nothing overwritten
+        assert any("kept" in text for text in toasts(app))
+        assert "draft kept" in screen.query_one("#notes-pane").border_subtitle
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#body", TextArea).text.startswith("Le escribo")
+        why = shown(app, "#why")
+        assert "R-1002" in why and "version 2" in why
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: desk.get(2).first_response_at is not None)
+        reply = next(e for e in desk.events(2) if e.kind == "replied")
+        assert reply.body.endswith("2. entrar")
+        assert app.drafts == {}
+        await settle(pilot, lambda: not screen.query_one("#notes-pane").border_subtitle)
+
+
+async def test_who_the_reply_goes_to_is_shown_before_sending(store: Store, desk: Desk) -> None:
+    sent: list[str] = []
+    agents = (Agent("ana", signature="Ana Ruiz\nSoporte"),)
+    app = make_app(store, mail_reply=mailer(sent), agents=agents)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")  # an e-mail case
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert shown(app, "#note") == "To: ana.perez@gmail.com"
+        assert "Ana Ruiz" in shown(app, "#signature")
+        await write(pilot, "Listo")
+        assert sent == ["Listo"]
+        await pilot.press("escape")
+        await open_case(pilot, "R-1003")  # a probe case with no requester
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert "recorded only" in shown(app, "#note")
+        assert not app.screen.query("#signature")  # no mail: nothing is signed
+
+
+async def test_without_mail_the_editor_says_the_reply_is_recorded_only(store: Store) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert "No e-mail is sent" in shown(app, "#note")
+
+
+SAVED = (
+    SavedReply("Received", "We got your message on {case} ({site}); answer by {limit}.", "en"),
+    SavedReply("Recibido", "Recibimos su mensaje, {customer} ({case}).", "es"),
+)
+
+
+async def test_a_saved_reply_fills_the_editor_with_the_case(store: Store, desk: Desk) -> None:
+    app = make_app(store, saved_replies=SAVED)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1001")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("ctrl+t")
+        await settle(pilot, lambda: isinstance(app.screen, SavedReplyPicker))
+        names = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        assert names[0].startswith("Received")  # the UI's language first
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        text = app.screen.query_one("#body", TextArea).text
+        limit = desk.get(1).sla_limit_at
+        assert limit is not None
+        assert text == f"We got your message on R-1001 (shop); answer by {format_when(limit)}."
+        # A second one goes in at the cursor, after what is there.
+        await pilot.press("ctrl+t")
+        await settle(pilot, lambda: isinstance(app.screen, SavedReplyPicker))
+        await pilot.press("down", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        text = app.screen.query_one("#body", TextArea).text
+        assert text.endswith("-05.Recibimos su mensaje, ACME Shop (R-1001).")
+
+
+async def test_saved_replies_in_spanish_come_first_in_spanish(store: Store) -> None:
+    app = make_app(store, lang="es", saved_replies=SAVED)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1001")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert "Responder al cliente en R-1001" in shown(app, ".title")
+        await pilot.press("ctrl+t")
+        await settle(pilot, lambda: isinstance(app.screen, SavedReplyPicker))
+        names = [str(o.prompt) for o in app.screen.query_one(OptionList).options]
+        assert names[0].startswith("Recibido")
+
+
+async def test_no_saved_replies_says_so(store: Store) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1001")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, ComposeScreen)
+        assert "No saved replies" in shown(app, "#error")
+
+
+async def test_a_note_draft_is_kept_and_a_note_saved(store: Store, desk: Desk) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1003")
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert not app.screen.query("#note")  # a note goes to nobody
+        await write(pilot, "renovar\ncon certbot", key="escape")
+        assert "note draft kept" in screen.query_one("#notes-pane").border_subtitle
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        assert app.screen.query_one("#body", TextArea).text == "renovar\ncon certbot"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: desk.events(3)[-1].kind == "note")
+        assert desk.events(3)[-1].body == "renovar\ncon certbot"
+        assert app.drafts == {}
+
+
+async def test_time_spent_is_read_in_words_and_a_bad_one_refused_naming_it(
+    store: Store, desk: Desk
+) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1004")
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, LogTimePrompt))
+        app.screen.query_one("#duration", Input).value = "una hora"
+        app.screen.query_one("#time-note", Input).focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, LogTimePrompt)
+        assert "'una hora' is not a time spent" in shown(app, "#error")
+        app.screen.query_one("#duration", Input).value = "1:15"
+        await pilot.press("enter")
+        await settle(pilot, lambda: desk.time_spent(4) == 4500.0)
+        await settle(pilot, lambda: "time logged: 1 h 15 min" in shown(app, "#timeline"))
+        assert "Time spent: 1 h 15 min" in str(screen.query_one("#meta").render())
+
+
+async def test_time_spent_refused_in_spanish(store: Store) -> None:
+    app = make_app(store, lang="es")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1004")
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, LogTimePrompt))
+        app.screen.query_one("#duration", Input).value = "1h75"
+        app.screen.query_one("#time-note", Input).focus()
+        await pilot.press("enter")
+        assert "'1h75' no es un tiempo: escriba 1h15, 75m, 1:15 o 1.5h." in shown(app, "#error")
+
+
+async def test_the_footer_shows_billable_log_time_and_link(store: Store) -> None:
+    app = make_app(store)
+    async with app.run_test(size=(160, 36)) as pilot:
+        await open_case(pilot, "R-1004")
+        shown_keys = {b.key for b in app.screen.BINDINGS if b.show}
+        assert {"t", "b", "l"} <= shown_keys
+        await pilot.pause(0.1)
+        footer = app.export_screenshot().replace("&#160;", " ")
+        for label in ("Billable", "Log time", "Link parent"):
+            assert label in footer
+
+
+async def test_a_resolved_ticket_pending_status_in_words(store: Store, desk: Desk) -> None:
+    app = make_app(store, lang="es")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1005")
+        text = shown(app, "#timeline")
+        assert "estado: nuevo → en espera" in text
+        assert desk.get(5).status == Status.PENDING_CUSTOMER
