@@ -18,7 +18,7 @@ from test_tui import (  # noqa: F401 - utc: the zone pinned as in test_tui
     utc,
     write,
 )
-from textual.widgets import Input, OptionList, TextArea
+from textual.widgets import Collapsible, Input, OptionList, TextArea
 
 from ronda.config import Agent, SavedReply
 from ronda.model import Status
@@ -28,6 +28,7 @@ from ronda.tui.app import RondaApp
 from ronda.tui.screens.compose import ComposeScreen, SavedReplyPicker
 from ronda.tui.screens.prompts import LogTimePrompt
 from ronda.tui.screens.queue import QueueScreen
+from ronda.tui.screens.ticket import TicketScreen
 from ronda.when import format_when
 
 
@@ -285,3 +286,65 @@ async def test_a_resolved_ticket_pending_status_in_words(store: Store, desk: Des
         text = shown(app, "#timeline")
         assert "estado: nuevo → en espera" in text
         assert desk.get(5).status == Status.PENDING_CUSTOMER
+
+
+async def test_the_evidence_says_what_failed_and_folds_the_raw_facts(store: Store) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1001")
+        summary = shown(app, "#evidence")
+        assert summary.startswith("The site answers HTTP 500 · since 2026-11-25 09:38 -05")
+        more = screen.query_one("#evidence-more", Collapsible)
+        assert more.collapsed and not screen.query_one("#evidence-raw").region.height
+        more.collapsed = False
+        await pilot.pause()
+        raw = shown(app, "#evidence-raw")
+        assert "x-powered-by: PHP/8.1" in raw and "phases: dns 4 ms" in raw
+        assert "not_after: 2027-01-08 19:00 -05" in raw  # instants in the desk's zone
+
+
+async def test_the_customers_other_tickets_and_the_sites_history_open_each_ticket(
+    store: Store, desk: Desk
+) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1004")  # ACME Shop, no site
+        listing = screen.query_one("#related", OptionList)
+        rows = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert rows[0] == "ACME Shop's other tickets"
+        # Newest first, this one left out, resolved ones included.
+        cases = [row.split()[0] for row in rows[1:]]
+        assert cases == ["R-1001", "R-1006"]
+        assert "resolved" in rows[2] and "Factura de octubre" in rows[2]
+        listing.focus()
+        listing.highlighted = 2
+        await pilot.press("enter")
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, TicketScreen)
+                and app.screen is not screen
+                and app.screen.loads > 0
+            ),
+        )
+        assert app.screen.ticket.case_number == "R-1006"
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+
+
+async def test_a_sites_history_lists_its_tickets_newest_first(store: Store, desk: Desk) -> None:
+    from test_tui import open_outage
+
+    open_outage(desk)  # cafe: R-1008, opened an hour ago
+    app = make_app(store, lang="es")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_case(pilot, "R-1008")
+        listing = screen.query_one("#related", OptionList)
+        rows = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert rows == ["Historial de cafe", "Ninguno."]  # no customer on it; no other ticket
+        await pilot.press("escape")
+        screen = await open_case(pilot, "R-1001")  # shop: ACME Shop's, and the site's
+        listing = screen.query_one("#related", OptionList)
+        rows = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert rows[0] == "Otros casos de ACME Shop"
+        assert rows[-2:] == ["Historial de shop", "Ninguno."]

@@ -191,6 +191,22 @@ def _signature(body: bytes, status: int) -> tuple[FailureClass, str] | None:
     return None
 
 
+def matched_span(text: str) -> tuple[int, int] | None:
+    """Where in `text` (a page excerpt) a WordPress or PHP error signature matches, as
+    character offsets, for the ticket screen to highlight; None when none does."""
+    body = text.encode("utf-8", "surrogatepass")
+    patterns = [pattern for _, pattern, _ in _SIGNATURES] + [_MAINTENANCE, _PHP_PLAIN]
+    found = [m for p in patterns if (m := p.search(body))]
+    if not found:
+        return None
+    first = min(found, key=lambda m: (m.start(), -m.end()))
+
+    def chars(offset: int) -> int:
+        return len(body[:offset].decode("utf-8", "ignore"))
+
+    return chars(first.start()), chars(first.end())
+
+
 # --- visible text -------------------------------------------------------------------------
 
 _TOKEN = re.compile(rb"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*>|<[!?][^>]*>", re.S)

@@ -598,6 +598,19 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m10_related_tickets(db: sqlite_utils.Database) -> None:
+    """The ticket screen lists the customer's other tickets and the site's history, newest
+    first: indexes so that stays a short walk at a million tickets."""
+    run_script(
+        db,
+        """
+        CREATE INDEX ix_tickets_customer_opened ON tickets(customer, opened_at)
+            WHERE customer IS NOT NULL;
+        CREATE INDEX ix_tickets_site_opened ON tickets(site, opened_at) WHERE site IS NOT NULL;
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -630,4 +643,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
+    _m10_related_tickets,
 )

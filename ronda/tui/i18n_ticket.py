@@ -84,6 +84,7 @@ EN: dict[str, str] = {
     "done.draft_kept": "Draft of {case} kept: press r to go on writing.",
     "done.note_draft_kept": "Note on {case} kept as a draft: press n to go on writing.",
     # Related tickets.
+    "ticket.related": "Related: enter opens",
     "related.customer": "{customer}'s other tickets",
     "related.site": "History of {site}",
     "related.none": "None.",
@@ -170,6 +171,7 @@ ES: dict[str, str] = {
     "ticket.draft_note": "borrador de nota guardado: n lo retoma",
     "done.draft_kept": "Borrador de {case} guardado: pulse r para seguir escribiendo.",
     "done.note_draft_kept": "Nota de {case} guardada como borrador: pulse n para seguir.",
+    "ticket.related": "Relacionados: enter abre",
     "related.customer": "Otros casos de {customer}",
     "related.site": "Historial de {site}",
     "related.none": "Ninguno.",

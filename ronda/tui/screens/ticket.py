@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Collapsible, Footer, OptionList, Static
 
 from ronda.durations import format_spent
 from ronda.model import Ticket
 from ronda.tui.data import QueueSnapshot, TicketDetail, format_when, load_detail
 from ronda.tui.screens.base import TicketActions
-from ronda.tui.widgets.evidence import evidence_text
+from ronda.tui.widgets.evidence import evidence_text, summary_text
 from ronda.tui.widgets.outgoing import outgoing_text
 from ronda.tui.widgets.queue_table import PRIORITY_STYLES, STATUS_STYLES
+from ronda.tui.widgets.related import related_options, ticket_of
 from ronda.tui.widgets.sla import SlaBadge
 from ronda.tui.widgets.timeline import notes_text, timeline_text
 
@@ -27,11 +29,16 @@ class TicketScreen(TicketActions):
     DEFAULT_CSS = """
     TicketScreen #head { height: auto; padding: 0 1; background: $boost; }
     TicketScreen #title { text-style: bold; }
-    TicketScreen #panes { height: 1fr; }
+    TicketScreen #panes { height: 2fr; }
     TicketScreen .pane { border: round $primary-darken-1; padding: 0 1; }
     TicketScreen #evidence-pane { width: 2fr; }
+    TicketScreen #evidence-more { padding: 0; margin: 1 0 0 0; border: none; }
+    TicketScreen #evidence-more > Contents { padding: 0 0 0 1; }
     TicketScreen #timeline-pane { width: 3fr; }
-    TicketScreen #notes-pane { height: 9; }
+    TicketScreen #bottom { height: 1fr; max-height: 9; min-height: 5; }
+    TicketScreen #notes-pane { width: 3fr; }
+    TicketScreen #related { width: 2fr; height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+    TicketScreen #related.-empty { display: none; }
     TicketScreen #outgoing-pane { height: auto; max-height: 7; }
     TicketScreen #outgoing-pane.-empty { display: none; }
     """
@@ -43,6 +50,7 @@ class TicketScreen(TicketActions):
         self.loads = 0  # completed loads: tests wait on it
         self._seen_stamp = None
         self._load_seq = 0
+        self._related_shown: tuple | None = None
 
     @property
     def ticket(self) -> Ticket | None:
@@ -57,12 +65,20 @@ class TicketScreen(TicketActions):
             with VerticalScroll(id="evidence-pane", classes="pane") as pane:
                 pane.border_title = self.t("ticket.evidence")
                 yield Static("", id="evidence")
+                # Every fact the probe recorded, folded: the summary above says what matters.
+                with Collapsible(title=self.t("evidence.raw"), collapsed=True, id="evidence-more"):
+                    yield Static("", id="evidence-raw")
             with VerticalScroll(id="timeline-pane", classes="pane") as pane:
                 pane.border_title = self.t("ticket.timeline")
                 yield Static("", id="timeline")
-        with VerticalScroll(id="notes-pane", classes="pane") as pane:
-            pane.border_title = self.t("ticket.notes")
-            yield Static("", id="notes")
+        with Horizontal(id="bottom"):
+            with VerticalScroll(id="notes-pane", classes="pane") as pane:
+                pane.border_title = self.t("ticket.notes")
+                yield Static("", id="notes")
+            # The customer's other tickets and the site's history: enter opens one.
+            related = OptionList(id="related", classes="pane")
+            related.border_title = self.t("ticket.related")
+            yield related
         # Shown only when the desk sent or queued something on the case.
         with VerticalScroll(id="outgoing-pane", classes="pane -empty") as pane:
             pane.border_title = self.t("ticket.outgoing")
@@ -100,15 +116,7 @@ class TicketScreen(TicketActions):
     def show_ticket(self, ticket: Ticket) -> None:
         """A fresher copy (after an action or a refused one) before the history reloads."""
         if self.detail is not None and ticket.id == self.detail.ticket.id:
-            self.detail = TicketDetail(
-                ticket,
-                self.detail.events,
-                self.detail.children,
-                self.detail.parent,
-                self.detail.time_spent,
-                self.detail.site_url,
-                self.detail.outgoing,
-            )
+            self.detail = replace(self.detail, ticket=ticket)
             if self.is_mounted:
                 self._paint()
         self.reload()
@@ -140,13 +148,53 @@ class TicketScreen(TicketActions):
         self.query_one("#title", Static).update(title)
         self.query_one("#meta", Static).update(self._meta(detail))
         self.query_one(SlaBadge).show(tk, self.ronda.clock())
-        self.query_one("#evidence", Static).update(evidence_text(tk.evidence, t))
+        self.query_one("#evidence", Static).update(
+            summary_text(
+                tk.evidence,
+                t,
+                failure_class=tk.failure_class,
+                opened_at=tk.opened_at,
+                now=self.ronda.clock(),
+            )
+        )
+        self.query_one("#evidence-raw", Static).update(evidence_text(tk.evidence, t))
+        self.query_one("#evidence-more").display = bool(tk.evidence)
         self.query_one("#timeline", Static).update(timeline_text(detail.events, t))
         self.query_one("#notes", Static).update(notes_text(detail.events, t))
         self.query_one("#outgoing", Static).update(outgoing_text(detail.outgoing, t))
         self.query_one("#outgoing-pane").set_class(not detail.outgoing, "-empty")
+        self._paint_related(detail)
         self.sub_title = tk.case_number
         self.refresh_draft()
+
+    def _paint_related(self, detail: TicketDetail) -> None:
+        tk = detail.ticket
+        shown = (
+            tk.customer,
+            tk.site,
+            tuple((t.id, t.status, t.priority, t.subject) for t in detail.customer_tickets),
+            tuple((t.id, t.status, t.priority, t.subject) for t in detail.site_tickets),
+        )
+        if shown == self._related_shown:
+            return  # unchanged: keep the agent's place in the list
+        self._related_shown = shown
+        listing = self.query_one("#related", OptionList)
+        highlighted = listing.highlighted
+        listing.clear_options()
+        listing.add_options(
+            related_options(
+                tk.customer, detail.customer_tickets, tk.site, detail.site_tickets, self.t
+            )
+        )
+        listing.set_class(not (tk.customer or tk.site), "-empty")
+        if highlighted is not None and highlighted < listing.option_count:
+            listing.highlighted = highlighted
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        ticket_id = ticket_of(event.option.id)
+        if ticket_id is not None:
+            event.stop()
+            self.ronda.open_ticket(ticket_id)
 
     def refresh_draft(self) -> None:
         """The notes pane says when a reply or a note waits as a draft."""
