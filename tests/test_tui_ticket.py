@@ -348,3 +348,41 @@ async def test_a_sites_history_lists_its_tickets_newest_first(store: Store, desk
         rows = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
         assert rows[0] == "Otros casos de ACME Shop"
         assert rows[-2:] == ["Historial de shop", "Ninguno."]
+
+
+async def test_assigning_checks_the_declared_agents_with_a_did_you_mean(
+    store: Store, desk: Desk
+) -> None:
+    from test_tui import answer
+
+    from ronda.tui.screens.prompts import TextPrompt
+
+    agents = (Agent("ana"), Agent("maria"), Agent("mateo"))
+    app = make_app(store, agents=agents)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
+        app.screen.query_one("#text", Input).value = "mraia"
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextPrompt)  # refused in the form
+        assert shown(app, "#error") == "'mraia' is not an agent of this desk (did you mean maria?)."
+        app.screen.query_one("#text", Input).value = "zz"
+        await pilot.press("enter")
+        assert "agents: ana, maria, mateo" in shown(app, "#error")
+        await answer(pilot, "Maria")
+        await settle(pilot, lambda: desk.get(2).assignee == "maria")  # as declared
+        await pilot.press("a")
+        await answer(pilot, "")  # blank: nobody
+        await settle(pilot, lambda: desk.get(2).assignee is None)
+
+
+async def test_without_declared_agents_any_name_is_assigned(store: Store, desk: Desk) -> None:
+    from test_tui import answer
+
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")
+        await pilot.press("a")
+        await answer(pilot, "mraia")
+        await settle(pilot, lambda: desk.get(2).assignee == "mraia")

@@ -12,6 +12,7 @@ import argparse
 import json
 from collections.abc import Callable
 
+from ronda.agents import UnknownAgent, check_agent
 from ronda.app.context import EXIT_OK, CliError, desk_config, iso, open_desk, open_store
 from ronda.durations import BadDuration, parse_spent
 from ronda.model import Impact, Priority, Source, Status, Ticket
@@ -166,6 +167,7 @@ def _clock_text(desk: Desk, ticket: Ticket) -> str:
 
 
 def cmd_tickets_new(args: argparse.Namespace) -> int:
+    args.agent = checked_agent(args, args.agent)  # before a first case starts a desk
     desk = open_desk(args, create=True)  # the first case may start a desk
     source = Source(args.source)
     if source == Source.PHONE:
@@ -197,11 +199,21 @@ def _print_ticket(args: argparse.Namespace, desk: Desk, ticket: Ticket) -> int:
     return EXIT_OK
 
 
+def checked_agent(args: argparse.Namespace, name: str) -> str:
+    """`name` checked against the desk's [[agents]] (any name when it declares none)."""
+    known = [a.name for a in desk_config(args).agents]
+    try:
+        return check_agent(name, known)
+    except UnknownAgent as exc:
+        raise CliError(str(exc)) from None
+
+
 def _ticket_action(
     run: Callable[[Desk, argparse.Namespace], Ticket],
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         desk = open_desk(args)
+        args.agent = checked_agent(args, args.agent)
         return _print_ticket(args, desk, run(desk, args))
 
     return command
@@ -231,7 +243,8 @@ def _reprioritize(desk: Desk, a: argparse.Namespace) -> Ticket:
 def _assign(desk: Desk, a: argparse.Namespace) -> Ticket:
     if (a.assignee is None) == (not a.nobody):
         raise CliError("give the agent to assign to, or --nobody")
-    return desk.assign(a.case, None if a.nobody else a.assignee.strip(), a.agent, a.version)
+    assignee = None if a.nobody else checked_agent(a, a.assignee)
+    return desk.assign(a.case, assignee, a.agent, a.version)
 
 
 def _link(desk: Desk, a: argparse.Namespace) -> Ticket:
@@ -278,6 +291,11 @@ def add_ticket_parsers(
     def action(name: str, func: Callable, help: str, **kwargs) -> argparse.ArgumentParser:  # noqa: A002
         p = t_sub.add_parser(name, parents=parents, help=help, **kwargs)
         p.add_argument("case", help="the case number, e.g. R-1016")
+        p.add_argument(
+            "--config",
+            help="the desk's config: its [[agents]] are the names --agent and assign accept "
+            "(default: ronda.toml next to the database)",
+        )
         p.set_defaults(func=func)
         return p
 

@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, get_current_worker
 
+from ronda.agents import UnknownAgent, check_agent
 from ronda.config import Agent, Config, SavedReply
 from ronda.display import visible
 from ronda.model import Ticket
@@ -433,6 +434,29 @@ class RondaApp(App[None]):
         if isinstance(exc, TicketError):
             return str(exc)
         return self.t("msg.failed", error=str(exc))
+
+    def unknown_agent(self, name: str) -> str | None:
+        """Why `name` cannot be assigned (not one of the config's [[agents]], with a
+        did-you-mean), or None; blank (unassign) and any name without [[agents]] pass."""
+        if not name.strip():
+            return None
+        try:
+            check_agent(name, [a.name for a in self.agents])
+        except UnknownAgent as exc:
+            hint = (
+                self.t("msg.did_you_mean", name=exc.close)
+                if exc.close
+                else self.t("msg.agents_are", names=", ".join(exc.known))
+            )
+            return self.t("msg.unknown_agent", name=exc.name, hint=hint)
+        return None
+
+    def declared_agent(self, name: str) -> str:
+        """`name` as the config spells it (letter case), or as typed without [[agents]]."""
+        try:
+            return check_agent(name, [a.name for a in self.agents])
+        except UnknownAgent:
+            return name.strip()
 
     @property
     def agent_profile(self) -> Agent | None:

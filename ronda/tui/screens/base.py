@@ -93,20 +93,23 @@ class TicketActions(RondaScreen):
             def done(who: str | None) -> None:
                 if who is None:
                     return
-                who_or_none = who.strip() or None
+                who_or_none = app.declared_agent(who) if who.strip() else None
                 app.perform(
                     lambda desk: desk.assign(tk.id, who_or_none, app.agent, tk.version),
                     app.t("done.assign", case=tk.case_number, who=who_or_none or "-"),
                 )
 
+            # With [[agents]] in the config only they are offered and accepted.
+            declared = tuple(a.name for a in app.agents)
             app.with_directory(
                 lambda d: app.push_screen(
                     TextPrompt(
                         app.t("prompt.assign", case=tk.case_number),
                         placeholder=app.t("prompt.assign_hint"),
                         value=tk.assignee or "",
-                        suggestions=(app.agent, *d.agents),
+                        suggestions=declared or (app.agent, *d.agents),
                         required=False,
+                        validate=app.unknown_agent,
                     ),
                     done,
                 )
