@@ -18,9 +18,9 @@ from datetime import datetime
 
 from rich.text import Text
 
-from ronda.checks.classify import matched_span
 from ronda.display import visible
 from ronda.model import FailureClass
+from ronda.page_signatures import matched_span
 from ronda.store import from_epoch
 from ronda.tui.data import format_when
 
