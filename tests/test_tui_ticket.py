@@ -273,10 +273,12 @@ async def test_the_footer_shows_billable_log_time_and_link(store: Store) -> None
         await open_case(pilot, "R-1004")
         shown_keys = {b.key for b in app.screen.BINDINGS if b.show}
         assert {"t", "b", "l"} <= shown_keys
-        await pilot.pause(0.1)
-        footer = app.export_screenshot().replace("&#160;", " ")
-        for label in ("Billable", "Log time", "Link parent"):
-            assert label in footer
+        labels = ("Billable", "Log time", "Link parent")
+
+        def footer() -> str:
+            return app.export_screenshot().replace("&#160;", " ")
+
+        await settle(pilot, lambda: all(label in footer() for label in labels), rounds=200)
 
 
 async def test_a_resolved_ticket_pending_status_in_words(store: Store, desk: Desk) -> None:
@@ -386,3 +388,60 @@ async def test_without_declared_agents_any_name_is_assigned(store: Store, desk: 
         await pilot.press("a")
         await answer(pilot, "mraia")
         await settle(pilot, lambda: desk.get(2).assignee == "mraia")
+
+
+# ---- pictures (pytest-textual-snapshot; `--snapshot-update` after a deliberate change) ----
+
+
+def _picture_app(tmp_path: Path, lang: str = "en", **kwargs) -> RondaApp:  # noqa: ANN003
+    return RondaApp(build_store(tmp_path / "ronda.db"), "ana", lang, clock=lambda: NOW, **kwargs)
+
+
+async def _ready(pilot, until=lambda: True) -> None:  # noqa: ANN001
+    await settle(pilot, until)
+    await pilot.pause(0.1)
+    await pilot.pause()
+
+
+def test_snapshot_ticket_at_80x24_in_spanish(snap_compare, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _picture_app(tmp_path, "es")
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await open_case(pilot, "R-1001")
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_reply_editor_with_a_refused_draft(snap_compare, tmp_path: Path) -> None:  # noqa: ANN001
+    from ronda.tui.screens.compose import Draft
+
+    sent: list[str] = []
+    app = _picture_app(
+        tmp_path,
+        mail_reply=mailer(sent),
+        agents=(Agent("ana", signature="Ana Ruiz · Soporte"),),
+        saved_replies=SAVED,
+    )
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        screen = await open_case(pilot, "R-1002")
+        app.drafts[(2, "reply")] = Draft(
+            "Buenos días, Ana:\nle enviamos un enlace.", why="R-1002 changed meanwhile"
+        )
+        screen.refresh_draft()
+        await pilot.press("r")
+        await _ready(pilot, lambda: isinstance(app.screen, ComposeScreen))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_ticket_with_readable_evidence(snap_compare, tmp_path: Path) -> None:  # noqa: ANN001
+    app = _picture_app(tmp_path)
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        screen = await open_case(pilot, "R-1001")
+        screen.query_one("#evidence-more", Collapsible).collapsed = False
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -116,8 +116,24 @@ class ComposeScreen(ModalScreen[Composed | None]):
 
     def on_mount(self) -> None:
         area = self.query_one("#body", TextArea)
+        self._fit()
         area.focus()
         area.move_cursor(area.document.end)
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The text area takes what the terminal leaves (3 to 12 lines): on 80x24 the
+        recipient, the reason of a refused draft and the buttons must all still show."""
+        extra = 0
+        for selector in ("#note", "#signature"):
+            for widget in self.query(selector):
+                extra += widget.size.height or 2
+        if self._draft.why:
+            extra += 2
+        rows = self.app.size.height - 12 - extra
+        self.query_one("#body", TextArea).styles.height = max(3, min(12, rows))
 
     @property
     def text(self) -> str:

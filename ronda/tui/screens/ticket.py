@@ -31,10 +31,10 @@ class TicketScreen(TicketActions):
     TicketScreen #title { text-style: bold; }
     TicketScreen #panes { height: 2fr; }
     TicketScreen .pane { border: round $primary-darken-1; padding: 0 1; }
-    TicketScreen #evidence-pane { width: 2fr; }
+    TicketScreen #evidence-pane { width: 1fr; }
     TicketScreen #evidence-more { padding: 0; margin: 1 0 0 0; border: none; }
     TicketScreen #evidence-more > Contents { padding: 0 0 0 1; }
-    TicketScreen #timeline-pane { width: 3fr; }
+    TicketScreen #timeline-pane { width: 1fr; }
     TicketScreen #bottom { height: 1fr; max-height: 9; min-height: 5; }
     TicketScreen #notes-pane { width: 3fr; }
     TicketScreen #related { width: 2fr; height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
@@ -210,42 +210,72 @@ class TicketScreen(TicketActions):
         self.query_one("#notes-pane").border_subtitle = " · ".join(marks)
 
     def _meta(self, detail: TicketDetail) -> Text:
+        """The case's fields in three groups (state, who, when), each flowed over as many
+        lines as the width needs without splitting a field: at 80 columns nothing is cut."""
         tk, t = detail.ticket, self.t
-        out = Text()
-
-        def field(label: str, value: str | None, style: str = "") -> None:
-            out.append(f"{t(label)}: ", style="dim")
-            out.append(value or "-", style=style)
-            out.append("   ")
-
-        field("col.status", t(f"status.{tk.status}"), STATUS_STYLES[tk.status])
-        field("col.priority", t(f"priority.{tk.priority}"), PRIORITY_STYLES[tk.priority])
-        field("col.impact", t(f"impact.{tk.impact}"))
-        field("col.assignee", tk.assignee)
-        field("ticket.source", t(f"source.{tk.source}"))
-        field("ticket.version", str(tk.version))
-        out.append("\n")
-        field("col.customer", tk.customer)
+        width = max(40, (self.size.width or 120) - 2)
+        Field = tuple[str, str | None, str]
+        narrow = width < 100  # what the evidence or the URL bar repeat is left out
         site = tk.site
-        if site and detail.site_url:
+        if site and detail.site_url and not narrow:
             site = f"{site} ({detail.site_url})"
-        field("ticket.site", site)
-        field("ticket.requester", tk.requester)
-        field("ticket.class", str(tk.failure_class) if tk.failure_class else None)
-        out.append("\n")
-        field("ticket.opened", format_when(tk.opened_at))
-        field("ticket.first_response", format_when(tk.first_response_at))
-        field("ticket.limit", format_when(tk.sla_limit_at))
-        field("ticket.billable", t("form.yes") if tk.billable else t("form.no"))
-        field("ticket.time_spent", format_spent(detail.time_spent))
-        if detail.parent is not None or detail.children:
-            out.append("\n")
+        groups: list[list[Field]] = [
+            [
+                ("col.status", t(f"status.{tk.status}"), STATUS_STYLES[tk.status]),
+                ("col.priority", t(f"priority.{tk.priority}"), PRIORITY_STYLES[tk.priority]),
+                ("col.impact", t(f"impact.{tk.impact}"), ""),
+                ("col.assignee", tk.assignee, ""),
+                ("ticket.source", t(f"source.{tk.source}"), ""),
+                ("ticket.version", str(tk.version), ""),
+            ],
+            [
+                ("col.customer", tk.customer, ""),
+                ("ticket.site", site, ""),
+                ("ticket.requester", tk.requester, ""),
+                ("ticket.class", str(tk.failure_class) if tk.failure_class else None, ""),
+            ],
+            [
+                ("ticket.opened", format_when(tk.opened_at), ""),
+                ("ticket.first_response", format_when(tk.first_response_at), ""),
+                ("ticket.limit", format_when(tk.sla_limit_at), ""),
+                ("ticket.billable", t("form.yes") if tk.billable else t("form.no"), ""),
+                ("ticket.time_spent", format_spent(detail.time_spent), ""),
+            ],
+        ]
+        links: list[Field] = []
         if detail.parent is not None:
-            field("ticket.parent", f"{detail.parent.case_number} {detail.parent.subject}")
+            parent = f"{detail.parent.case_number} {detail.parent.subject}"
+            links.append(("ticket.parent", parent, ""))
         if detail.children:
-            field("ticket.children", " ".join(c.case_number for c in detail.children))
+            links.append(("ticket.children", " ".join(c.case_number for c in detail.children), ""))
+        if links:
+            groups.append(links)
+        if narrow:
+            skip = {"ticket.source", "ticket.class"}
+            groups = [[f for f in group if f[0] not in skip] for group in groups]
+        out = Text()
+        for group in groups:
+            used = 0
+            for label, value, style in group:
+                piece = Text()
+                piece.append(f"{t(label)}: ", style="dim")
+                piece.append(value or "-", style=style)
+                size = piece.cell_len
+                if used and used + 3 + size > width:
+                    out.append("\n")
+                    used = 0
+                elif used:
+                    out.append("   ")
+                    used += 3
+                out.append(piece)
+                used += size
+            out.append("\n")
         out.rstrip()
         return out
+
+    def on_resize(self) -> None:
+        if self.detail is not None:
+            self.query_one("#meta", Static).update(self._meta(self.detail))
 
     def action_back(self) -> None:
         self.dismiss()
