@@ -72,6 +72,11 @@ def test_a_certificate_shows_its_issuer_and_the_days_left() -> None:
     summary = summary_text(evidence, EN, now=NOW).plain
     assert "Issuer: CN=R11, O=Let's Encrypt, C=US" in summary
     assert "Expires: 2026-11-30 13:00 -05 (5 days left)" in summary
+    today = {
+        **evidence,
+        "cert": {**evidence["cert"], "not_after": (NOW + timedelta(hours=10)).isoformat()},
+    }
+    assert "(0 days left)" in summary_text(today, EN, now=NOW).plain
     expired = {**evidence, "failure_class": "ssl_expired"}
     expired["cert"] = {**evidence["cert"], "not_after": (NOW - timedelta(days=3)).isoformat()}
     assert "(expired 3 days ago)" in summary_text(expired, EN, now=NOW).plain

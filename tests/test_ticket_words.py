@@ -58,7 +58,11 @@ def test_history_in_english_words(history: Desk) -> None:
     assert "laura claimed" in text
     assert "assigned to mateo" in text
     assert "unassigned (was mateo)" in text
-    assert "marked billable" in text and "marked not billable" in text
+    billable = [line for line in lines(history, "en") if "billable" in line]
+    assert [line.split("laura ")[1] for line in billable] == [
+        "marked billable",
+        "marked not billable",
+    ]
     assert "time logged: 1 h 15 min: migración" in text
     assert "priority: low → high: la tienda no vende" in text
     # The recomputed limit, both instants in the desk's zone with the offset.
