@@ -445,3 +445,32 @@ def test_snapshot_ticket_with_readable_evidence(snap_compare, tmp_path: Path) ->
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_drafts_outlive_the_session_and_are_each_agents_own(store: Store) -> None:
+    app = make_app(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")
+        await pilot.press("r")
+        await write(pilot, "Hola Ana,\nmañana seguimos", key="escape")
+        await pilot.press("n")
+        await write(pilot, "llamar a las 3", key="escape")
+        await settle(pilot)
+    rows = store.query("SELECT ticket_id, agent, kind, body FROM drafts ORDER BY kind")
+    assert rows == [
+        {"ticket_id": 2, "agent": "ana", "kind": "note", "body": "llamar a las 3"},
+        {"ticket_id": 2, "agent": "ana", "kind": "reply", "body": "Hola Ana,\nmañana seguimos"},
+    ]
+    # The next session of the same agent finds them; another agent does not.
+    again, luis = make_app(store), make_app(store, "luis")
+    async with again.run_test(size=SIZE) as pilot, luis.run_test(size=SIZE) as pl:
+        screen = await open_case(pilot, "R-1002")
+        await settle(pilot, lambda: "draft kept" in screen.query_one("#notes-pane").border_subtitle)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(again.screen, ComposeScreen))
+        assert again.screen.query_one("#body", TextArea).text == "Hola Ana,\nmañana seguimos"
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: not store.query("SELECT 1 FROM drafts WHERE kind = 'reply'"))
+        await open_case(pl, "R-1002")
+        assert luis.drafts == {}
+    assert [r["kind"] for r in store.query("SELECT kind FROM drafts")] == ["note"]

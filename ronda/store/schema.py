@@ -611,6 +611,25 @@ def _m10_related_tickets(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m11_drafts(db: sqlite_utils.Database) -> None:
+    """Agents' unsent replies and notes, per case and agent (`ronda.store.drafts`)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE drafts (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            agent TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'note')),
+            body TEXT NOT NULL,
+            why TEXT,  -- why the desk refused it, when it did
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (ticket_id, agent, kind)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_drafts_agent ON drafts(agent, updated_at);
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -644,4 +663,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m8_outbox,
     _m9_next_responses,
     _m10_related_tickets,
+    _m11_drafts,
 )

@@ -172,8 +172,11 @@ class RondaApp(App[None]):
         # The config's [[agents]] (empty: names are free text) and saved replies.
         self.agents = agents
         self._saved_replies = saved_replies
-        # Unsent replies and notes, per (ticket id, "reply" | "note"), for the session.
+        # Unsent replies and notes, per (ticket id, "reply" | "note"): read from the store
+        # at start, written through on every change (`keep_draft`).
         self.drafts: dict[tuple[int, str], Draft] = {}
+        self._draft_seq: dict[tuple[int, str], int] = {}
+        self._draft_lock = threading.Lock()
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
         # full (after a change made here), not just fetch rows for a new filter.
@@ -237,6 +240,7 @@ class RondaApp(App[None]):
         )
 
     def on_mount(self) -> None:
+        self.run_io(lambda: self.store.drafts.of_agent(self.agent), self._drafts_loaded)
         self.push_screen(localized(QueueScreen, self.lang)())
         self.set_interval(1.0, self._tick)
         self._poll()
@@ -425,6 +429,41 @@ class RondaApp(App[None]):
                 failed(exc)
 
         self.run_io(lambda: change(self.desk), succeeded, refused)
+
+    def _drafts_loaded(self, stored: list) -> None:
+        for draft in stored:
+            # A draft written in this session already is newer than the stored one.
+            self.drafts.setdefault((draft.ticket_id, draft.kind), Draft(draft.body, draft.why))
+        for screen in self.screen_stack:
+            if isinstance(screen, TicketScreen):
+                screen.refresh_draft()
+
+    def keep_draft(self, key: tuple[int, str], draft: Draft | None) -> None:
+        """Keep (or, with None, drop) a case's draft: at once on screen, and in the store
+        off the UI thread, the latest change winning (so quitting the TUI loses nothing)."""
+        if draft is None:
+            self.drafts.pop(key, None)
+        else:
+            self.drafts[key] = draft
+        seq = self._draft_seq.get(key, 0) + 1
+        self._draft_seq[key] = seq
+        ticket_id, kind = key
+        now = self.clock().timestamp()
+
+        def write() -> None:
+            # Writes run in a pool: under the lock, one overtaken by a newer change is
+            # skipped, so an older text never lands over a newer one.
+            with self._draft_lock:
+                if self._draft_seq.get(key) != seq:
+                    return
+                if draft is None:
+                    self.store.drafts.drop(ticket_id, self.agent, kind)
+                else:
+                    self.store.drafts.save(
+                        ticket_id, self.agent, kind, draft.text, draft.why, now=now
+                    )
+
+        self.run_io(write, lambda _: None)
 
     def refusal(self, exc: Exception) -> str:
         """Why the desk refused a change, in one line for the editor's draft."""

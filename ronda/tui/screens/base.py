@@ -170,21 +170,21 @@ class TicketActions(RondaScreen):
                 return
             if not result.send:
                 if result.text.strip():
-                    app.drafts[key] = Draft(result.text)
-                else:
-                    app.drafts.pop(key, None)
+                    app.keep_draft(key, Draft(result.text))
+                elif key in app.drafts:
+                    app.keep_draft(key, None)
                 self.refresh_draft()
                 return
             text = result.text
-            app.drafts[key] = Draft(text)  # until the desk has it
+            app.keep_draft(key, Draft(text))  # until the desk has it
 
             def sent(_: Ticket) -> None:
                 if app.drafts.get(key) == Draft(text):
-                    app.drafts.pop(key, None)
+                    app.keep_draft(key, None)
                 self.refresh_draft()
 
             def refused(exc: Exception) -> None:
-                app.drafts[key] = Draft(text, why=app.refusal(exc))
+                app.keep_draft(key, Draft(text, why=app.refusal(exc)))
                 kept = "done.draft_kept" if reply else "done.note_draft_kept"
                 app.say(app.t(kept, case=tk.case_number), "warning")
                 self.refresh_draft()
