@@ -140,3 +140,27 @@ def test_control_characters_and_markup_from_the_site_are_shown_not_obeyed() -> N
 
 def test_no_evidence() -> None:
     assert summary_text({}, EN).plain == "No probe evidence (not opened by a probe)."
+
+
+def test_the_highlight_lands_on_the_message_after_accents_and_emoji() -> None:
+    body = "<p>Señor cliente 🙂 ñandú</p>"
+    body += "<h1>Error al establecer una conexión con la base de datos</h1>"
+    shown = excerpt_text(body)
+    marked = [shown.plain[s.start : s.end] for s in shown.spans if str(s.style) == MATCH_STYLE]
+    assert marked == ["Error al establecer una conexión con la base de datos"]
+
+
+def test_the_cli_logs_time_as_the_tui_does(tmp_path, capsys) -> None:  # noqa: ANN001
+    from ronda.app.cli import main
+    from ronda.store import Store
+    from ronda.tickets import Desk
+
+    db = str(tmp_path / "ronda.db")
+    assert main(["tickets", "new", "--subject", "x", "--db", db, "--agent", "ana"]) == 0
+    assert main(["tickets", "log-time", "R-1001", "1.5h", "--db", db, "--agent", "ana"]) == 0
+    assert main(["tickets", "log-time", "R-1001", "una hora", "--db", db, "--agent", "ana"]) != 0
+    err = capsys.readouterr().err
+    assert "'una hora' is not a time spent (expected e.g. 1h15, 75m, 1:15 or 1.5h)" in err
+    store = Store(tmp_path / "ronda.db")
+    assert Desk(store).time_spent(1) == 5400.0
+    store.close()
