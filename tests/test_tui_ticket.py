@@ -474,3 +474,17 @@ async def test_drafts_outlive_the_session_and_are_each_agents_own(store: Store) 
         await open_case(pl, "R-1002")
         assert luis.drafts == {}
     assert [r["kind"] for r in store.query("SELECT kind FROM drafts")] == ["note"]
+
+
+def test_help_lists_the_editors_keys() -> None:
+    from rich.console import Console
+
+    from ronda.tui.i18n import Catalogue
+    from ronda.tui.screens.help import HelpScreen
+
+    console = Console(width=100, record=True)
+    console.print(HelpScreen()._table(Catalogue("es")))  # noqa: SLF001
+    text = console.export_text()
+    assert "El editor de respuestas y notas" in text
+    assert "ctrl+s" in text and "Enviar la respuesta (guardar la nota)" in text
+    assert "ctrl+t" in text and "Respuestas guardadas: llenar el editor con una" in text
