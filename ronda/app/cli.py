@@ -342,6 +342,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 probe_now=demo.probe_now,
                 policy=SlaPolicy.from_config(demo.config),
                 idle_gc=True,
+                agents=demo.config.agents,
+                saved_replies=demo.config.replies,
             )
             app.run()
     finally:
