@@ -443,6 +443,9 @@ def test_snapshot_ticket_with_readable_evidence(snap_compare, tmp_path: Path) ->
         screen = await open_case(pilot, "R-1001")
         screen.query_one("#evidence-more", Collapsible).collapsed = False
         await _ready(pilot)
+        # Unfolding may scroll the pane to show the facts: the picture starts at the top.
+        screen.query_one("#evidence-pane").scroll_home(animate=False)
+        await _ready(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -64,8 +64,7 @@ class DemoSettings:
             "[incidents]\n"
             # Windows scaled to the demo's rounds, so the script plays out in minutes.
             f"flap_window = {20 * r}\n"
-            f"outage_window = {3 * r}\n"
-            + DEMO_REPLIES
+            f"outage_window = {3 * r}\n" + DEMO_REPLIES
         )
 
 
