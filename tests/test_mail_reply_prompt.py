@@ -1,4 +1,4 @@
-"""The TUI's reply prompt says where a reply goes before the agent writes it: `To:` the case's
+"""The TUI's reply editor says where a reply goes before the agent writes it: `To:` the case's
 requester (where the mail then goes, queued in the outbox and delivered through a real relay
 on 127.0.0.1), or that the reply is only recorded, and why. The ticket shows the message
 queued, then sent once the relay took it. Driven with Textual's Pilot against a real SQLite
@@ -9,7 +9,7 @@ from __future__ import annotations
 from email import message_from_bytes
 
 import pytest
-from test_tui import NOW, SIZE, answer, make_app, open_case, settle
+from test_tui import NOW, SIZE, make_app, open_case, settle, write
 from textual.widgets import Static
 
 from ronda.config import Config, MailSettings
@@ -19,7 +19,7 @@ from ronda.model import Impact, Priority, Source
 from ronda.reach.sender import Sender
 from ronda.store import Store
 from ronda.tickets import Desk
-from ronda.tui.screens.prompts import TextPrompt
+from ronda.tui.screens.compose import ComposeScreen
 from ronda.tui.screens.ticket import TicketScreen
 
 
@@ -59,7 +59,7 @@ def outgoing(pilot) -> str:  # noqa: ANN001
 async def prompt_note(pilot, case: str) -> str:  # noqa: ANN001
     await open_case(pilot, case)
     await pilot.press("r")
-    await settle(pilot, lambda: isinstance(pilot.app.screen, TextPrompt))
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen))
     return str(pilot.app.screen.query_one("#note", Static).render())
 
 
@@ -77,7 +77,7 @@ async def test_the_reply_prompt_names_the_requester_and_the_reply_goes_there(
         app = make_app(store, mail_reply=mail_reply)
         async with app.run_test(size=SIZE) as pilot:
             assert await prompt_note(pilot, "R-1001") == "To: ana@cliente.co"
-            await answer(pilot, "Ya quedó")
+            await write(pilot, "Ya quedó")
             await settle(pilot, lambda: desk.get(1).first_response_at is not None)
             # Recorded and queued, not sent: the relay has not taken it yet.
             await settle(pilot, lambda: "reply → ana@cliente.co: queued" in outgoing(pilot))
@@ -93,7 +93,7 @@ async def test_the_reply_prompt_names_the_requester_and_the_reply_goes_there(
                 "No e-mail is sent: the reply is recorded only "
                 "(the case has no requester e-mail address)."
             )
-            await answer(pilot, "Revisado")
+            await write(pilot, "Revisado")
             await settle(pilot, lambda: desk.get(2).first_response_at is not None)
             assert store.outbox.for_ticket(2) == []
     [(rcpt, raw)] = relay.received

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from clocks import Clock
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, TextArea
 
 from ronda.config import Config, Customer, Site, SlaCellConfig
 from ronda.model import FailureClass, Impact, Priority, Source, Status, Ticket
@@ -28,6 +28,7 @@ from ronda.store import Store
 from ronda.tickets import Desk
 from ronda.tui.app import RondaApp
 from ronda.tui.idle_gc import NO_AUTOMATIC_FULL
+from ronda.tui.screens.compose import ComposeScreen
 from ronda.tui.screens.help import HelpScreen
 from ronda.tui.screens.new_ticket import NewTicketScreen
 from ronda.tui.screens.prompts import FilterPrompt, ReprioritizePrompt, TextPrompt
@@ -245,6 +246,14 @@ async def answer(pilot: Pilot, text: str) -> None:
     await settle(pilot, lambda: isinstance(pilot.app.screen, TextPrompt))
     pilot.app.screen.query_one("#text", Input).value = text
     await pilot.press("enter")
+    await settle(pilot)
+
+
+async def write(pilot: Pilot, text: str, key: str = "ctrl+s") -> None:
+    """Fill the reply or note editor on screen and send it (ctrl+s) or close it (esc)."""
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen))
+    pilot.app.screen.query_one("#body", TextArea).load_text(text)
+    await pilot.press(key)
     await settle(pilot)
 
 
@@ -467,7 +476,7 @@ async def test_reply_records_the_first_response(store: Store, desk: Desk) -> Non
     async with app.run_test(size=SIZE) as pilot:
         await open_case(pilot, "R-1001")
         await pilot.press("r")
-        await answer(pilot, "Estamos revisando la base de datos")
+        await write(pilot, "Estamos revisando la base de datos")
         ticket = desk.get(1)
         assert ticket.first_response_at == NOW
         assert ticket.status == Status.OPEN
@@ -483,9 +492,9 @@ async def test_empty_reply_is_refused_in_the_form(store: Store, desk: Desk) -> N
     async with app.run_test(size=SIZE) as pilot:
         await open_case(pilot, "R-1001")
         await pilot.press("r")
-        await settle(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press("enter")
-        assert isinstance(app.screen, TextPrompt)  # still asking
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ComposeScreen)  # still asking
         assert "cannot be empty" in str(app.screen.query_one("#error").render())
         await pilot.press("escape")
         await settle(pilot)
@@ -497,7 +506,7 @@ async def test_internal_note(store: Store, desk: Desk) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_case(pilot, "R-1003")
         await pilot.press("n")
-        await answer(pilot, "renovar con certbot")
+        await write(pilot, "renovar con certbot")
         note = desk.events(3)[-1]
         assert (note.kind, note.actor, note.body) == ("note", "ana", "renovar con certbot")
         assert desk.get(3).first_response_at is None  # a note is not an answer
@@ -968,7 +977,7 @@ async def test_reply_to_an_email_case_goes_out_by_mail_and_is_recorded(
         async with app.run_test(size=SIZE) as pilot:
             await open_case(pilot, "R-1002")
             await pilot.press("r")
-            await answer(pilot, "Le enviamos un enlace para restablecer la clave")
+            await write(pilot, "Le enviamos un enlace para restablecer la clave")
             await settle(pilot, lambda: desk.get(2).first_response_at is not None)
         # Queued with the reply; the outbox's sender hands it to the relay.
         from ronda.config import Config

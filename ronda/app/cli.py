@@ -346,6 +346,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 probe_now=demo.probe_now,
                 policy=SlaPolicy.from_config(demo.config),
                 idle_gc=True,
+                agents=demo.config.agents,
+                saved_replies=demo.config.replies,
             )
             app.run()
     finally:
@@ -370,6 +372,19 @@ def _demo_headless(demo, duration: float) -> None:  # noqa: ANN001 - a DemoDesk
                 return
 
 
+def _tui_agent(agent: str | None, config: Config) -> str:
+    """Who the TUI acts as: `--agent`, else the login name; with [[agents]] declared, one
+    of them (a near miss gets a did-you-mean)."""
+    from ronda.agents import UnknownAgent, check_agent
+
+    name = agent or getpass.getuser()
+    try:
+        return check_agent(name, [a.name for a in config.agents])
+    except UnknownAgent as exc:
+        given = "" if agent else " (the login name; give --agent NAME)"
+        raise CliError(f"{exc}{given}") from None
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     """The agents' queue; with a config, "probe now" and replies by mail too."""
     from ronda.tui.app import run_tui
@@ -381,6 +396,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from ronda.app.service import Service
 
     config = load(args.config)
+    args.agent = _tui_agent(args.agent, config)
     # The service's own store: "probe now" writes from the TUI's worker threads.
     service = Service(config, open_store(args)).start()  # no part runs: probes on demand only
     try:

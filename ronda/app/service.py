@@ -460,10 +460,12 @@ class Service:
 
     def mail_reply(self, desk: Desk, ticket: Ticket, agent: str, text: str) -> Ticket:
         """Record an agent's reply and queue its mail to the requester, together (the TUI's
-        replies); the sender of `ronda run` or `ronda mail` delivers it."""
+        replies), signed with the agent's `signature` from [[agents]] (else their name); the
+        sender of `ronda run` or `ronda mail` delivers it."""
         from ronda.intake.replies import send_reply
 
         config = self.config
+        declared = config.agent(agent)
         replied = send_reply(
             desk,
             ticket.id,
@@ -472,6 +474,7 @@ class Service:
             settings=config.mail,
             lang=config.lang,
             version=ticket.version,
+            signature=(declared.signature if declared else None) or agent,
         )
         self.wake_sender()
         return replied

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable
 
+from ronda.agents import UnknownAgent, check_agent
 from ronda.app.context import EXIT_OK, CliError, desk_config, iso, open_desk, open_store
+from ronda.durations import BadDuration, parse_spent
 from ronda.model import Impact, Priority, Source, Status, Ticket
 from ronda.sla import ticket_clock
 from ronda.tickets import Desk, QueueFilter
@@ -166,6 +167,7 @@ def _clock_text(desk: Desk, ticket: Ticket) -> str:
 
 
 def cmd_tickets_new(args: argparse.Namespace) -> int:
+    args.agent = checked_agent(args, args.agent)  # before a first case starts a desk
     desk = open_desk(args, create=True)  # the first case may start a desk
     source = Source(args.source)
     if source == Source.PHONE:
@@ -197,36 +199,32 @@ def _print_ticket(args: argparse.Namespace, desk: Desk, ticket: Ticket) -> int:
     return EXIT_OK
 
 
+def checked_agent(args: argparse.Namespace, name: str) -> str:
+    """`name` checked against the desk's [[agents]] (any name when it declares none)."""
+    known = [a.name for a in desk_config(args).agents]
+    try:
+        return check_agent(name, known)
+    except UnknownAgent as exc:
+        raise CliError(str(exc)) from None
+
+
 def _ticket_action(
     run: Callable[[Desk, argparse.Namespace], Ticket],
 ) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         desk = open_desk(args)
+        args.agent = checked_agent(args, args.agent)
         return _print_ticket(args, desk, run(desk, args))
 
     return command
 
 
-_TIME = re.compile(r"(?:(\d+)h\s*(\d+)?m?|(\d+)m|(\d+):([0-5]\d)|(\d+))", re.IGNORECASE)
-
-
 def parse_time_spent(text: str) -> float:
-    """Seconds of `1h15`, `1h15m`, `2h`, `75m`, `1:15`, or plain minutes (`45`)."""
-    match = _TIME.fullmatch(text.strip().replace(" ", ""))
-    if match is None:
-        raise CliError(f"{text!r} is not a time spent (expected e.g. 1h15, 75m, 1:15 or 45)")
-    h, hm, m, ch, cm, plain = match.groups()
-    if h is not None:
-        minutes = int(h) * 60 + int(hm or 0)
-    elif m is not None:
-        minutes = int(m)
-    elif ch is not None:
-        minutes = int(ch) * 60 + int(cm)
-    else:
-        minutes = int(plain)
-    if minutes <= 0:
-        raise CliError(f"{text!r}: time spent must be more than zero")
-    return minutes * 60.0
+    """Seconds of `1h15`, `75m`, `1:15`, `1.5h` or plain minutes (`45`): `ronda.durations`."""
+    try:
+        return parse_spent(text)
+    except BadDuration as exc:
+        raise CliError(str(exc)) from None
 
 
 def _reprioritize(desk: Desk, a: argparse.Namespace) -> Ticket:
@@ -245,7 +243,8 @@ def _reprioritize(desk: Desk, a: argparse.Namespace) -> Ticket:
 def _assign(desk: Desk, a: argparse.Namespace) -> Ticket:
     if (a.assignee is None) == (not a.nobody):
         raise CliError("give the agent to assign to, or --nobody")
-    return desk.assign(a.case, None if a.nobody else a.assignee.strip(), a.agent, a.version)
+    assignee = None if a.nobody else checked_agent(a, a.assignee)
+    return desk.assign(a.case, assignee, a.agent, a.version)
 
 
 def _link(desk: Desk, a: argparse.Namespace) -> Ticket:
@@ -301,6 +300,11 @@ def add_ticket_parsers(
     def action(name: str, func: Callable, help: str, **kwargs) -> argparse.ArgumentParser:  # noqa: A002
         p = t_sub.add_parser(name, parents=parents, help=help, **kwargs)
         p.add_argument("case", help="the case number, e.g. R-1016")
+        p.add_argument(
+            "--config",
+            help="the desk's config: its [[agents]] are the names --agent and assign accept "
+            "(default: ronda.toml next to the database)",
+        )
         p.set_defaults(func=func)
         return p
 
@@ -331,8 +335,8 @@ def add_ticket_parsers(
     p = action("assign", cmd_tickets_assign, "assign the case to an agent, or to nobody")
     p.add_argument("assignee", nargs="?", help="the agent")
     p.add_argument("--nobody", action="store_true", help="leave the case unassigned")
-    p = action("log-time", cmd_tickets_log_time, "log time spent (1h15, 75m, 1:15, 45)")
-    p.add_argument("spent", help="time spent: 1h15, 75m, 1:15, or minutes")
+    p = action("log-time", cmd_tickets_log_time, "log time spent (1h15, 75m, 1:15, 1.5h, 45)")
+    p.add_argument("spent", help="time spent: 1h15, 75m, 1:15, 1.5h, or minutes")
     p.add_argument("--note")
     p = action("billable", cmd_tickets_billable, "mark the case billable or not")
     p.add_argument("billable", choices=["yes", "no"])

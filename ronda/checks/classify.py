@@ -36,6 +36,7 @@ from xml.parsers import expat
 from ronda.checks.waf import firewall_of
 from ronda.config import ProbeSettings
 from ronda.model import DEFAULT_CLASS_PRIORITY, FailureClass, Priority
+from ronda.page_signatures import MAINTENANCE, PHP_PLAIN, SIGNATURES
 
 FC = FailureClass
 
@@ -142,45 +143,9 @@ _ERROR_WORDS = {
 
 # --- WordPress and PHP signatures ---------------------------------------------------------
 
-_MAINTENANCE = re.compile(
-    rb"Briefly unavailable for scheduled maintenance|"
-    rb"Temporalmente no disponible por mantenimiento programado",
-    re.I,
-)
-_SIGNATURES: tuple[tuple[FailureClass, re.Pattern[bytes], str], ...] = (
-    (
-        FC.WP_DB_CONNECTION,
-        re.compile(
-            rb"Error establishing a database connection|"
-            rb"Error al establecer una conexi(?:\xc3\xb3|&oacute;|&#243;|o)n con la base de datos",
-            re.I,
-        ),
-        "WordPress cannot reach its database",
-    ),
-    (
-        FC.PHP_FATAL_TIMEOUT,
-        re.compile(rb"Maximum execution time of \d+ seconds? exceeded", re.I),
-        "PHP fatal error: maximum execution time exceeded",
-    ),
-    (
-        FC.PHP_SYNTAX_ERROR,
-        re.compile(rb"Parse error(?:</b>)?:\s*(?:syntax error|[^<\n]{0,40}unexpected)", re.I),
-        "PHP parse error (syntax error)",
-    ),
-    (
-        FC.PHP_FATAL,
-        re.compile(
-            rb"There has been a critical error on (?:this|your) website|"
-            rb"Ha habido un error cr(?:\xc3\xad|&iacute;|&#237;)tico|"
-            rb"The site is experiencing technical difficulties|"
-            rb"Fatal error(?:</b>)?:\s",
-            re.I,
-        ),
-        "PHP fatal error (critical error page)",
-    ),
-)
-# PHP's plain-text error format: "Fatal error: ... in /path/file.php on line 12".
-_PHP_PLAIN = re.compile(rb"(?:Fatal|Parse) error:\s[^\n]{0,400}? in \S+ on line \d+", re.I)
+# The signatures themselves live with the core (`ronda.page_signatures`): the ticket
+# screen marks what matched in the page excerpt with the same patterns.
+_MAINTENANCE, _SIGNATURES, _PHP_PLAIN = MAINTENANCE, SIGNATURES, PHP_PLAIN
 
 
 def _signature(body: bytes, status: int) -> tuple[FailureClass, str] | None:

@@ -5,7 +5,8 @@ turns a TOML file into them and refuses anything it does not understand with a
 `ConfigError` that lists every problem by file, key path and line.
 
 Modules: model (the dataclasses), load (file -> Config, the top level), sites, sla, mail,
-retention, blind, wordpress, reports and reach ([[agents]], [oncall], [notices], [outbox]) (their
+retention, blind, wordpress, reports, replies (saved replies) and reach ([[agents]], [oncall],
+[notices], [outbox]) (their
 sections), reader (checking generic shapes, collecting problems), values (durations, clock times,
 host:port), errors (ConfigError and how a problem is written), lines (key path -> line in
 the TOML text).
@@ -30,6 +31,7 @@ from ronda.config.model import (
     ProbeSettings,
     ReportSettings,
     RetentionSettings,
+    SavedReply,
     Server,
     Site,
     StatusPageSettings,
@@ -42,6 +44,7 @@ from ronda.contract import SlaCellConfig  # a matrix cell, as Config.sla holds t
 __all__ = [
     "BlindSettings",
     "Agent",
+    "SavedReply",
     "CalendarConfig",
     "Canary",
     "Config",

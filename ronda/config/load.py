@@ -35,6 +35,7 @@ from ronda.config.model import (
 )
 from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
+from ronda.config.replies import read_replies
 from ronda.config.reports import read_reports
 from ronda.config.retention import read_retention
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
@@ -76,6 +77,7 @@ TOP_KEYS = (
     "wordpress",
     "status_page",
     "reports",
+    "replies",
 )
 LANGS = ("en", "es")
 
@@ -181,6 +183,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     )
     status_page = read_status_page(r, doc.get("status_page", {}), base_dir, sites)
     reports = read_reports(r, doc["reports"], base_dir) if "reports" in doc else ReportSettings()
+    replies = read_replies(r, doc["replies"], base_dir) if "replies" in doc else ()
     # Servers named only by sites are created here so that outage correlation sees
     # every server; the file need not list a server that has no maintenance windows.
     declared = {s.name for s in servers}
@@ -209,6 +212,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         wordpress=wordpress,
         status_page=status_page,
         reports=reports,
+        replies=replies,
         **top,
     )
 

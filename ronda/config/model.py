@@ -220,6 +220,17 @@ class Agent:
     # the environment variable NAME when a notification is sent: secrets stay out of the file.
     notify: tuple[str, ...] = ()
     notify_by_email: bool = True  # also by e-mail through [mail] relay (when `email` is set)
+    signature: str | None = None  # closes their replies' mail (None: their name)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedReply:
+    """A saved reply (macro) agents pick to start a reply: `{case}`, `{customer}`, `{site}`
+    and `{limit}` in its text are filled from the case (`ronda.saved_replies`)."""
+
+    name: str
+    text: str
+    lang: str | None = None  # en | es; None: offered in both
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +306,7 @@ class Config:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     wordpress: WordPressSettings = field(default_factory=WordPressSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    replies: tuple[SavedReply, ...] = ()  # [replies]: saved replies, inline and from a folder
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"

@@ -22,7 +22,8 @@ from ronda.config.reader import BAD, Reader
 from ronda.config.sites import LANGS
 from ronda.model import Priority
 
-AGENT_KEYS = ("name", "email", "lang", "notify", "notify_by_email")
+AGENT_KEYS = ("name", "email", "lang", "notify", "notify_by_email", "signature")
+SIGNATURE_MAX = 1000  # characters: a few lines under a reply
 ONCALL_KINDS: dict[str, str] = {
     "rate_limit": "count0",
     "rate_window": "seconds",
@@ -59,7 +60,8 @@ def url_scheme(url: str) -> str | None:
 
 
 def read_agents(r: Reader, raw: object) -> tuple[Agent, ...]:
-    """[[agents]]: unique names, an optional e-mail and language, Apprise URLs."""
+    """[[agents]]: unique names, an optional e-mail, language and signature, Apprise
+    URLs."""
     out: list[Agent] = []
     names: dict[str, int] = {}
     for i, entry in r.array_of_tables(raw, ("agents",)):
@@ -81,6 +83,15 @@ def read_agents(r: Reader, raw: object) -> tuple[Agent, ...]:
                 values["notify_by_email"] = by_mail
         if "notify" in entry:
             values["notify"] = _urls(r, entry["notify"], path + ("notify",))
+        if "signature" in entry:
+            signature = r.string(entry["signature"], path + ("signature",))
+            if signature is not BAD and len(signature) > SIGNATURE_MAX:
+                r.add(
+                    path + ("signature",),
+                    f"is {len(signature)} characters (expected at most {SIGNATURE_MAX})",
+                )
+            elif signature is not BAD:
+                values["signature"] = signature
         out.append(Agent(**values))
     return tuple(out)
 

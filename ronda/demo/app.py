@@ -29,6 +29,21 @@ if TYPE_CHECKING:
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
 
+# Saved replies the demo's reply editor offers (ctrl+t), one per language.
+DEMO_REPLIES = (
+    "[[replies.saved]]\n"
+    'name = "Estamos revisando"\n'
+    'lang = "es"\n'
+    'text = "Hola, {customer}: ya estamos revisando {site} (caso {case}). '
+    'Le escribimos antes de {limit}."\n'
+    "[[replies.saved]]\n"
+    'name = "Looking into it"\n'
+    'lang = "en"\n'
+    'text = "Hello {customer}, we are looking into {site} (case {case}) and will write '
+    'before {limit}."\n'
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoSettings:
     """How fast the demo runs. Tests compress time here instead of sleeping through it."""
@@ -49,7 +64,7 @@ class DemoSettings:
             "[incidents]\n"
             # Windows scaled to the demo's rounds, so the script plays out in minutes.
             f"flap_window = {20 * r}\n"
-            f"outage_window = {3 * r}\n"
+            f"outage_window = {3 * r}\n" + DEMO_REPLIES
         )
 
 

@@ -132,14 +132,17 @@ def queue_ack(store: Store, ticket: Ticket, msg: Message, *, now: datetime) -> b
     )
 
 
-def reply_text(ticket: Ticket, body: str, *, lang: str) -> str:
+def reply_text(ticket: Ticket, body: str, *, lang: str, signature: str | None = None) -> str:
+    """An agent's reply as mailed: their text, their signature (`[[agents]] signature`, or
+    their name), and how to answer on the case."""
     case = ticket.case_number
     footer = (
         f"Caso {case}: responda a este correo conservando [{case}] en el asunto."
         if _lang(lang) == "es"
         else f"Case {case}: reply to this e-mail and keep [{case}] in the subject."
     )
-    return f"{body.rstrip()}\n\n-- \n{footer}\n"
+    signed = f"{signature.strip()}\n\n" if signature and signature.strip() else ""
+    return f"{body.rstrip()}\n\n-- \n{signed}{footer}\n"
 
 
 def send_reply(
@@ -151,12 +154,14 @@ def send_reply(
     settings: MailSettings,
     lang: str = "en",
     version: int | None = None,
+    signature: str | None = None,
 ) -> Ticket:
     """Record an agent's reply as a response (the first one stops the SLA clock) and queue
     it for the case's requester, in one transaction: the reply is never recorded without
     its mail, nor mailed without being recorded. The sender worker delivers it; until the
     relay takes it the outbox shows it queued. A stale `version` is refused before anything
-    is written; without a relay (`MailError`) nothing is."""
+    is written; without a relay (`MailError`) nothing is. `signature` closes the mail
+    (after the agent's text; the recorded reply is the text alone)."""
     if not settings.relay:
         raise MailError('no mail relay configured ([mail] relay = "host:port")')
     if not body.strip():
@@ -178,7 +183,7 @@ def send_reply(
             sender=(agent, settings.desk_address),
             to=("", to),
             subject=tagged_subject(ticket.case_number, excerpt(ticket.subject, SUBJECT_CAP)),
-            body=reply_text(ticket, body, lang=lang),
+            body=reply_text(ticket, body, lang=lang, signature=signature),
             in_reply_to=in_reply_to,
             references=[m.message_id for m in thread],
             now=now,

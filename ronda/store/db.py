@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 from platformdirs import user_data_path
 
+from ronda.store.drafts import DraftRecords
 from ronda.store.history import HistoryRecords
 from ronda.store.mail import MailLog
 from ronda.store.outbox import Outbox
@@ -108,6 +109,7 @@ class Store:
         self.reach = ReachRecords(self)
         self.history = HistoryRecords(self)
         self.reports = ReportRecords(self)
+        self.drafts = DraftRecords(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":

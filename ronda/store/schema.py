@@ -5,37 +5,20 @@ Never edit a shipped migration: append a new one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
 
 from ronda.model import OPEN_STATUSES
 from ronda.store.schema_queue import m13_queue_order_and_search
-
-
-class SchemaError(Exception):
-    """A migration that cannot run as written (a bug of Ronda's, not of the file)."""
-
+from ronda.store.schema_script import run_script
+from ronda.store.schema_sites import m10_wordpress_health, m11_site_history
 
 # The open statuses as an SQL list, from the enum: every "is it still open" test uses this
 # one text. SQLite uses a partial index only for a query whose WHERE repeats the index's, so
 # it must stay the text the first migration froze in its indexes (a test holds them equal).
 OPEN_STATUSES_SQL = "(" + ",".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
 _M1_OPEN_STATUSES = "('new','open','pending_customer','reopened')"
-
-
-def run_script(db: sqlite_utils.Database, script: str) -> None:
-    """Run SQL statements one by one inside the caller's transaction (executescript would
-    commit it first)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            db.execute(pending)
-            pending = ""
-    if pending.strip():
-        raise SchemaError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -599,25 +582,15 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m11_site_history(db: sqlite_utils.Database) -> None:
-    """Site history (`ronda.store.history`): one row per state change of a site, from the
-    first probe that saw the state to the latest that still did. Time no row covers was
-    not measured, as is an `unmeasured` row's (probes while the desk could not see)."""
+def _m14_related_tickets(db: sqlite_utils.Database) -> None:
+    """The ticket screen lists the customer's other tickets and the site's history, newest
+    first: indexes so that stays a short walk at a million tickets."""
     run_script(
         db,
         """
-        CREATE TABLE site_history (
-            id INTEGER PRIMARY KEY,
-            site TEXT NOT NULL,
-            -- unmeasured: probed while the desk could not see (every canary failing)
-            state TEXT NOT NULL CHECK (state IN ('up', 'down', 'maintenance', 'unmeasured')),
-            class TEXT,  -- the failure class of a down span
-            started_at REAL NOT NULL,
-            seen_at REAL NOT NULL,
-            CHECK (seen_at >= started_at)
-        );
-        CREATE INDEX ix_site_history_site ON site_history(site, seen_at);
-        CREATE INDEX ix_site_history_seen ON site_history(seen_at);
+        CREATE INDEX ix_tickets_customer_opened ON tickets(customer, opened_at)
+            WHERE customer IS NOT NULL;
+        CREATE INDEX ix_tickets_site_opened ON tickets(site, opened_at) WHERE site IS NOT NULL;
         """,
     )
 
@@ -626,6 +599,25 @@ def _m12_time_entries_by_instant(db: sqlite_utils.Database) -> None:
     """Time entries by when they were logged: invoicing and the monthly reports read one
     month of them (`ronda report hours`)."""
     run_script(db, "CREATE INDEX ix_time_at ON time_entries(at);")
+
+
+def _m15_drafts(db: sqlite_utils.Database) -> None:
+    """Agents' unsent replies and notes, per case and agent (`ronda.store.drafts`)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE drafts (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            agent TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'note')),
+            body TEXT NOT NULL,
+            why TEXT,  -- why the desk refused it, when it did
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (ticket_id, agent, kind)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_drafts_agent ON drafts(agent, updated_at);
+        """,
+    )
 
 
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
@@ -649,29 +641,6 @@ RESPONSE_TIME_BOUNDS: tuple[float, ...] = (
 )
 
 
-def _m10_wordpress_health(db: sqlite_utils.Database) -> None:
-    """WordPress health seen from outside, per site, as its last round saw it: the core
-    version against the current release, the PHP version and the end of its security
-    support, the checks that ran and those that failed (JSON lists of check names). The
-    exporter publishes it; a round that did not judge WordPress leaves the row as it was."""
-    run_script(
-        db,
-        """
-        CREATE TABLE wordpress_health (
-            site TEXT PRIMARY KEY,
-            checked_at REAL NOT NULL,
-            core_version TEXT,
-            core_latest TEXT,
-            core_outdated INTEGER,
-            php_version TEXT,
-            php_eol_at REAL,
-            checks TEXT NOT NULL DEFAULT '[]',
-            failing TEXT NOT NULL DEFAULT '[]'
-        );
-        """,
-    )
-
-
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _m1_initial,
@@ -683,8 +652,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
-    _m10_wordpress_health,
-    _m11_site_history,
+    m10_wordpress_health,
+    m11_site_history,
     _m12_time_entries_by_instant,
     m13_queue_order_and_search,
+    _m14_related_tickets,
+    _m15_drafts,
 )

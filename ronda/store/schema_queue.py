@@ -1,4 +1,4 @@
-"""Migration 10: the queue's order as an index, and search word by word (FTS5).
+"""Migration 13: the queue's order as an index, and search word by word (FTS5).
 
 Kept apart from `ronda.store.schema` (which lists it in `MIGRATIONS`) for its length.
 Never edit it once shipped: append a new migration.

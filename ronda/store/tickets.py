@@ -262,6 +262,22 @@ class TicketRecords:
         )
         return [ticket_from_row(r) for r in rows]
 
+    def of_customer(self, customer: str, limit: int) -> list[Ticket]:
+        """A customer's tickets, newest first (open or not)."""
+        rows = self.store.query(
+            "SELECT * FROM tickets WHERE customer = ? ORDER BY opened_at DESC, id DESC LIMIT ?",
+            (customer, limit),
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    def of_site(self, site: str, limit: int) -> list[Ticket]:
+        """A site's tickets, newest first: its history."""
+        rows = self.store.query(
+            "SELECT * FROM tickets WHERE site = ? ORDER BY opened_at DESC, id DESC LIMIT ?",
+            (site, limit),
+        )
+        return [ticket_from_row(r) for r in rows]
+
     def by_source(self, source: Source) -> list[Ticket]:
         rows = self.store.query(
             "SELECT * FROM tickets WHERE source = ? ORDER BY id", (str(source),)

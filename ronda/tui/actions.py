@@ -95,7 +95,7 @@ FOOTER: dict[str, frozenset[str]] = {
     ),
     "ticket": frozenset(
         {"claim", "assign", "reply", "note", "pending", "reprioritize", "resolve", "reopen"}
-        | {"back", "help", "quit"}
+        | {"billable", "log_time", "link_parent", "back", "help", "quit"}
     ),
     "sites": frozenset({"open_site", "probe_now", "back", "jump", "new_ticket", "help", "quit"}),
 }

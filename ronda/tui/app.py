@@ -29,9 +29,11 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
-from ronda.config import Config
+from ronda.agents import UnknownAgent, check_agent
+from ronda.config import Agent, Config, SavedReply
 from ronda.display import visible
 from ronda.model import Ticket
+from ronda.saved_replies import offered
 from ronda.sla import SlaPolicy
 from ronda.store import Store
 from ronda.tickets import (
@@ -61,6 +63,7 @@ from ronda.tui.i18n import Catalogue
 from ronda.tui.idle_gc import IdleCollector
 from ronda.tui.messages import PollFailed, PollRecovered, TicketsChanged
 from ronda.tui.screens.base import RondaScreen, localized
+from ronda.tui.screens.compose import Draft
 from ronda.tui.screens.help import HelpScreen
 from ronda.tui.screens.new_ticket import Intake, NewTicketScreen, PhoneCall
 from ronda.tui.screens.prompts import TextPrompt
@@ -164,6 +167,8 @@ class RondaApp(App[None]):
         poll_interval: float = POLL_SECONDS,
         queue_limit: int = QUEUE_LIMIT,
         idle_gc: bool = False,
+        agents: tuple[Agent, ...] = (),
+        saved_replies: tuple[SavedReply, ...] = (),
     ) -> None:
         super().__init__()
         # Only for a real session (run_tui): tests start many apps in one process.
@@ -183,6 +188,14 @@ class RondaApp(App[None]):
         self.mail_reply = mail_reply
         self.mail_off_reason = mail_off_reason
         self.poll_interval = poll_interval
+        # The config's [[agents]] (empty: names are free text) and saved replies.
+        self.agents = agents
+        self._saved_replies = saved_replies
+        # Unsent replies and notes, per (ticket id, "reply" | "note"): read from the store
+        # at start, written through on every change (`keep_draft`).
+        self.drafts: dict[tuple[int, str], Draft] = {}
+        self._draft_seq: dict[tuple[int, str], int] = {}
+        self._draft_lock = threading.Lock()
         # (generation, filter): replaced as one tuple so the poller reads a consistent
         # pair. `_fresh_generation` is the latest request that must re-read the store in
         # full (after a change made here), not just fetch rows for a new filter.
@@ -246,6 +259,7 @@ class RondaApp(App[None]):
         )
 
     def on_mount(self) -> None:
+        self.run_io(lambda: self.store.drafts.of_agent(self.agent), self._drafts_loaded)
         self.push_screen(localized(QueueScreen, self.lang)())
         self.set_interval(1.0, self._tick)
         self._poll()
@@ -417,8 +431,10 @@ class RondaApp(App[None]):
         change: Callable[[Desk], Ticket],
         done: str,
         then: Callable[[Ticket], None] | None = None,
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
-        """Make a change through the desk off the UI thread; report and refresh after."""
+        """Make a change through the desk off the UI thread; report and refresh after.
+        `failed` hears of a refusal after the agent was told (a draft to keep)."""
 
         def succeeded(ticket: Ticket) -> None:
             self.say(done)
@@ -426,7 +442,97 @@ class RondaApp(App[None]):
             if then is not None:
                 then(ticket)
 
-        self.run_io(lambda: change(self.desk), succeeded, self._change_failed)
+        def refused(exc: Exception) -> None:
+            self._change_failed(exc)
+            if failed is not None:
+                failed(exc)
+
+        self.run_io(lambda: change(self.desk), succeeded, refused)
+
+    def _drafts_loaded(self, stored: list) -> None:
+        for draft in stored:
+            # A draft written in this session already is newer than the stored one.
+            self.drafts.setdefault((draft.ticket_id, draft.kind), Draft(draft.body, draft.why))
+        for screen in self.screen_stack:
+            if isinstance(screen, TicketScreen):
+                screen.refresh_draft()
+
+    def keep_draft(self, key: tuple[int, str], draft: Draft | None) -> None:
+        """Keep (or, with None, drop) a case's draft: at once on screen, and in the store
+        off the UI thread, the latest change winning (so quitting the TUI loses nothing)."""
+        if draft is None:
+            self.drafts.pop(key, None)
+        else:
+            self.drafts[key] = draft
+        seq = self._draft_seq.get(key, 0) + 1
+        self._draft_seq[key] = seq
+        ticket_id, kind = key
+        now = self.clock().timestamp()
+
+        def write() -> None:
+            # Writes run in a pool: under the lock, one overtaken by a newer change is
+            # skipped, so an older text never lands over a newer one.
+            with self._draft_lock:
+                if self._draft_seq.get(key) != seq:
+                    return
+                if draft is None:
+                    self.store.drafts.drop(ticket_id, self.agent, kind)
+                else:
+                    self.store.drafts.save(
+                        ticket_id, self.agent, kind, draft.text, draft.why, now=now
+                    )
+
+        self.run_io(write, lambda _: None)
+
+    def refusal(self, exc: Exception) -> str:
+        """Why the desk refused a change, in one line for the editor's draft."""
+        if isinstance(exc, StaleTicket):
+            fresh = exc.current
+            return self.t("msg.stale", case=fresh.case_number, version=fresh.version)
+        if isinstance(exc, TicketError):
+            return str(exc)
+        return self.t("msg.failed", error=str(exc))
+
+    def unknown_agent(self, name: str) -> str | None:
+        """Why `name` cannot be assigned (not one of the config's [[agents]], with a
+        did-you-mean), or None; blank (unassign) and any name without [[agents]] pass."""
+        if not name.strip():
+            return None
+        try:
+            check_agent(name, [a.name for a in self.agents])
+        except UnknownAgent as exc:
+            hint = (
+                self.t("msg.did_you_mean", name=exc.close)
+                if exc.close
+                else self.t("msg.agents_are", names=", ".join(exc.known))
+            )
+            return self.t("msg.unknown_agent", name=exc.name, hint=hint)
+        return None
+
+    def declared_agent(self, name: str) -> str:
+        """`name` as the config spells it (letter case), or as typed without [[agents]]."""
+        try:
+            return check_agent(name, [a.name for a in self.agents])
+        except UnknownAgent:
+            return name.strip()
+
+    @property
+    def agent_profile(self) -> Agent | None:
+        """The agent at the keys as the config declares them (None: not declared)."""
+        return next((a for a in self.agents if a.name == self.agent), None)
+
+    def saved_replies(self) -> list[SavedReply]:
+        """The config's saved replies, those in the UI's language first."""
+        return offered(self._saved_replies, self.lang)
+
+    def reply_recipient(self, ticket: Ticket) -> tuple[str | None, str]:
+        """(the address a reply on `ticket` is mailed to, or None and the catalogue key of
+        why not)."""
+        if self.mail_reply is None:
+            return None, self.mail_off_reason
+        if not ticket.requester or "@" not in ticket.requester:
+            return None, "why.no_requester"
+        return ticket.requester, ""
 
     def _change_failed(self, exc: Exception) -> None:
         if isinstance(exc, StaleTicket):
@@ -647,6 +753,8 @@ def run_tui(
         mail_reply=mail_reply,
         mail_off_reason=mail_off_reason,
         idle_gc=True,
+        agents=config.agents if config is not None else (),
+        saved_replies=config.replies if config is not None else (),
     )
     try:
         app.run()

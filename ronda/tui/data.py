@@ -187,6 +187,9 @@ class TicketDetail:
     time_spent: float = 0.0
     site_url: str | None = None
     outgoing: tuple[OutboxMessage, ...] = ()  # what the desk sent or queued on the case
+    # The customer's other tickets and the site's history, newest first (this one left out).
+    customer_tickets: tuple[Ticket, ...] = ()
+    site_tickets: tuple[Ticket, ...] = ()
 
 
 def shown_message(message: OutboxMessage) -> OutboxMessage:
@@ -194,8 +197,17 @@ def shown_message(message: OutboxMessage) -> OutboxMessage:
     return _clean(message, ("recipient", "subject", "last_error"))
 
 
+# Related tickets listed on the ticket screen, per list.
+RELATED_LIMIT = 20
+
+
+def _related(rows: list[Ticket], ticket_id: int) -> tuple[Ticket, ...]:
+    return tuple(shown_ticket(t) for t in rows if t.id != ticket_id)[:RELATED_LIMIT]
+
+
 def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
     ticket = desk.get(ref)
+    records = desk.store.tickets
     parent = None
     if ticket.parent_id is not None:
         try:
@@ -211,6 +223,13 @@ def load_detail(desk: Desk, ref: int | str) -> TicketDetail:
         time_spent=desk.time_spent(ticket.id),
         site_url=site_url,
         outgoing=tuple(shown_message(m) for m in desk.store.outbox.for_ticket(ticket.id)),
+        customer_tickets=_related(
+            records.of_customer(ticket.customer, RELATED_LIMIT + 1) if ticket.customer else [],
+            ticket.id,
+        ),
+        site_tickets=_related(
+            records.of_site(ticket.site, RELATED_LIMIT + 1) if ticket.site else [], ticket.id
+        ),
     )
 
 

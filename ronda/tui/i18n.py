@@ -7,6 +7,8 @@ text (subjects, names): callers render the result as plain text, never as markup
 
 from __future__ import annotations
 
+from ronda.tui.i18n_ticket import EN as _TICKET_EN
+from ronda.tui.i18n_ticket import ES as _TICKET_ES
 from ronda.tui.i18n_words import EN_WORDS, ES_WORDS
 
 EN: dict[str, str] = {
@@ -220,7 +222,7 @@ EN: dict[str, str] = {
     "prompt.reprioritize": "Priority and impact of {case}",
     "prompt.reason": "Reason (required)",
     "prompt.log_time": "Time spent on {case}",
-    "prompt.duration_hint": "1h30m, 45m, 45",
+    "prompt.duration_hint": "1h15, 75m, 1:15, 1.5h",
     "prompt.time_note": "What was done (optional)",
     "prompt.link": "Parent incident of {case}",
     "prompt.link_hint": "case number, e.g. R-1001 (empty: unlink)",
@@ -499,7 +501,7 @@ ES: dict[str, str] = {
     "prompt.reprioritize": "Prioridad e impacto de {case}",
     "prompt.reason": "Motivo (obligatorio)",
     "prompt.log_time": "Tiempo dedicado a {case}",
-    "prompt.duration_hint": "1h30m, 45m, 45",
+    "prompt.duration_hint": "1h15, 75m, 1:15, 1.5h",
     "prompt.time_note": "Qué se hizo (opcional)",
     "prompt.link": "Incidente padre de {case}",
     "prompt.link_hint": "número de caso, p. ej. R-1001 (vacío: desvincular)",
@@ -577,6 +579,9 @@ ES: dict[str, str] = {
 # words of probes' subjects (`ronda.tui.words`), kept in their own module.
 EN.update(EN_WORDS)
 ES.update(ES_WORDS)
+# The ticket screen's entries live in their own module (history, evidence, the editor).
+EN.update({k: v for k, v in _TICKET_EN.items() if k not in EN})
+ES.update({k: v for k, v in _TICKET_ES.items() if k not in ES})
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "es": ES}
 

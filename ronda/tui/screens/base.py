@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from textual.screen import Screen
 
 from ronda.model import Status, Ticket
+from ronda.saved_replies import field_values
 from ronda.tui.actions import bindings
 from ronda.tui.data import QueueSnapshot
 from ronda.tui.i18n import Catalogue
+from ronda.tui.screens.compose import Composed, ComposeScreen, Draft
 from ronda.tui.screens.prompts import LogTimePrompt, ReprioritizePrompt, TextPrompt
 
 if TYPE_CHECKING:
@@ -91,20 +93,23 @@ class TicketActions(RondaScreen):
             def done(who: str | None) -> None:
                 if who is None:
                     return
-                who_or_none = who.strip() or None
+                who_or_none = app.declared_agent(who) if who.strip() else None
                 app.perform(
                     lambda desk: desk.assign(tk.id, who_or_none, app.agent, tk.version),
                     app.t("done.assign", case=tk.case_number, who=who_or_none or "-"),
                 )
 
+            # With [[agents]] in the config only they are offered and accepted.
+            declared = tuple(a.name for a in app.agents)
             app.with_directory(
                 lambda d: app.push_screen(
                     TextPrompt(
                         app.t("prompt.assign", case=tk.case_number),
                         placeholder=app.t("prompt.assign_hint"),
                         value=tk.assignee or "",
-                        suggestions=(app.agent, *d.agents),
+                        suggestions=declared or (app.agent, *d.agents),
                         required=False,
+                        validate=app.unknown_agent,
                     ),
                     done,
                 )
@@ -139,56 +144,90 @@ class TicketActions(RondaScreen):
 
         self._with_ticket(ask)
 
+    def _open_editor(self, kind: str, tk: Ticket) -> None:
+        """Open the editor for a reply or a note on `tk`, with the ticket's draft if any.
+
+        The draft is kept (per ticket, for the session) when the agent closes the editor,
+        and when the desk refuses the change (a stale version: the agent reads the fresh
+        state, opens the editor again and sends); it goes once the change is recorded."""
+        app: RondaApp = self.ronda
+        key = (tk.id, kind)
+        reply = kind == "reply"
+        to, why = app.reply_recipient(tk) if reply else (None, "")
+        if not reply:
+            note = None
+        elif to is None:
+            note = app.t("prompt.reply_recorded_only", why=app.t(why))
+        else:
+            note = app.t("prompt.reply_to", address=to)
+        profile = app.agent_profile
+        signature = None
+        if reply and to is not None:
+            signature = (profile.signature if profile else None) or app.agent
+
+        def done(result: Composed | None) -> None:
+            if result is None:
+                return
+            if not result.send:
+                if result.text.strip():
+                    app.keep_draft(key, Draft(result.text))
+                elif key in app.drafts:
+                    app.keep_draft(key, None)
+                self.refresh_draft()
+                return
+            text = result.text
+            app.keep_draft(key, Draft(text))  # until the desk has it
+
+            def sent(_: Ticket) -> None:
+                if app.drafts.get(key) == Draft(text):
+                    app.keep_draft(key, None)
+                self.refresh_draft()
+
+            def refused(exc: Exception) -> None:
+                app.keep_draft(key, Draft(text, why=app.refusal(exc)))
+                kept = "done.draft_kept" if reply else "done.note_draft_kept"
+                app.say(app.t(kept, case=tk.case_number), "warning")
+                self.refresh_draft()
+
+            if not reply:
+                # A note is additive: the desk takes it without a version check.
+                change = lambda desk: desk.note(tk.id, app.agent, text)  # noqa: E731
+                message = app.t("done.note", case=tk.case_number)
+            elif to is not None and app.mail_reply is not None:
+                mail_reply = app.mail_reply
+                change = lambda desk: mail_reply(desk, tk, app.agent, text)  # noqa: E731
+                message = app.t("done.reply_queued", case=tk.case_number, address=to)
+            else:
+                change = lambda desk: desk.respond(tk.id, app.agent, text, tk.version)  # noqa: E731
+                message = app.t("done.reply", case=tk.case_number)
+            app.perform(change, message, then=sent, failed=refused)
+
+        app.push_screen(
+            ComposeScreen(
+                app.t("editor.reply" if reply else "editor.note", case=tk.case_number),
+                app.t,
+                note=note,
+                signature=signature,
+                draft=app.drafts.get(key),
+                saved=app.saved_replies() if reply else (),
+                values=field_values(tk),
+                send_label=app.t("editor.send" if reply else "editor.save"),
+                keys=app.t("editor.keys" if reply else "editor.keys_note"),
+            ),
+            done,
+        )
+
+    def refresh_draft(self) -> None:
+        """A draft was kept or dropped: screens that show it repaint (the ticket screen)."""
+
     def action_reply(self) -> None:
         """Reply to the customer: by mail to the case's requester when the desk can mail
-        (the prompt names the address before the agent writes), else recorded only, and the
-        prompt says why. The mail is queued with the reply; the case shows when it is sent."""
-        app: RondaApp = self.ronda
-
-        def mailed_to(tk: Ticket) -> tuple[str | None, str]:
-            """(the address the reply is mailed to, or None, and why not)."""
-            if app.mail_reply is None:
-                return None, app.mail_off_reason
-            if not tk.requester or "@" not in tk.requester:
-                return None, "why.no_requester"
-            return tk.requester, ""
-
-        def note(tk: Ticket) -> str:
-            to, why = mailed_to(tk)
-            if to is None:
-                return app.t("prompt.reply_recorded_only", why=app.t(why))
-            return app.t("prompt.reply_to", address=to)
-
-        def ask(tk: Ticket) -> None:
-            def done(text: str | None) -> None:
-                if text is None:
-                    return
-                to, _ = mailed_to(tk)
-                if to is not None and app.mail_reply is not None:
-                    mail_reply = app.mail_reply
-                    app.perform(
-                        lambda desk: mail_reply(desk, tk, app.agent, text),
-                        app.t("done.reply_queued", case=tk.case_number, address=to),
-                    )
-                else:
-                    app.perform(
-                        lambda desk: desk.respond(tk.id, app.agent, text, tk.version),
-                        app.t("done.reply", case=tk.case_number),
-                    )
-
-            app.push_screen(
-                TextPrompt(app.t("prompt.reply", case=tk.case_number), note=note(tk)), done
-            )
-
-        self._with_ticket(ask)
+        (the editor names the address before the agent writes), else recorded only, and the
+        editor says why. The mail is queued with the reply; the case shows when it is sent."""
+        self._with_ticket(lambda tk: self._open_editor("reply", tk))
 
     def action_note(self) -> None:
-        # A note is additive: the desk takes it without a version check.
-        self._text_action(
-            "prompt.note",
-            lambda app, tk, text: app.desk.note(tk.id, app.agent, text),
-            "done.note",
-        )
+        self._with_ticket(lambda tk: self._open_editor("note", tk))
 
     def action_public_update(self) -> None:
         from ronda.tui.public_update import ask_public_update  # its own module: kept apart

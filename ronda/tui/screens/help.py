@@ -22,6 +22,13 @@ SECTIONS = (
     (SITES, "help.section_sites"),
 )
 
+EDITOR_KEYS = (
+    ("ctrl+s", "help.editor_send"),
+    ("esc", "help.editor_close"),
+    ("ctrl+t", "help.editor_saved"),
+    ("enter", "help.editor_enter"),
+)
+
 
 def key_label(spec: ActionSpec) -> str:
     if spec.key_display:
@@ -57,6 +64,10 @@ class HelpScreen(ModalScreen):
             for spec in ACTIONS:
                 if spec.scope == scope:
                     table.add_row(Text(key_label(spec)), Text(t(f"help.{spec.name}")))
+        # The reply and note editor's own keys (it is a modal, not in the registry).
+        table.add_row(Text(""), Text(t("help.section_editor"), style="bold underline"))
+        for keys, key in EDITOR_KEYS:
+            table.add_row(Text(keys), Text(t(key)))
         table.add_row(Text(""), Text(""))
         table.add_row(Text("ctrl+p"), Text(t("help.palette")))
         return table

@@ -6,7 +6,6 @@ before closing; a problem is shown in the form and nothing reaches the desk.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from rich.text import Text
@@ -17,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ronda.durations import BadDuration, parse_spent
 from ronda.model import Impact, Priority, Status, Ticket
 from ronda.tickets import QueueFilter
 
@@ -178,26 +178,17 @@ class ReprioritizePrompt(Prompt):
         return (priority, impact, reason), None
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:[.,]\d+)?)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$", re.I)
-
-
 def parse_duration(text: str) -> float | None:
-    """`1h30m`, `1.5h`, `45m`, `45` (minutes) -> seconds; None when it is not a duration."""
-    text = text.strip()
-    if not text:
+    """Seconds of a time spent (`ronda.durations.parse_spent`); None when it is not one."""
+    try:
+        return parse_spent(text)
+    except BadDuration:
         return None
-    if text.isdigit():
-        return int(text) * 60.0
-    match = _DURATION.match(text)
-    if not match or not any(match.groups()):
-        return None
-    hours = float((match.group(1) or "0").replace(",", "."))
-    minutes = int(match.group(2) or 0)
-    return hours * 3600 + minutes * 60
 
 
 class LogTimePrompt(Prompt):
-    """Time spent on a ticket (`1h30m`, `45m`, `45`) and an optional note."""
+    """Time spent on a ticket (`1h15`, `75m`, `1:15`, `1.5h`, `45`) and an optional note; a
+    time that does not read is refused naming what was written."""
 
     def __init__(self, ticket: Ticket, t: Callable[..., str]) -> None:
         super().__init__(t("prompt.log_time", case=ticket.case_number), t)
@@ -213,9 +204,11 @@ class LogTimePrompt(Prompt):
             self.submit()
 
     def answer(self) -> tuple[object, str | None]:
-        seconds = parse_duration(self.query_one("#duration", Input).value)
-        if seconds is None or seconds <= 0:
-            return None, self.tr("form.bad_duration")
+        text = self.query_one("#duration", Input).value
+        try:
+            seconds = parse_spent(text)
+        except BadDuration as exc:
+            return None, self.tr(f"duration.{exc.why}", text=exc.text)
         note = self.query_one("#time-note", Input).value.strip() or None
         return (seconds, note), None
 

@@ -1,11 +1,15 @@
-"""A ticket's history as literal text: one line per event, newest last."""
+"""A ticket's history as literal text: one line per event, newest last, each change said in
+words in the UI language (`time logged: 1 h 15 min`, `marked billable`, `estado: nuevo →
+abierto`) rather than as the stored values."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from rich.text import Text
 
+from ronda.durations import format_spent
 from ronda.model import TicketEvent
 from ronda.tui.data import format_when
 
@@ -24,15 +28,92 @@ KIND_STYLES = {
 }
 
 
+# Stored values that name a catalogue entry: field -> key prefix.
+_VALUE_KEYS = {
+    "status": "status",
+    "priority": "priority",
+    "impact": "impact",
+    "failure_class": "class",
+    "sla_outcome": "sla",
+    "reply_outcome": "sla",
+}
+
+
+def _value(field: str, value: str | None, t: Callable[..., str]) -> str:
+    if value is None or value == "":
+        return "-"
+    prefix = _VALUE_KEYS.get(field)
+    if prefix is not None:
+        return t(f"{prefix}.{value}", default=value)
+    return value
+
+
+def _instant(value: str | None) -> str:
+    """A stored ISO instant in the desk's zone (`-` for none; anything else as written)."""
+    if not value:
+        return "-"
+    try:
+        return format_when(datetime.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _seconds(value: str | None) -> str:
+    try:
+        return format_spent(float(value or ""))
+    except ValueError:
+        return value or "-"
+
+
+def change_words(event: TicketEvent, t: Callable[..., str]) -> str | None:
+    """What an event changed, in words (None when it changed no field)."""
+    kind, field, old, new = event.kind, event.field, event.old, event.new
+    if not field or (old is None and new is None):
+        return None
+    if kind == "time_logged":
+        return t("history.time_logged", spent=_seconds(new))
+    if field == "billable":
+        return t("history.billable_on" if new == "True" else "history.billable_off")
+    if kind == "claimed":
+        return t("history.claimed")
+    if field == "assignee":
+        if new:
+            return t("history.assigned", who=new)
+        return t("history.unassigned", who=old or "-")
+    if field in ("sla_limit_at", "reply_limit_at"):
+        key = "history.sla_limit" if field == "sla_limit_at" else "history.reply_limit"
+        return t(key, old=_instant(old), new=_instant(new))
+    if kind == "reply_due":
+        return t("history.reply_due", when=_instant(new))
+    if field in ("sla_outcome", "reply_outcome"):
+        key = "history.first_response" if field == "sla_outcome" else "history.next_response"
+        return t(key, outcome=_value(field, new, t))
+    if field == "parent":
+        return t("history.linked", parent=new) if new else t("history.unlinked", parent=old)
+    if field in ("status", "priority", "impact", "requester"):
+        return t(f"history.{field}", old=_value(field, old, t), new=_value(field, new, t))
+    if field == "failure_class":
+        return t("history.class", old=_value(field, old, t), new=_value(field, new, t))
+    return t(
+        "history.change",
+        what=t(f"event.{kind}", default=kind),
+        old=_value(field, old, t),
+        new=_value(field, new, t),
+    )
+
+
 def event_line(event: TicketEvent, t: Callable[..., str]) -> Text:
     line = Text(no_wrap=False)
     line.append(format_when(event.at), style="dim")
     line.append(" ")
     line.append(event.actor, style="bold")
     line.append(" ")
-    line.append(t(f"event.{event.kind}", default=event.kind), style=KIND_STYLES.get(event.kind, ""))
-    if event.field and (event.old is not None or event.new is not None):
-        line.append(f" {event.old or '-'} → {event.new or '-'}")
+    style = KIND_STYLES.get(event.kind, "")
+    words = change_words(event, t)
+    if words is None:
+        line.append(t(f"event.{event.kind}", default=event.kind), style=style)
+    else:
+        line.append(words, style=style)
     if event.body:
         line.append(": ")
         line.append(event.body)
