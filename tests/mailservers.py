@@ -139,6 +139,7 @@ def postfix(root: Path, certs: Certs, listeners: dict[str, tuple[str, str]]) -> 
     # own under the system's temporary folder, open to that user, removed afterwards.
     with tempfile.TemporaryDirectory(prefix="ronda-postfix-") as private:
         os.chmod(private, 0o755)
+        root.mkdir(parents=True, exist_ok=True)
         (root / "instance").write_text(private + "\n")
         with _postfix(Path(private), certs, listeners) as ports:
             yield ports

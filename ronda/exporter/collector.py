@@ -151,6 +151,7 @@ class RondaCollector(Collector):
                 self.sites_rendered = self._sites.rendered
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
+                services = service_families(reader.service_rows())
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()
@@ -164,6 +165,7 @@ class RondaCollector(Collector):
             *counters,
             *site_families,
             blind,
+            *services,
         ]
 
     def _queue_families(
@@ -201,6 +203,17 @@ class RondaCollector(Collector):
             if priority in next_limit:
                 left.add((priority,), next_limit[priority] - now)
         return [open_tickets, age, left]
+
+
+def service_families(rows: list[tuple[str, str, bool, float | None]]) -> list[Family]:
+    """`ronda_service_up` and the certificate expiry of each checked service."""
+    up = Family(SPECS["ronda_service_up"])
+    cert = Family(SPECS["ronda_service_cert_expiry_timestamp_seconds"])
+    for server, label, is_up, not_after in rows:
+        up.add((server, label), 1.0 if is_up else 0.0)
+        if not_after is not None:
+            cert.add((server, label), float(not_after))
+    return [up, cert]
 
 
 @contextmanager

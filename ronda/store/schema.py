@@ -598,6 +598,25 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m_check_subjects(db: sqlite_utils.Database) -> None:
+    """The check subjects that are not web sites (a server's services, a domain), synced
+    from the config like `sites`: the exporter labels their probe state by `server` and
+    `label` (a service's `smtp:587`, a domain's name) without reading the config."""
+    run_script(
+        db,
+        """
+        CREATE TABLE check_subjects (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            server TEXT,
+            label TEXT NOT NULL,
+            customer TEXT
+        );
+        CREATE INDEX ix_check_subjects_kind ON check_subjects(kind, name);
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -630,4 +649,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
+    _m_check_subjects,
 )
