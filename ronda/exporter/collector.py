@@ -205,15 +205,17 @@ class RondaCollector(Collector):
         return [open_tickets, age, left]
 
 
-def service_families(rows: list[tuple[str, str, bool, float | None]]) -> list[Family]:
-    """`ronda_service_up` and the certificate expiry of each checked service."""
+def service_families(rows: list[tuple[str, str, bool, float | None, bool]]) -> list[Family]:
+    """`ronda_service_up`, its maintenance and certificate expiry of each checked service."""
     up = Family(SPECS["ronda_service_up"])
+    maintenance = Family(SPECS["ronda_service_in_maintenance"])
     cert = Family(SPECS["ronda_service_cert_expiry_timestamp_seconds"])
-    for server, label, is_up, not_after in rows:
+    for server, label, is_up, not_after, in_maintenance in rows:
         up.add((server, label), 1.0 if is_up else 0.0)
+        maintenance.add((server, label), 1.0 if in_maintenance else 0.0)
         if not_after is not None:
             cert.add((server, label), float(not_after))
-    return [up, cert]
+    return [up, maintenance, cert]
 
 
 @contextmanager

@@ -302,6 +302,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "service",
     ),
     _spec(
+        "ronda_service_in_maintenance",
+        "gauge",
+        "1 while the service's server is in a planned maintenance window (its failures open "
+        "no case), else 0.",
+        "server",
+        "service",
+    ),
+    _spec(
         "ronda_service_cert_expiry_timestamp_seconds",
         "gauge",
         "When the certificate a server's service last presented expires (Unix time).",

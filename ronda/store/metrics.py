@@ -144,7 +144,7 @@ LEFT JOIN probe_rounds r ON r.site = s.name
 ORDER BY s.name
 """
 _SERVICES_SQL = """
-SELECT c.server, c.label, p.up, p.cert_not_after
+SELECT c.server, c.label, p.up, p.cert_not_after, p.in_maintenance
 FROM check_subjects c JOIN probe_state p ON p.site = c.name
 WHERE c.kind = 'service' AND p.checked_at IS NOT NULL
 ORDER BY c.server, c.label
@@ -324,11 +324,12 @@ class MetricsReader:
         """Every configured site in name order, with its probe state and rounds."""
         return [SiteRow(*row) for row in self._rows(_SITES_SQL)]
 
-    def service_rows(self) -> list[tuple[str, str, bool, float | None]]:
-        """(server, service label, up, certificate expiry) of each checked service."""
+    def service_rows(self) -> list[tuple[str, str, bool, float | None, bool]]:
+        """(server, service label, up, certificate expiry, in maintenance) of each checked
+        service."""
         return [
-            (server or "none", label, bool(up), cert)
-            for server, label, up, cert in self._rows(_SERVICES_SQL)
+            (server or "none", label, bool(up), cert, bool(maintenance))
+            for server, label, up, cert, maintenance in self._rows(_SERVICES_SQL)
         ]
 
     def failure_mark(self) -> tuple[int, int]:
