@@ -12,6 +12,7 @@ can end into a `Seen`, never an exception.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,18 @@ from time import perf_counter
 from ronda.checks.tls import CertFacts, facts_from_der, facts_from_peercert, verify_error_kind
 from ronda.config.services import ServiceCheck
 from ronda.display import visible
+
+
+class _QuietTlsEof(logging.Filter):
+    """asyncio warns "returning true from eof_received() has no effect when using ssl" when
+    a STARTTLS handshake fails and the far end hangs up: the stream protocol has not been
+    told it is over TLS yet. A failed handshake is a finding, not a log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received() has no effect when using ssl" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_QuietTlsEof())
 
 MAX_LINE = 1024  # bytes of one line (SMTP allows 512, IMAP greetings list capabilities)
 MAX_LINES = 40  # lines of one multi-line reply (an EHLO answer has about ten)
