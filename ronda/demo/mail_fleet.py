@@ -84,15 +84,18 @@ def _contexts(ca: trustme.CA) -> dict[str, ssl.SSLContext]:
 class MailFleet:
     """The demo mail server's listeners; `start()` and `stop()` run on the fleet's loop."""
 
-    def __init__(self, ca: trustme.CA, interval: float) -> None:
+    def __init__(
+        self, ca: trustme.CA, interval: float, services: tuple[DemoService, ...] = SERVICES
+    ) -> None:
         self.contexts = _contexts(ca)
         self.interval = interval
+        self.services = services
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
         self._placeholders: list[socket.socket] = []
 
     async def start(self) -> MailFleet:
-        for svc in SERVICES:
+        for svc in self.services:
             sock = bind_loopback()
             self.ports[svc.service] = sock.getsockname()[1]
             if svc.protocol == "refused":
@@ -131,7 +134,7 @@ class MailFleet:
     def config_toml(self) -> str:
         """The server and its services as `[[servers]]` entries of the demo config."""
         out = [f'[[servers]]\nname = "{MAIL_SERVER}"\nhost = "{MAIL_HOST}"\n']
-        for svc in SERVICES:
+        for svc in self.services:
             out.append("[[servers.services]]")
             out.append(f'service = "{svc.service}"')
             out.append(f"port = {self.ports[svc.service]}")
@@ -200,7 +203,11 @@ async def _ftp(fleet: MailFleet, svc: DemoService, reader, writer) -> None:
         if line == "QUIT" or not line:
             await _write(writer, "221 Goodbye")
             return
-        await _write(writer, "502 Command not implemented")  # AUTH TLS too: plain FTP only
+        if line == "AUTH TLS" and svc.cert is not None:
+            await _write(writer, "234 AUTH TLS OK")
+            await fleet._upgrade(svc, writer)
+            continue
+        await _write(writer, "502 Command not implemented")  # the demo's FTP: plain only
 
 
 _PROTOCOLS = {"smtp": _smtp, "imap": _imap, "pop3": _pop3, "ssh": _ssh, "ftp": _ftp}
