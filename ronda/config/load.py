@@ -128,9 +128,18 @@ def check_config_summary(config: Config) -> str:
         f"ok: {name}: {_plural(len(config.sites), 'site')}, "
         f"{_plural(len(config.customers), 'customer')}, "
         f"{_plural(len(config.servers), 'server')}, "
-        f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
+        + "".join(f"{_plural(n, kind)}, " for kind, n in _kinds(config).items())
+        + f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
         + (f", {_plural(len(config.agents), 'agent')}" if config.agents else "")
     )
+
+
+def _kinds(config: Config) -> dict[str, int]:
+    """Check subjects other than sites, counted by kind (`service`, `domain`)."""
+    out: dict[str, int] = {}
+    for subject in config.subjects:
+        out[subject.kind] = out.get(subject.kind, 0) + 1
+    return out
 
 
 def _plural(n: int, word: str) -> str:
