@@ -359,3 +359,18 @@ service = "imaps"
     assert "<config>:9: servers[0].services[1].customer" in problems
     assert "<config>:12: servers[0].services[2].tls: SSH has no TLS" in problems
     assert "srv-a/imaps:993 is listed twice" in problems
+
+
+def test_probe_now_checks_a_service_by_name(sshd, store) -> None:
+    from ronda.checks.probe_now import probe_now
+    from ronda.config import Config
+
+    subject = service_subject(
+        ServiceCheck(server="srv-a", service="ssh", host="127.0.0.1", port=sshd, tls="none")
+    )
+    config = Config(subjects=(subject,))
+    assert config.site(subject.name) is subject
+    run = probe_now(config, store, subject.name)
+    (probed,) = run.sites
+    assert probed.result.site == subject.name and probed.result.ok
+    assert probed.result.extra["banner"].startswith("SSH-2.0-")

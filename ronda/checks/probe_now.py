@@ -17,6 +17,7 @@ from ronda.checks.incidents import Failure
 from ronda.checks.outcomes import failures_of
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
+from ronda.checks.subjects import CheckContext, dispatching
 from ronda.config import Config, Site
 from ronda.sites import sync_config
 from ronda.store import Store
@@ -71,7 +72,8 @@ class ProbeRun:
 
 
 def select_sites(config: Config, name: str | None) -> list[Site]:
-    """The site named, or every site; `UnknownSite` for a name the config lacks."""
+    """The site (or other check subject) named, or every site; `UnknownSite` for a name the
+    config lacks."""
     if name is None:
         return list(config.sites)
     site = config.site(name)
@@ -117,6 +119,7 @@ async def _probe_all(
     active = (
         prober if prober is not None else Prober(extra_ca=config.tls.extra_ca, use_uvloop=False)
     )
+    check = dispatching(active.probe_site, CheckContext.from_config(config, active))
     limit = asyncio.Semaphore(max(1, config.concurrency))
     per_server: dict[str, asyncio.Semaphore] = {}
 
@@ -127,10 +130,10 @@ async def _probe_all(
                 site.server, asyncio.Semaphore(max(1, config.per_server_concurrency))
             )
         async with server, limit:
-            result = await active.probe_site(site)
+            result = await check(site)
             reprobe = None
             if runner is not None and runner.needs_reprobe(result):
-                reprobe = await active.probe_site(site)  # a new failure: look again at once
+                reprobe = await check(site)  # a new failure: look again at once
             return RoundItem(result, reprobe)
 
     try:

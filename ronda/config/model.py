@@ -275,7 +275,8 @@ class Config:
         return (*self.sites, *self.subjects)
 
     def site(self, name: str) -> Site | None:
-        return next((s for s in self.sites if s.name == name), None)
+        """The site, or the other check subject, of this name."""
+        return next((s for s in self.checked() if s.name == name), None)
 
     def customer(self, name: str | None) -> Customer | None:
         return next((c for c in self.customers if c.name == name), None) if name else None
