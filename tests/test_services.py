@@ -374,3 +374,19 @@ def test_probe_now_checks_a_service_by_name(sshd, store) -> None:
     (probed,) = run.sites
     assert probed.result.site == subject.name and probed.result.ok
     assert probed.result.extra["banner"].startswith("SSH-2.0-")
+
+
+async def test_a_hostile_certificate_name_is_made_visible(certs, context, tmp_path) -> None:
+    leaf = certs.ca.issue_cert("127.0.0.1", common_name="evil\x1b]0;owned\x07.example")
+    crt, key = tmp_path / "evil.crt", tmp_path / "evil.key"
+    crt.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    server = await TinyFtp(cert=(crt, key)).start()
+    try:
+        result = await check(context, "ftp", server.port, tls_name="127.0.0.1")
+    finally:
+        await server.stop()
+    assert result.ok
+    subject = result.extra["cert"]["subject"]
+    assert "\x1b" not in subject and "\\x1b" in subject and "\x07" not in subject
+    assert "\x1b" not in (result.cert_subject or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ronda.checks.probe import Prober
-from ronda.checks.services.session import Seen, shown
+from ronda.checks.services.session import Seen, shown, shown_cert
 from ronda.checks.tls import CertFacts
 from ronda.config import ProbeSettings
 from ronda.config.services import ServiceCheck
@@ -18,7 +18,7 @@ async def converse(check: ServiceCheck, prober: Prober) -> Seen:
     obs = await prober.probe_url(check.url, settings)
     seen = Seen(tls="implicit", peer=obs.peer, elapsed=obs.total, phases=dict(obs.phases))
     if obs.cert_not_after is not None or obs.cert_subject is not None:
-        seen.cert = CertFacts(obs.cert_not_after, obs.cert_subject, obs.cert_issuer)
+        seen.cert = shown_cert(CertFacts(obs.cert_not_after, obs.cert_subject, obs.cert_issuer))
     if obs.status_code is not None:
         seen.greeting = shown(f"HTTP {obs.status_code} {obs.headers.get('server', '')}".strip())
     error = obs.error

@@ -72,6 +72,15 @@ def shown(text: str) -> str:
     return visible(text)[:SHOWN_CHARS]
 
 
+def shown_cert(facts: CertFacts) -> CertFacts:
+    """A certificate's names are the far end's text too: made visible and cut."""
+    return CertFacts(
+        facts.not_after,
+        shown(facts.subject) if facts.subject is not None else None,
+        shown(facts.issuer) if facts.issuer is not None else None,
+    )
+
+
 class Session:
     """A line-oriented conversation; the protocol modules drive it."""
 
@@ -177,11 +186,12 @@ class Session:
         if obj is None:
             return
         peercert = obj.getpeercert()
-        self.seen.cert = (
+        facts = (
             facts_from_peercert(peercert)
             if peercert
             else facts_from_der(obj.getpeercert(binary_form=True))
         )
+        self.seen.cert = shown_cert(facts)
 
     async def close(self) -> None:
         if self.writer is None:
