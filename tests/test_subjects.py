@@ -22,6 +22,7 @@ from ronda.model import Source, Status
 
 START = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 KIND = "hello-test"
+CONTEXTS: list[CheckContext] = []  # the context each check was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ async def check_hello(subject: Subject, context: CheckContext) -> ProbeResult:
     """Connects, reads one bounded line, wants it to start with the expected word."""
     settings = subject.check
     assert isinstance(settings, HelloCheck)
+    CONTEXTS.append(context)
     result = subjects.result(subject, subject.url, context.clock())
     try:
         reader, writer = await asyncio.wait_for(
@@ -163,3 +165,27 @@ def test_web_is_not_a_kind_and_unknown_kinds_say_so() -> None:
     with pytest.raises(KeyError):
         subjects.check_of("no-such-kind")
     assert KIND in subjects.kinds()
+
+
+async def test_a_new_context_reaches_the_checks(store) -> None:
+    listener = Listener()
+    await listener.start()
+    subject = Site(
+        name="srv-a/hello:2",
+        url="hello://127.0.0.1",
+        server="srv-a",
+        kind=KIND,
+        check=HelloCheck("127.0.0.1", listener.port),
+    )
+    config = Config(subjects=(subject,))
+    first, second = CheckContext(), CheckContext()
+    clock = FakeClock(0.0)
+    scheduler = Scheduler(config, RoundRunner(store, config), no_web, clock=clock, context=first)
+    try:
+        await scheduler.run_due(1e9)
+        scheduler.set_context(second)  # a reload changed [tls]
+        clock.now = 1e9
+        await scheduler.run_due(2e9)
+    finally:
+        await listener.stop()
+    assert CONTEXTS[-2] is first and CONTEXTS[-1] is second

@@ -185,6 +185,8 @@ class RoundsThread:
         assert self._scheduler is not None
         if config.tls != self.config.tls:
             self._probers.append(make_prober(config))
+            # Service checks build their SSL contexts afresh too (checks in flight keep theirs).
+            self._scheduler.set_context(CheckContext.from_config(config, self._probers[-1]))
         self.config = config
         self._scheduler.update_config(config)
 

@@ -164,6 +164,11 @@ class Scheduler:
     def due_times(self) -> dict[str, float]:
         return dict(self._due)
 
+    def set_context(self, context: CheckContext) -> None:
+        """What check subjects' checks use from now on (a reload changed `[tls]`)."""
+        self.context = context
+        self.probe = dispatching(self.web_probe, context)
+
     def update_config(self, config: Config) -> None:
         """A reloaded config: new sites are scheduled, removed ones stop, new intervals
         and limits apply from each site's next round."""
