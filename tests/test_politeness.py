@@ -119,3 +119,10 @@ def test_budget_key() -> None:
     assert budget_key(Site("a", "https://a.example/", server="web-1"), "192.0.2.1") == "web-1"
     assert budget_key(Site("a", "https://a.example/"), "192.0.2.1") == "address:192.0.2.1"
     assert budget_key(Site("a", "https://a.example/"), None) is None
+
+
+def test_grouping_by_address_can_be_turned_off() -> None:
+    from ronda.config import parse_config
+
+    assert parse_config("").group_by_address is True
+    assert parse_config("group_by_address = false").group_by_address is False

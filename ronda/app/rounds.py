@@ -121,7 +121,11 @@ class RoundsThread:
         self._probers = [make_prober(self.config)]
         context = CheckContext.from_config(self.config, self._probers[0])
         self._scheduler = Scheduler(
-            self.config, runner, self._probe, context=context, resolve=AddressBook()
+            self.config,
+            runner,
+            self._probe,
+            context=context,
+            resolve=AddressBook() if self.config.group_by_address else None,
         )
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
         self._thread.start()

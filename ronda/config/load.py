@@ -55,6 +55,7 @@ TOP_KEYS = (
     "lang",
     "concurrency",
     "per_server_concurrency",
+    "group_by_address",
     "customers",
     "servers",
     "sites",
@@ -152,6 +153,10 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     top: dict[str, Any] = {}
     if "lang" in doc and (lang := r.choice(doc["lang"], ("lang",), LANGS)) is not BAD:
         top["lang"] = lang
+    if "group_by_address" in doc:
+        flag = r.kind("bool", doc["group_by_address"], ("group_by_address",))
+        if flag is not BAD:
+            top["group_by_address"] = flag
     for key in ("concurrency", "per_server_concurrency"):
         if key in doc and (n := r.kind("count", doc[key], (key,))) is not BAD:
             top[key] = n

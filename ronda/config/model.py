@@ -268,6 +268,9 @@ class Config:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
+    # Sites without a `server` share the budget of the address they resolve to (turn off
+    # for a fleet behind a CDN, where one address fronts many unrelated origins).
+    group_by_address: bool = True
     lang: str = "en"
 
     def checked(self) -> tuple[Site, ...]:
