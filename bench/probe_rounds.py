@@ -20,6 +20,16 @@ defect.
 
 Then the WordPress-health section (`bench/wordpress_checks.py`; `--no-wordpress` skips it):
 CPU per judge, and what each WordPress-health check adds to a site's round.
+    python bench/probe_rounds.py --services [--checks 400] [--sites 5000] [--duration 70]
+
+Service checks instead: a mail server (SMTP with STARTTLS, submission, SMTPS, IMAP with
+STARTTLS, IMAPS, POP3 with STLS, POP3S, SSH and FTP with AUTH TLS banners, all healthy)
+runs in a subprocess so its CPU is not counted; prints the CPU per check of each service
+kind (a fresh connection and full handshake each), then a round of `--sites` web sites
+(a fast in-process fake probe, as bench/schedule_lag.py) with five mail and access
+services per server of 25 sites checked for real through the scheduler and round runner
+over `--duration` seconds at a 60 s interval: the schedule lag (p50, p99) and CPU. Goal:
+p99 lag < 1 s.
 """
 
 from __future__ import annotations
@@ -336,6 +346,201 @@ def run_blackbox(pid: int, port: int, urls: list[str], probes: int, concurrency:
 # --- main ---------------------------------------------------------------------------------
 
 
+# --- service checks ---------------------------------------------------------------------------
+
+SERVICE_KINDS = ("smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "ssh", "ftp")
+
+
+async def _mail_server(workdir: Path) -> None:
+    """The healthy mail server of the service bench: ports as JSON on stdout, then serve."""
+    import trustme
+
+    from ronda.demo.mail_fleet import DemoService, MailFleet
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(workdir / "mail-ca.pem"))
+    services = (
+        DemoService("smtp", "smtp", "valid"),
+        DemoService("submission", "smtp", "valid"),
+        DemoService("smtps", "smtp", "valid", implicit=True),
+        DemoService("imap", "imap", "valid"),
+        DemoService("imaps", "imap", "valid", implicit=True),
+        DemoService("pop3", "pop3", "valid"),
+        DemoService("pop3s", "pop3", "valid", implicit=True),
+        DemoService("ssh", "ssh", None),
+        DemoService("ftp", "ftp", "valid"),
+    )
+    fleet = await MailFleet(ca, 60.0, services).start()
+    print(json.dumps(fleet.ports), flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await fleet.stop()
+
+
+def start_mail_server(workdir: Path) -> tuple[subprocess.Popen, dict[str, int]]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--role", "mailserver", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    ports = json.loads(proc.stdout.readline())
+    return proc, ports
+
+
+def _service_subject(server: str, service: str, port: int, interval: float = 60.0):
+    from ronda.config.services import SERVICES, ServiceCheck, service_subject
+
+    tls = SERVICES[service].tls
+    check = ServiceCheck(server, service, "127.0.0.1", port, tls=tls, deadline=10.0)
+    subject = service_subject(check, interval=interval)
+    return subject
+
+
+async def _per_check(ports: dict[str, int], ca: Path, checks: int, concurrency: int) -> None:
+    from ronda.checks.services import check_service
+    from ronda.checks.subjects import CheckContext
+
+    context = CheckContext(extra_ca=ca)
+    print(f"service checks: {checks} per kind, concurrency {concurrency}, fresh connections")
+    for kind in SERVICE_KINDS:
+        subject = _service_subject("bench", kind, ports[kind])
+        for _ in range(10):  # warm-up: imports, the SSL contexts
+            await check_service(subject, context)
+        queue = list(range(checks))
+        failed: dict[str, int] = {}
+
+        async def worker(subject=subject, queue=queue, failed=failed) -> None:
+            while queue:
+                queue.pop()
+                result = await check_service(subject, context)
+                if not result.ok:
+                    failed[str(result.failure_class)] = failed.get(str(result.failure_class), 0) + 1
+
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(
+            f"  {kind:<10} {cpu / checks * 1000:6.2f} ms CPU per check  "
+            f"{checks / wall:7.0f} checks/s" + (f"  failures {failed}" if failed else "")
+        )
+
+
+async def _service_round(
+    ports: dict[str, int], ca: Path, sites: int, duration: float, concurrency: int
+) -> bool:
+    """`sites` web sites (fake probe) and five services per server of 25 sites, for real."""
+    import random
+    from datetime import UTC, datetime
+
+    from ronda.checks.classify import Finding
+    from ronda.checks.probe import ProbeResult
+    from ronda.checks.rounds import RoundRunner
+    from ronda.checks.scheduler import Scheduler
+    from ronda.checks.subjects import CheckContext
+    from ronda.config import Config, ProbeSettings, Site
+    from ronda.model import FailureClass
+    from ronda.store import Store
+
+    rng = random.Random(7)
+    servers = max(1, sites // 25)
+    web = tuple(
+        Site(
+            name=f"site{i:05d}",
+            url=f"https://site{i:05d}.example/",
+            server=f"web-{i % servers:03d}",
+            probe=ProbeSettings(interval=60.0),
+        )
+        for i in range(sites)
+    )
+    subjects = tuple(
+        _service_subject(f"web-{n:03d}", kind, ports[kind])
+        for n in range(servers)
+        for kind in ("smtp", "submission", "imaps", "pop3s", "ssh")
+    )
+    failing = frozenset(s.name for s in rng.sample(web, k=max(1, sites // 100)))
+
+    async def probe(site: Site) -> ProbeResult:
+        await asyncio.sleep(rng.uniform(0.002, 0.030))  # the network, roughly
+        bad = site.name in failing
+        cls = FailureClass.HTTP_500 if bad else FailureClass.OK
+        return ProbeResult(
+            site=site.name,
+            url=site.url,
+            started_at=datetime.now(UTC),
+            failure_class=cls,
+            status_code=500 if bad else 200,
+            elapsed_ms=12.0,
+            findings=[Finding(cls, None, f"{site.name}: HTTP 500")] if bad else [],
+        )
+
+    config = Config(sites=web, subjects=subjects, concurrency=concurrency)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "bench.db")
+        runner = RoundRunner(store, config)
+        sched = Scheduler(config, runner, probe, context=CheckContext(extra_ca=ca))
+        stop = asyncio.Event()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.monotonic()
+        task = asyncio.create_task(sched.run(stop))
+        await asyncio.sleep(duration)
+        stop.set()
+        await task
+        wall = time.monotonic() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        names = {subject.name for subject in subjects}
+        sights = [up for name, _, up, _ in store.probes.sights() if name in names]
+        store.close()
+    lags = sorted(sched.stats.lags or [])
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else float("inf")
+    print(
+        f"round: {sites} sites on {servers} servers + {len(subjects)} services, 60 s interval, "
+        f"{duration:g} s, concurrency {concurrency}"
+    )
+    print(
+        f"  checks started {sched.stats.started}  errors {sched.stats.probe_errors}  "
+        f"services checked {len(sights)}, up {sum(sights)}"
+    )
+    print(
+        f"  lag p50={statistics.median(lags) * 1000:.1f} ms  p99={p99 * 1000:.1f} ms  "
+        f"max={lags[-1] * 1000:.1f} ms  (n={len(lags)})"
+    )
+    print(f"  CPU {cpu:.1f} s over {wall:.1f} s")
+    ok = p99 < 1.0
+    print("  goal p99 < 1 s:", "met" if ok else "NOT met")
+    return ok
+
+
+def run_services(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="ronda-bench-"))
+    proc, ports = start_mail_server(workdir)
+    try:
+        from ronda.checks.probe import run
+
+        ca = workdir / "mail-ca.pem"
+
+        async def both() -> bool:
+            await _per_check(ports, ca, args.checks, min(args.concurrency, 20))
+            if args.sites <= 0:
+                return True
+            return await _service_round(ports, ca, args.sites, args.duration, 100)
+
+        ok = run(both(), use_uvloop=not args.no_uvloop)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
 def summarize(name: str, runs: list[dict]) -> dict:
     cpu_ms = statistics.median(r["cpu"] / r["probes"] * 1000 for r in runs)
     rate = statistics.median(r["probes"] / r["wall"] for r in runs)
@@ -350,7 +555,13 @@ def summarize(name: str, runs: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--role", default="main", choices=["main", "prober", "server"])
+    parser.add_argument(
+        "--role", default="main", choices=["main", "prober", "server", "mailserver"]
+    )
+    parser.add_argument("--services", action="store_true", help="service checks instead")
+    parser.add_argument("--checks", type=int, default=400, help="per service kind")
+    parser.add_argument("--duration", type=float, default=70.0)
+    parser.add_argument("--workdir")
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--probes", type=int, default=5000, help="per protocol and run")
     parser.add_argument("--concurrency", type=int, default=50)
@@ -366,6 +577,13 @@ def main() -> None:
     parser.add_argument("--no-wordpress", action="store_true", help="skip the WordPress section")
     args = parser.parse_args()
 
+    if args.role == "mailserver":
+        from ronda.checks.probe import run
+
+        run(_mail_server(Path(args.workdir)))
+        return
+    if args.services:
+        sys.exit(run_services(args))
     if args.role == "server":
         from ronda.checks.probe import run
 

@@ -274,6 +274,12 @@ def test_while_the_desk_is_blind_no_site_or_server_alert_goes_out(
             {"alertname": "RondaProberBlind", "severity": "page"},
             server_down("web-5"),
             site_down("e1", "web-6", "Estudio"),
+            {
+                "alertname": "RondaMailDown",
+                "severity": "page",
+                "server": "mail-1",
+                "service": "smtp:25",
+            },
         ]
     )
     wait_until(lambda: sink.firing("/alerts/page"), "the blind page", WAIT, poll=0.05)
@@ -281,6 +287,7 @@ def test_while_the_desk_is_blind_no_site_or_server_alert_goes_out(
         lambda: (
             alertmanager.alerts("RondaSiteDown")["e1"]["inhibitedBy"]
             and alertmanager.alerts("RondaServerDown")["web-5"]["inhibitedBy"]
+            and alertmanager.alerts("RondaMailDown")["mail-1"]["inhibitedBy"]
         ),
         "site and server alerts held back",
         WAIT,

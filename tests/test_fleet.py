@@ -95,10 +95,18 @@ def refuses(port: int) -> bool:
 
 
 def test_default_fleet_covers_every_failure_class() -> None:
+    from ronda.demo.mail_fleet import SERVICES
+
     shown = {BEHAVIOURS[s.behaviour] for s in DEFAULT_SPECS}
+    # The demo's mail server shows the service classes (no site can).
+    by_mail = {FailureClass(svc.expect_class) for svc in SERVICES}
+    assert FailureClass.OK in by_mail and not shown & (by_mail - {FailureClass.OK})
     # A server outage is a parent incident over sites, and prober_blind the desk's own
     # incident: neither is something one site shows.
-    assert shown == set(FailureClass) - {FailureClass.SERVER_OUTAGE, FailureClass.PROBER_BLIND}
+    assert shown | by_mail == set(FailureClass) - {
+        FailureClass.SERVER_OUTAGE,
+        FailureClass.PROBER_BLIND,
+    }
     healthy = [s for s in DEFAULT_SPECS if s.behaviour == "ok"]
     assert {s.https for s in healthy} == {True, False}
     assert [s.name for s in DEFAULT_SPECS if s.behaviour == "redirect_loop"]

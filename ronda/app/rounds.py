@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ronda.checks.blind import CanaryResult
+from ronda.checks.politeness import AddressBook
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
+from ronda.checks.subjects import CheckContext
 from ronda.checks.wordpress.health import WordPressHealth
 from ronda.config import Config, Site
 from ronda.store import Store
@@ -126,7 +128,14 @@ class RoundsThread:
             self.store, self.config, on_event=self.on_event, after_batch=self.after_batch
         )
         self._probers = [make_prober(self.config)]
-        self._scheduler = Scheduler(self.config, runner, self._probe)
+        context = CheckContext.from_config(self.config, self._probers[0])
+        self._scheduler = Scheduler(
+            self.config,
+            runner,
+            self._probe,
+            context=context,
+            resolve=AddressBook() if self.config.group_by_address else None,
+        )
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
@@ -189,6 +198,8 @@ class RoundsThread:
         assert self._scheduler is not None
         if config.tls != self.config.tls:
             self._probers.append(make_prober(config, self._probers[-1].wordpress))
+            # Service checks build their SSL contexts afresh too (checks in flight keep theirs).
+            self._scheduler.set_context(CheckContext.from_config(config, self._probers[-1]))
         elif (health := self._probers[-1].wordpress) is not None:
             health.update(config.wordpress, {s.name for s in config.sites})
         self.config = config

@@ -43,6 +43,9 @@ SERVER_LEVEL_CLASSES = frozenset(
         FailureClass.HTTP_502,
         FailureClass.HTTP_503,
         FailureClass.WP_DB_CONNECTION,
+        # A service of the server itself (its MTA, IMAP server, sshd) not answering.
+        FailureClass.MAIL_DOWN,
+        FailureClass.ACCESS_DOWN,
     }
 )
 SERVER = "server"
@@ -50,6 +53,23 @@ SERVER = "server"
 # Failures after which the other checks of a round say nothing (the home page is down);
 # the prober skips the keyword checks and the feed on the same set.
 BLOCKING: frozenset[FailureClass] = HOME_DOWN
+
+
+# Classes whose detail says what matters (how slow, how many days, which keyword, which
+# greeting): the subject line carries it instead of the URL.
+_DETAIL_SUBJECTS = frozenset(
+    {
+        FC.SLOW,
+        FC.SSL_EXPIRING,
+        FC.CONTENT_MISSING,
+        FC.RSS_INVALID,
+        FC.MAIL_TLS_EXPIRING,
+        FC.MAIL_DOWN,
+        FC.MAIL_TLS_INVALID,
+        FC.ACCESS_DOWN,
+        FC.ACCESS_TLS_INVALID,
+    }
+)
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -314,7 +334,18 @@ _FAMILY_CATEGORY = {
 }
 
 
-def category_of(family: str) -> str:
+# A server's mail services are e-mail work whatever their family; its access is hosting.
+_CLASS_CATEGORY = {
+    **dict.fromkeys(
+        (FC.MAIL_DOWN, FC.MAIL_TLS_EXPIRED, FC.MAIL_TLS_INVALID, FC.MAIL_TLS_EXPIRING), "email"
+    ),
+    **dict.fromkeys((FC.ACCESS_DOWN, FC.ACCESS_TLS_INVALID), "hosting"),
+}
+
+
+def category_of(family: str, failure_class: FailureClass | None = None) -> str:
+    if failure_class is not None and failure_class in _CLASS_CATEGORY:
+        return _CLASS_CATEGORY[failure_class]
     return _FAMILY_CATEGORY.get(family, "wordpress")
 
 

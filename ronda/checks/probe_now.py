@@ -17,6 +17,7 @@ from ronda.checks.incidents import Failure
 from ronda.checks.outcomes import failures_of
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
+from ronda.checks.subjects import CheckContext, dispatching
 from ronda.checks.wordpress.health import WordPressHealth
 from ronda.config import Config, Site
 from ronda.sites import sync_config
@@ -72,7 +73,8 @@ class ProbeRun:
 
 
 def select_sites(config: Config, name: str | None) -> list[Site]:
-    """The site named, or every site; `UnknownSite` for a name the config lacks."""
+    """The site (or other check subject) named, or every site; `UnknownSite` for a name the
+    config lacks."""
     if name is None:
         return list(config.sites)
     site = config.site(name)
@@ -122,6 +124,7 @@ async def _probe_all(
         active.wordpress = WordPressHealth(
             config.wordpress, verify=active.ssl_context, every_turn=True
         )
+    check = dispatching(active.probe_site, CheckContext.from_config(config, active))
     limit = asyncio.Semaphore(max(1, config.concurrency))
     per_server: dict[str, asyncio.Semaphore] = {}
 
@@ -132,10 +135,10 @@ async def _probe_all(
                 site.server, asyncio.Semaphore(max(1, config.per_server_concurrency))
             )
         async with server, limit:
-            result = await active.probe_site(site)
+            result = await check(site)
             reprobe = None
             if runner is not None and runner.needs_reprobe(result):
-                reprobe = await active.probe_site(site)  # a new failure: look again at once
+                reprobe = await check(site)  # a new failure: look again at once
             return RoundItem(result, reprobe)
 
     try:

@@ -38,6 +38,7 @@ from ronda.config.reader import BAD, Reader
 from ronda.config.replies import read_replies
 from ronda.config.reports import read_reports
 from ronda.config.retention import read_retention
+from ronda.config.services import read_services
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_next_response, read_sla
 from ronda.config.status_page import read_status_page
@@ -59,6 +60,7 @@ TOP_KEYS = (
     "lang",
     "concurrency",
     "per_server_concurrency",
+    "group_by_address",
     "customers",
     "servers",
     "sites",
@@ -136,9 +138,18 @@ def check_config_summary(config: Config) -> str:
         f"ok: {name}: {_plural(len(config.sites), 'site')}, "
         f"{_plural(len(config.customers), 'customer')}, "
         f"{_plural(len(config.servers), 'server')}, "
-        f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
+        + "".join(f"{_plural(n, kind)}, " for kind, n in _kinds(config).items())
+        + f"SLA matrix {cells} cells ({len(config.sla)} overridden)"
         + (f", {_plural(len(config.agents), 'agent')}" if config.agents else "")
     )
+
+
+def _kinds(config: Config) -> dict[str, int]:
+    """Check subjects other than sites, counted by kind (`service`, `domain`)."""
+    out: dict[str, int] = {}
+    for subject in config.subjects:
+        out[subject.kind] = out.get(subject.kind, 0) + 1
+    return out
 
 
 def _plural(n: int, word: str) -> str:
@@ -151,6 +162,10 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     top: dict[str, Any] = {}
     if "lang" in doc and (lang := r.choice(doc["lang"], ("lang",), LANGS)) is not BAD:
         top["lang"] = lang
+    if "group_by_address" in doc:
+        flag = r.kind("bool", doc["group_by_address"], ("group_by_address",))
+        if flag is not BAD:
+            top["group_by_address"] = flag
     for key in ("concurrency", "per_server_concurrency"):
         if key in doc and (n := r.kind("count", doc[key], (key,))) is not BAD:
             top[key] = n
@@ -189,12 +204,14 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     declared = {s.name for s in servers}
     implied = [Server(n) for n in dict.fromkeys(s.server for s in sites if s.server)]
     servers += tuple(s for s in implied if s.name not in declared)
+    subjects = read_services(r, doc.get("servers", []), servers, customers, probe)
 
     return Config(
         path=path,
         customers=customers,
         servers=servers,
         sites=sites,
+        subjects=subjects,
         sla=sla,
         calendar=calendar,
         next_response=next_response,

@@ -89,6 +89,12 @@ class Site:
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     # [sites.wordpress_checks]: (check, on) switches over [wordpress.checks].
     wordpress_checks: tuple[tuple[str, bool], ...] = ()
+    # What is checked (`ronda.checks.subjects`): "web" for a site; a check subject (a
+    # server's service, a domain) has its own kind, its kind's settings in `check`, and
+    # `group`: the set it is correlated with for a server incident (None: its server).
+    kind: str = "web"
+    check: object | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +294,8 @@ class Config:
     customers: tuple[Customer, ...] = ()
     servers: tuple[Server, ...] = ()
     sites: tuple[Site, ...] = ()
+    # Check subjects that are not web sites (`ronda.checks.subjects`), built by the readers.
+    subjects: tuple[Site, ...] = ()
     sla: dict[tuple[Priority, Impact], SlaCellConfig] = field(default_factory=dict)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     # A customer's new message after the first response starts a next-reply clock.
@@ -309,10 +317,18 @@ class Config:
     replies: tuple[SavedReply, ...] = ()  # [replies]: saved replies, inline and from a folder
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
+    # Sites without a `server` share the budget of the address they resolve to (turn off
+    # for a fleet behind a CDN, where one address fronts many unrelated origins).
+    group_by_address: bool = True
     lang: str = "en"
 
+    def checked(self) -> tuple[Site, ...]:
+        """Everything the rounds check: the sites, then the other subjects."""
+        return (*self.sites, *self.subjects)
+
     def site(self, name: str) -> Site | None:
-        return next((s for s in self.sites if s.name == name), None)
+        """The site, or the other check subject, of this name."""
+        return next((s for s in self.checked() if s.name == name), None)
 
     def customer(self, name: str | None) -> Customer | None:
         return next((c for c in self.customers if c.name == name), None) if name else None

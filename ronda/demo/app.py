@@ -84,6 +84,7 @@ class DemoDesk:
         self.store: Store | None = None
         self.service: Service | None = None
         self.fleet = None
+        self.mail = None
         self.driver = None
 
     @property
@@ -105,7 +106,11 @@ class DemoDesk:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.fleet = Fleet(slow_delay=s.slow_delay, workdir=self.workdir / "fleet")
         self.fleet.start()
-        self.fleet.write_config(self.config_path, extra=s.config_extra())
+        from ronda.demo.mail_fleet import MailFleet
+
+        mail = MailFleet(self.fleet.certs.ca, s.round_seconds)
+        self.mail = self.fleet.submit(mail.start()).result(10)
+        self.fleet.write_config(self.config_path, extra=s.config_extra() + mail.config_toml())
         self.store = Store(self.db_path)
         self.service = Service.from_file(
             self.config_path,
@@ -156,6 +161,8 @@ class DemoDesk:
         if self.service is not None:
             self.service.stop()
         if self.fleet is not None:
+            if self.mail is not None:
+                self.fleet.submit(self.mail.stop()).result(10)
             self.fleet.stop()
         if self.service is not None and self.service.error is not None:
             self.say(f"rounds stopped with an error: {self.service.error}")

@@ -48,6 +48,12 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.LOGIN_REDIRECT_LOOP: "its login page redirects in a loop",
         FC.BLOCKED: "its firewall blocks our monitoring",
         FC.FLAGGED_UNSAFE: "Google flags it as unsafe",
+        FC.MAIL_DOWN: "the e-mail service does not answer",
+        FC.MAIL_TLS_EXPIRED: "the e-mail service's security certificate has expired",
+        FC.MAIL_TLS_INVALID: "the e-mail service's secure connection is not valid",
+        FC.MAIL_TLS_EXPIRING: "the e-mail service's security certificate expires soon",
+        FC.ACCESS_DOWN: "access to the server (SSH, FTP or cPanel) does not answer",
+        FC.ACCESS_TLS_INVALID: "secure access to the server (FTP or cPanel) is not valid",
     },
     "es": {
         FC.REFUSED: "el servidor no acepta conexiones",
@@ -85,6 +91,12 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.LOGIN_REDIRECT_LOOP: "su página de acceso redirige en un bucle",
         FC.BLOCKED: "su cortafuegos bloquea nuestro monitoreo",
         FC.FLAGGED_UNSAFE: "Google lo marca como inseguro",
+        FC.MAIL_DOWN: "el servicio de correo no responde",
+        FC.MAIL_TLS_EXPIRED: "el certificado de seguridad del correo venció",
+        FC.MAIL_TLS_INVALID: "la conexión segura del correo no es válida",
+        FC.MAIL_TLS_EXPIRING: "el certificado de seguridad del correo vence pronto",
+        FC.ACCESS_DOWN: "el acceso al servidor (SSH, FTP o cPanel) no responde",
+        FC.ACCESS_TLS_INVALID: "el acceso seguro al servidor (FTP o cPanel) no es válido",
     },
 }
 PRIORITIES = {

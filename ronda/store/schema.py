@@ -620,6 +620,25 @@ def _m15_drafts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m16_check_subjects(db: sqlite_utils.Database) -> None:
+    """The check subjects that are not web sites (a server's services, a domain), synced
+    from the config like `sites`: the exporter labels their probe state by `server` and
+    `label` (a service's `smtp:587`, a domain's name) without reading the config."""
+    run_script(
+        db,
+        """
+        CREATE TABLE check_subjects (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            server TEXT,
+            label TEXT NOT NULL,
+            customer TEXT
+        );
+        CREATE INDEX ix_check_subjects_kind ON check_subjects(kind, name);
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -658,4 +677,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     m13_queue_order_and_search,
     _m14_related_tickets,
     _m15_drafts,
+    _m16_check_subjects,
 )
