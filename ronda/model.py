@@ -121,6 +121,14 @@ class FailureClass(StrEnum):
     INTERMITTENT = "intermittent"
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
     PROBER_BLIND = "prober_blind"  # the desk's own incident: it cannot see, sites unmeasured
+    # A customer domain (a check subject, not a site): its DNS and its registration.
+    DOMAIN_UNRESOLVED = "domain_unresolved"  # no such domain, no address, or SERVFAIL
+    DNS_NO_MX = "dns_no_mx"  # no MX, a null MX, or MX hosts that do not resolve
+    DNS_SPF_INVALID = "dns_spf_invalid"  # none, several, bad syntax, over 10 lookups
+    DNS_DMARC_MISSING = "dns_dmarc_missing"  # no usable DMARC policy at _dmarc
+    DNS_RECORD_MISMATCH = "dns_record_mismatch"  # an expected record (NS, SRV, ...) is absent
+    DOMAIN_EXPIRING = "domain_expiring"  # within 30 days (high within 7)
+    DOMAIN_EXPIRED = "domain_expired"
 
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
@@ -151,6 +159,13 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.INTERMITTENT: Priority.HIGH,
     FailureClass.SERVER_OUTAGE: Priority.HIGH,
     FailureClass.PROBER_BLIND: Priority.HIGH,
+    FailureClass.DOMAIN_UNRESOLVED: Priority.HIGH,
+    FailureClass.DNS_NO_MX: Priority.HIGH,
+    FailureClass.DNS_SPF_INVALID: Priority.MEDIUM,
+    FailureClass.DNS_DMARC_MISSING: Priority.LOW,
+    FailureClass.DNS_RECORD_MISMATCH: Priority.MEDIUM,
+    FailureClass.DOMAIN_EXPIRING: Priority.LOW,
+    FailureClass.DOMAIN_EXPIRED: Priority.HIGH,
 }
 
 # A probe opens at most one open ticket per site and family: a site that goes from
@@ -187,6 +202,15 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
     FailureClass.RSS_INVALID: "feed",
     FailureClass.SERVER_OUTAGE: "server",
     FailureClass.PROBER_BLIND: "desk",
+    # A domain's DNS is one case (records broken together are one DNS zone to fix); mail
+    # authentication is slow-moving configuration; the registration is renewed apart.
+    FailureClass.DOMAIN_UNRESOLVED: "dns",
+    FailureClass.DNS_NO_MX: "dns",
+    FailureClass.DNS_RECORD_MISMATCH: "dns",
+    FailureClass.DNS_SPF_INVALID: "mail_auth",
+    FailureClass.DNS_DMARC_MISSING: "mail_auth",
+    FailureClass.DOMAIN_EXPIRING: "registration",
+    FailureClass.DOMAIN_EXPIRED: "registration",
 }
 
 # The dedupe key of the desk's own incident (`prober_blind`): one open at a time. Its

@@ -76,6 +76,13 @@ _SUBJECT_WORDS: dict[FailureClass, str] = {
     FC.SSL_EXPIRING: "SSL certificate expiring",
     FC.RSS_INVALID: "RSS feed invalid",
     FC.INTERMITTENT: "intermittent (down and up repeatedly)",
+    FC.DOMAIN_UNRESOLVED: "domain does not resolve",
+    FC.DNS_NO_MX: "no working MX records",
+    FC.DNS_SPF_INVALID: "SPF record invalid",
+    FC.DNS_DMARC_MISSING: "DMARC record missing",
+    FC.DNS_RECORD_MISMATCH: "expected DNS record missing",
+    FC.DOMAIN_EXPIRING: "domain registration expiring",
+    FC.DOMAIN_EXPIRED: "domain registration expired",
 }
 
 

@@ -38,6 +38,13 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.RSS_INVALID: "its news feed (RSS) is not valid",
         FC.INTERMITTENT: "it keeps going down and coming back",
         FC.SERVER_OUTAGE: "the server that hosts it is down",
+        FC.DOMAIN_UNRESOLVED: "its domain does not resolve (DNS)",
+        FC.DNS_NO_MX: "its domain has no working mail (MX) records",
+        FC.DNS_SPF_INVALID: "its domain's SPF record is missing or invalid",
+        FC.DNS_DMARC_MISSING: "its domain has no valid DMARC record",
+        FC.DNS_RECORD_MISMATCH: "a DNS record its domain needs is missing",
+        FC.DOMAIN_EXPIRING: "its domain registration expires soon",
+        FC.DOMAIN_EXPIRED: "its domain registration has expired",
     },
     "es": {
         FC.REFUSED: "el servidor no acepta conexiones",
@@ -65,6 +72,13 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.RSS_INVALID: "su canal de noticias (RSS) no es válido",
         FC.INTERMITTENT: "se cae y vuelve una y otra vez",
         FC.SERVER_OUTAGE: "el servidor que lo aloja está caído",
+        FC.DOMAIN_UNRESOLVED: "su dominio no resuelve (DNS)",
+        FC.DNS_NO_MX: "su dominio no tiene registros de correo (MX) que funcionen",
+        FC.DNS_SPF_INVALID: "el registro SPF de su dominio falta o no es válido",
+        FC.DNS_DMARC_MISSING: "su dominio no tiene un registro DMARC válido",
+        FC.DNS_RECORD_MISMATCH: "falta un registro DNS que su dominio necesita",
+        FC.DOMAIN_EXPIRING: "el registro de su dominio vence pronto",
+        FC.DOMAIN_EXPIRED: "el registro de su dominio venció",
     },
 }
 PRIORITIES = {
