@@ -15,6 +15,7 @@ from ronda.checks.blind import CanaryResult
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
+from ronda.checks.subjects import CheckContext
 from ronda.config import Config, Site
 from ronda.store import Store
 
@@ -117,7 +118,8 @@ class RoundsThread:
             self.store, self.config, on_event=self.on_event, after_batch=self.after_batch
         )
         self._probers = [make_prober(self.config)]
-        self._scheduler = Scheduler(self.config, runner, self._probe)
+        context = CheckContext.from_config(self.config, self._probers[0])
+        self._scheduler = Scheduler(self.config, runner, self._probe, context=context)
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):

@@ -59,6 +59,7 @@ def evidence_of(result: ProbeResult) -> dict:
             "issuer": result.cert_issuer,
         },
         "checked_at": _iso(result.started_at),
+        **({"extra": dict(extra)} if (extra := getattr(result, "extra", None)) else {}),
     }
 
 

@@ -106,6 +106,9 @@ class ProbeResult:
     wordpress: bool | None = None
     final_url: str | None = None  # where the home page's redirects ended (password masked)
     peer: str | None = None  # "ip:port" the last answer came from
+    # What a check subject's check saw besides the above (a greeting, a banner, a
+    # certificate's days left): plain JSON values, already made safe with `visible`.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -139,6 +142,7 @@ class ProbeResult:
             "wordpress": self.wordpress,
             "final_url": self.final_url,
             "peer": self.peer,
+            **({"extra": dict(self.extra)} if self.extra else {}),
         }
 
 

@@ -58,6 +58,7 @@ from ronda.checks.incidents import (
 )
 from ronda.checks.outcomes import failures_of, home_up, outcome_of, ticket_view
 from ronda.checks.round_events import EventSink, RoundEvent, RoundEventKind, RoundItem
+from ronda.checks.round_groups import correlation_groups, group_of, parse_state
 from ronda.config import Config, Server, Site
 from ronda.model import PROBER_BLIND_KEY, Impact, Source, Ticket
 from ronda.sla import SlaPolicy
@@ -100,7 +101,8 @@ class RoundRunner:
         self.on_event = on_event
         self.config = config
         self._sites: dict[str, Site] = {}
-        self._by_server: dict[str, list[Site]] = {}
+        self._by_server: dict[str, list[Site]] = {}  # correlation group -> its members
+        self._group_server: dict[str, str] = {}
         self._servers: dict[str, Server] = {}
         self._states: dict[str, SiteState] = {}
         self._checked: dict[str, float] = {}
@@ -114,12 +116,8 @@ class RoundRunner:
     def update_config(self, config: Config) -> None:
         """Take a reloaded config: sites, servers, thresholds and the SLA matrix."""
         self.config = config
-        self._sites = {site.name: site for site in config.sites}
-        by_server: dict[str, list[Site]] = {}
-        for site in config.sites:
-            if site.server:
-                by_server.setdefault(site.server, []).append(site)
-        self._by_server = by_server
+        self._sites = {site.name: site for site in config.checked()}
+        self._by_server, self._group_server = correlation_groups(self._sites.values())
         self._servers = {server.name: server for server in config.servers}
         self.guard.settings = config.blind
         self.guard.forget_except(self._sites)
@@ -129,7 +127,7 @@ class RoundRunner:
     def _load(self) -> None:
         """The rules' memory and last check times as stored: a restart resumes from them."""
         for site, checked_at, memory in self.store.probes.memory():
-            self._states[site] = _parse_state(memory)
+            self._states[site] = parse_state(memory)
             if checked_at is not None:
                 self._checked[site] = checked_at
         for key, ticket_id in self.store.tickets.open_keys_like("server:").items():
@@ -231,8 +229,8 @@ class RoundRunner:
                 if not blind:
                     state = self._decide(site, outcome, state, views, maintenance, events)
                     self._states[site.name] = state
-                    if site.server:
-                        servers.add(site.server)
+                    if group := group_of(site):
+                        servers.add(group)
             final = item.reprobe if item.reprobe is not None else item.result
             latest[outcome.site] = (final, maintenance, state)
         if now is not None and not blind:
@@ -428,8 +426,8 @@ class RoundRunner:
         events: list[RoundEvent],
     ) -> Ticket:
         parent_id = None
-        if site is not None and site.server and action.family == rules.DOWN:
-            parent = self._parent_view(site.server, views)
+        if site is not None and (group := group_of(site)) and action.family == rules.DOWN:
+            parent = self._parent_view(group, views)
             if parent is not None and parent.is_open:
                 parent_id = parent.id
         try:
@@ -595,7 +593,7 @@ class RoundRunner:
         children = {
             name: views.get(tid) if tid is not None else None for name, tid in child_ids.items()
         }
-        server_config = self._servers.get(server)
+        server_config = self._servers.get(self._group_server.get(server, server))
         view = ServerRound(
             name=server,
             sites=tuple(s.name for s in sites),
@@ -632,7 +630,7 @@ class RoundRunner:
         """Re-read the memory of this batch's sites: another process (`ronda probe`) may
         have moved it on since we loaded it."""
         for site, memory in self.store.probes.memory_of(names).items():
-            self._states[site] = _parse_state(memory)
+            self._states[site] = parse_state(memory)
 
     def _views(self, ids: Iterable[int]) -> dict[int, TicketView]:
         return {tid: ticket_view(t) for tid, t in self.store.tickets.many(ids).items()}
@@ -674,14 +672,6 @@ class RoundRunner:
                 self.on_event(event)
             except Exception:  # a logging hook must never stop the rounds
                 log.exception("on_event hook failed")
-
-
-def _parse_state(text: str | None) -> SiteState:
-    try:
-        return SiteState.from_json(json.loads(text or "{}"))
-    except (ValueError, TypeError):
-        log.warning("unreadable rules memory %r; starting afresh", (text or "")[:80])
-        return SiteState()
 
 
 __all__ = [

@@ -1,5 +1,8 @@
 """Continuous rounds: every site on its own interval, within concurrency limits.
 
+Check subjects (a server's services, a domain: `ronda.checks.subjects`) are scheduled the
+same way, with their server's budget; the web prober checks sites, a subject's kind its own.
+
 - Each site is due every `site.probe.interval` seconds. The first due time of a site with
   no stored result is a deterministic offset spread over its interval (a hash of its name),
   so 10,000 sites do not fire in the same second; a site with a stored result is due one
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING
 from ronda.checks.blind import CanaryResult
 from ronda.checks.canaries import check_canaries
 from ronda.checks.rounds import RoundItem, RoundRunner
+from ronda.checks.subjects import CheckContext, dispatching
 from ronda.config import Config, Site
 
 if TYPE_CHECKING:
@@ -89,9 +93,14 @@ class Scheduler:
         batch_size: int = 200,
         flush_interval: float = 0.5,
         shutdown_grace: float = 5.0,
+        context: CheckContext | None = None,
     ) -> None:
+        """`probe` checks web sites; every other subject goes to its kind's registered
+        check (`ronda.checks.subjects`) with `context` (default: one from the config)."""
         self.runner = runner
-        self.probe = probe
+        self.web_probe = probe
+        self.context = context if context is not None else CheckContext.from_config(config)
+        self.probe = dispatching(probe, self.context)
         self.clock = clock
         self.wall = wall
         self.batch_size = batch_size
@@ -120,11 +129,11 @@ class Scheduler:
         now_wall = self.wall().timestamp()
         checked = self.runner.last_checked()
         old = self._sites
-        self._sites = {site.name: site for site in config.sites}
+        self._sites = {site.name: site for site in config.checked()}
         for name in list(self._due):
             if name not in self._sites:
                 del self._due[name]  # its heap row is now stale and will be skipped
-        for site in config.sites:
+        for site in self._sites.values():
             if site.name in old and not initial:
                 continue
             interval = max(site.probe.interval, 0.001)

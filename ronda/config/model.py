@@ -85,6 +85,12 @@ class Site:
     # `user:password@` written in the site's URL: taken out of `url` (which is shown and
     # stored everywhere) and sent by the probe as HTTP Basic authentication only.
     basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+    # What is checked (`ronda.checks.subjects`): "web" for a site; a check subject (a
+    # server's service, a domain) has its own kind, its kind's settings in `check`, and
+    # `group`: the set it is correlated with for a server incident (None: its server).
+    kind: str = "web"
+    check: object | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +249,8 @@ class Config:
     customers: tuple[Customer, ...] = ()
     servers: tuple[Server, ...] = ()
     sites: tuple[Site, ...] = ()
+    # Check subjects that are not web sites (`ronda.checks.subjects`), built by the readers.
+    subjects: tuple[Site, ...] = ()
     sla: dict[tuple[Priority, Impact], SlaCellConfig] = field(default_factory=dict)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     # A customer's new message after the first response starts a next-reply clock.
@@ -261,6 +269,10 @@ class Config:
     concurrency: int = 100  # probes in flight at once
     per_server_concurrency: int = 4  # one shared host must not be hammered
     lang: str = "en"
+
+    def checked(self) -> tuple[Site, ...]:
+        """Everything the rounds check: the sites, then the other subjects."""
+        return (*self.sites, *self.subjects)
 
     def site(self, name: str) -> Site | None:
         return next((s for s in self.sites if s.name == name), None)

@@ -1,0 +1,1 @@
+"""A server's mail and access services as check subjects of kind "service"."""
