@@ -8,6 +8,7 @@ ended by its pid) and waits until it answers.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -88,6 +89,19 @@ class NsdServer:
             ignore=(OSError, dns.exception.DNSException),
             alive=self._died,
         )
+
+    def reload(self, name: str, text: str, probe: tuple[str, str], present: bool) -> None:
+        """Rewrite one zone and have NSD read it again (SIGHUP), waiting until the record
+        `probe` (name, type) is `present` or absent."""
+        (self.root / f"{name}.zone").write_text(text)
+        self.process.send_signal(signal.SIGHUP)
+
+        def changed() -> bool:
+            query = dns.message.make_query(probe[0], dns.rdatatype.from_text(probe[1]))
+            reply = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.5)
+            return bool(reply.answer) == present
+
+        wait_until(changed, f"NSD to reload {name}", timeout=15, ignore=(OSError,), poll=0.05)
 
     @property
     def resolver(self) -> str:

@@ -119,6 +119,7 @@ class RoundsThread:
         )
         self._probers = [make_prober(self.config)]
         context = CheckContext.from_config(self.config, self._probers[0])
+        context.store = self.store
         self._scheduler = Scheduler(self.config, runner, self._probe, context=context)
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
         self._thread.start()

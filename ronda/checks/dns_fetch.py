@@ -30,32 +30,12 @@ from ronda.checks.dns_judge import (
     first_queries,
     judge,
 )
+from ronda.config.domains import DnsSettings, split_resolver
 
 MAX_RECORDS = 32
 MAX_RECORD_CHARS = 2048
 MAX_QUERIES = 64
 MAX_PASSES = 12  # judge, fetch what it still needs, judge again: SPF includes nest
-
-
-@dataclass(frozen=True, slots=True)
-class DnsSettings:
-    """[dns]: where to ask and how long to wait."""
-
-    resolvers: tuple[str, ...] = ()  # "host:port" or "host" (port 53); () = the system's
-    timeout: float = 3.0  # seconds per query, all retries included
-    interval: float = 900.0  # seconds between two checks of one domain
-
-
-def split_resolver(text: str) -> tuple[str, int]:
-    """`127.0.0.1:5353`, `[::1]:53`, `192.0.2.53` -> (address, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]")
-        return host, int(port.lstrip(":") or 53)
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, 53
 
 
 def make_resolver(settings: DnsSettings) -> dns.asyncresolver.Resolver:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import spf
 
 from ronda.checks.classify import Finding
+from ronda.config.domains import DomainChecks, ExpectedRecord, name_key
 from ronda.model import FailureClass, Priority
 
 FC = FailureClass
@@ -65,37 +66,6 @@ class Answer:
 Answers = Mapping[tuple[str, str], Answer]  # (lower-case name without final dot, TYPE)
 
 
-@dataclass(frozen=True, slots=True)
-class ExpectedRecord:
-    """A record the domain must have: `name` relative to the domain ("@" is the domain)."""
-
-    name: str
-    type: str
-    value: str
-
-    def fqdn(self, domain: str) -> str:
-        return qualify(self.name, domain)
-
-
-@dataclass(frozen=True, slots=True)
-class DomainChecks:
-    """Which checks run for one domain, and what it must contain."""
-
-    domain: str
-    resolves: bool = True
-    mx: bool = True
-    spf: bool = True
-    dmarc: bool = True
-    nameservers: tuple[str, ...] = ()  # NS must contain each
-    records: tuple[ExpectedRecord, ...] = ()
-
-    def enabled(self) -> tuple[str, ...]:
-        on = [c for c in ("resolves", "mx", "spf", "dmarc") if getattr(self, c)]
-        if self.nameservers or self.records:
-            on.append("records")
-        return tuple(on)
-
-
 @dataclass(slots=True)
 class Verdict:
     """The findings (worst first is the caller's business), each check's pass/fail, the
@@ -105,21 +75,6 @@ class Verdict:
     checks: dict[str, bool] = field(default_factory=dict)
     evidence: dict[str, object] = field(default_factory=dict)
     missing: set[tuple[str, str]] = field(default_factory=set)
-
-
-def name_key(name: str) -> str:
-    """The answers' key for a name: lower case, no final dot."""
-    return name.strip().rstrip(".").lower()
-
-
-def qualify(name: str, domain: str) -> str:
-    """A record name relative to `domain` ("@", "www", "_dmarc") or absolute ("x.y.")."""
-    name = name.strip()
-    if name in ("", "@"):
-        return name_key(domain)
-    if name.endswith("."):
-        return name_key(name)
-    return name_key(f"{name}.{domain}")
 
 
 def first_queries(checks: DomainChecks) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from ronda.model import (
     FailureClass,
     Impact,
     Priority,
+    family_of,
 )
 
 FC = FailureClass
@@ -371,11 +372,17 @@ def strip_site(site: str, detail: str) -> str:
     return detail.removeprefix(f"{site}: ")
 
 
+# Classes whose detail says what matters (how slow, how many days, which keyword, which
+# record): the subject carries it instead of the URL.
+_DETAILED = frozenset({FC.SLOW, FC.SSL_EXPIRING, FC.CONTENT_MISSING, FC.RSS_INVALID})
+_DETAILED_FAMILIES = frozenset({"dns", "mail_auth", "registration"})
+
+
 def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = "") -> str:
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
     words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
-    if failure_class in (FC.SLOW, FC.SSL_EXPIRING, FC.CONTENT_MISSING, FC.RSS_INVALID) and detail:
+    if (failure_class in _DETAILED or family_of(failure_class) in _DETAILED_FAMILIES) and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
         text = f"{site}: {words}: {detail}"
     else:

@@ -68,7 +68,15 @@ FC = FailureClass
 RECURRENCE_EVERY_SECONDS = 3600.0
 RECURRENCE_EVERY_ROUNDS = 60
 # Failures that change over days, not minutes: one reminder a day is enough.
-_SLOW_MOVING = frozenset({FailureClass.SSL_EXPIRING, FailureClass.RSS_INVALID})
+_SLOW_MOVING = frozenset(
+    {
+        FailureClass.SSL_EXPIRING,
+        FailureClass.RSS_INVALID,
+        FailureClass.DOMAIN_EXPIRING,
+        FailureClass.DNS_SPF_INVALID,
+        FailureClass.DNS_DMARC_MISSING,
+    }
+)
 
 
 # ---- the site rules -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 from platformdirs import user_data_path
 
+from ronda.store.domains import DomainRecords
 from ronda.store.mail import MailLog
 from ronda.store.outbox import Outbox
 from ronda.store.probes import ProbeRecords
@@ -104,6 +105,7 @@ class Store:
         self.mail = MailLog(self)
         self.outbox = Outbox(self)
         self.reach = ReachRecords(self)
+        self.domains = DomainRecords(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":

@@ -598,6 +598,28 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m10_domain_state(db: sqlite_utils.Database) -> None:
+    """What the rounds last saw of each customer domain: its registration's expiry (and when
+    the registry was last asked, so it is asked at most once a day whatever the rounds'
+    pace, restarts included) and whether each DNS check passed, for the exporter's
+    `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
+    run_script(
+        db,
+        """
+        CREATE TABLE domain_state (
+            domain TEXT PRIMARY KEY,
+            expires_at REAL,
+            expiry_source TEXT,
+            expiry_detail TEXT,
+            expiry_checked_at REAL,
+            dns_checked_at REAL,
+            -- check name -> 1 (passed) or 0, for the checks that ran last
+            dns_checks TEXT NOT NULL DEFAULT '{}'
+        );
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -630,4 +652,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
+    _m10_domain_state,
 )
