@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 import spf
 
 from ronda.checks.classify import Finding
-from ronda.config.domains import DomainChecks, ExpectedRecord, name_key
+from ronda.config.domains import DNS_CHECKS, DomainChecks, ExpectedRecord, name_key
 from ronda.model import FailureClass, Priority
 
 FC = FailureClass
 
-CHECKS = ("resolves", "mx", "spf", "dmarc", "records")
+CHECKS = DNS_CHECKS
 # An address no SPF record authorises: evaluation never stops at a match before `all`.
 _PROBE_IP = "192.0.2.1"
 _SPF_START = re.compile(r"v=spf1(\s|$)", re.IGNORECASE)

@@ -42,7 +42,9 @@ DOMAIN_KEYS = (
     "checks",
     "records",
 )
-CHECK_KEYS = ("resolves", "mx", "spf", "dmarc", "records", "expiry")
+# The DNS checks, in order (also the exporter's `check` label values).
+DNS_CHECKS = ("resolves", "mx", "spf", "dmarc", "records")
+CHECK_KEYS = (*DNS_CHECKS, "expiry")
 RECORD_KEYS = ("name", "type", "value")
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "SRV", "TXT", "CAA")
 # A registered name: labels of letters, digits and hyphens (IDNs in their xn-- form).

@@ -32,6 +32,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ronda.exporter.counters import Counters
+from ronda.exporter.domains import domain_families
 from ronda.exporter.metrics import (
     BUCKETS,
     METRIC_NAMES,
@@ -151,6 +152,7 @@ class RondaCollector(Collector):
                 self.sites_rendered = self._sites.rendered
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
+                domains = domain_families(reader)
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()
@@ -164,6 +166,7 @@ class RondaCollector(Collector):
             *counters,
             *site_families,
             blind,
+            *domains,
         ]
 
     def _queue_families(
