@@ -15,8 +15,8 @@ def sync_config(store: Store, config: Config) -> None:
     # A domain dropped from the config takes its metrics with it (bounded labels).
     from ronda.config.domains import DOMAIN_KIND
 
-    domains = [s.check.domain for s in config.subjects if s.kind == DOMAIN_KIND]
-    store.domains.keep_only(domains)
+    domains = [(s.check.domain, s.customer) for s in config.subjects if s.kind == DOMAIN_KIND]
+    store.domains.sync(domains)
 
 
 def site_health(store: Store) -> list[SiteHealth]:

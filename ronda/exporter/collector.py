@@ -152,7 +152,7 @@ class RondaCollector(Collector):
                 self.sites_rendered = self._sites.rendered
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
-                domains = domain_families(reader)
+                domains = domain_families(reader, customers)
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()

@@ -268,6 +268,13 @@ METRICS: tuple[MetricSpec, ...] = (
         "are then not measurements and no site ticket opens. Else 0.",
     ),
     _spec(
+        "ronda_domain_info",
+        "gauge",
+        "A configured customer domain and its customer (always 1; join on domain).",
+        "domain",
+        "customer",
+    ),
+    _spec(
         "ronda_domain_expiry_timestamp_seconds",
         "gauge",
         "When the customer domain's registration expires (Unix time), from its registry "

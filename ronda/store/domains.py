@@ -87,8 +87,16 @@ class DomainRecords:
                 (domain, checked_at, json.dumps({k: int(v) for k, v in checks.items()})),
             )
 
-    def keep_only(self, domains: list[str]) -> None:
-        """Forget the domains no longer configured (their metrics go with them)."""
+    def sync(self, domains: list[tuple[str, str | None]]) -> None:
+        """Make the stored domains the configured ones, (domain, customer) each; a domain
+        no longer configured is forgotten (its metrics go with it)."""
         with self.store.write() as db:
-            marks = ",".join("?" * len(domains))
-            db.execute(f"DELETE FROM domain_state WHERE domain NOT IN ({marks})", domains)
+            for domain, customer in domains:
+                db.execute(
+                    "INSERT INTO domain_state (domain, customer) VALUES (?, ?) "
+                    "ON CONFLICT(domain) DO UPDATE SET customer = excluded.customer",
+                    (domain, customer),
+                )
+            names = [d for d, _ in domains]
+            marks = ",".join("?" * len(names))
+            db.execute(f"DELETE FROM domain_state WHERE domain NOT IN ({marks})", names)

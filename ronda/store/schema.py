@@ -599,7 +599,8 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
 
 
 def _m10_domain_state(db: sqlite_utils.Database) -> None:
-    """What the rounds last saw of each customer domain: its registration's expiry (and when
+    """Each configured customer domain (synced from the config, with its customer) and what
+    the rounds last saw of it: its registration's expiry (and when
     the registry was last asked, so it is asked at most once a day whatever the rounds'
     pace, restarts included) and whether each DNS check passed, for the exporter's
     `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
@@ -608,6 +609,7 @@ def _m10_domain_state(db: sqlite_utils.Database) -> None:
         """
         CREATE TABLE domain_state (
             domain TEXT PRIMARY KEY,
+            customer TEXT,
             expires_at REAL,
             expiry_source TEXT,
             expiry_detail TEXT,
