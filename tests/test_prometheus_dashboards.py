@@ -183,6 +183,12 @@ def build_store(path: Path) -> tuple[Store, Desk]:
         db.execute("INSERT INTO probe_failures VALUES ('tienda.acme.example', 'http_500', 6)")
         db.execute("INSERT INTO probe_failures VALUES ('blog.acme.example', 'slow', 2)")
         db.execute("INSERT INTO probe_failures VALUES ('old.bodega.example', 'refused', 9)")
+    # Customer domains: one healthy and far from expiry, one expiring with its mail broken.
+    store.domains.sync([("acme.example", "Acme"), ("bodega.example", "Bodega")])
+    store.domains.save_expiry("acme.example", now + 200 * 86400, "rdap", "", now - 60)
+    store.domains.save_expiry("bodega.example", now + 5 * 86400, "whois", "", now - 60)
+    store.domains.save_dns("acme.example", dict.fromkeys(("resolves", "mx", "spf"), True), now)
+    store.domains.save_dns("bodega.example", {"resolves": True, "mx": False, "dmarc": False}, now)
     return store, desk
 
 
@@ -305,7 +311,11 @@ def substitute(expr: str, values: dict[str, str]) -> str:
 
 
 def test_the_dashboards_have_targets() -> None:
-    assert {p.name for p in DASHBOARDS} == {"sla-compliance.json", "site-health.json"}
+    assert {p.name for p in DASHBOARDS} == {
+        "sla-compliance.json",
+        "site-health.json",
+        "mail-and-domains.json",
+    }
     assert len(TARGETS) >= 30
 
 
@@ -394,6 +404,17 @@ def test_site_values_match_the_probe_state(world: World) -> None:
     assert world.scalar(f"sum(ronda_probe_failures_total * on (site) group_left () {acme})") == 8
 
 
+def test_domain_values_match_the_store(world: World) -> None:
+    days = world.query(f"(ronda_domain_expiry_timestamp_seconds - {NOW.timestamp()}) / 86400")
+    assert {r["metric"]["domain"]: round(float(r["value"][1])) for r in days} == {
+        "acme.example": 200,
+        "bodega.example": 5,
+    }
+    failing = world.query("min by (domain) (ronda_dns_check_ok) == 0")
+    assert [r["metric"]["domain"] for r in failing] == ["bodega.example"]
+    assert world.scalar('count(ronda_dns_check_ok{domain="bodega.example"} == 0)') == 2
+
+
 # ---- rules ------------------------------------------------------------------------------
 
 
@@ -442,6 +463,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaCertificateExpired",
         "RondaServerDown",
         "RondaProberBlind",
+        "RondaDomainExpiring",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]
@@ -492,6 +514,11 @@ def test_dashboards_are_well_formed_for_grafana() -> None:
         if path.name == "sla-compliance.json":
             assert dashboard["title"] == "SLA compliance"
             assert variables["priority"]["allValue"] == ".*"
+        elif path.name == "mail-and-domains.json":
+            assert dashboard["title"] == "Mail and domains"
+            # Each row keeps to its own ids and rows (the domains' from 100).
+            domain_panels = [p for p in dashboard["panels"] if p["id"] >= 100]
+            assert all(p["gridPos"]["y"] >= 100 for p in domain_panels)
         else:
             assert dashboard["title"] == "Site health"
         ids = [p["id"] for p in dashboard["panels"]]
