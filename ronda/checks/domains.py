@@ -12,6 +12,7 @@ keeps a restart from asking every registry again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from ronda.checks.classify import worst
 from ronda.checks.dns_fetch import check_domain_dns, make_resolver
 from ronda.checks.expiry import Expiry, expiry_finding, lookup_due
 from ronda.checks.expiry_fetch import BootstrapCache, lookup_expiry, make_client
-from ronda.config.domains import DOMAIN_KIND, DnsSettings, DomainSubject
+from ronda.config.domains import DOMAIN_KIND, IANA_BOOTSTRAP, DnsSettings, DomainSubject
 from ronda.display import visible, visible_tree
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_LOOKUP = 3600.0  # seconds: a registry that did not answer is asked again later
-BOOTSTRAP_FILE = "rdap-dns.json"
+BOOTSTRAP_FILE = "rdap-dns.json"  # IANA's; another bootstrap URL gets a file of its own
 
 
 @dataclass(slots=True)
@@ -114,9 +115,16 @@ async def _expiry(settings: DomainSubject, store: Store | None, now: float) -> E
         return found
 
 
+def bootstrap_file(url: str) -> str:
+    """The bootstrap's file name: a copy fetched from one URL never answers for another."""
+    if url == IANA_BOOTSTRAP:
+        return BOOTSTRAP_FILE
+    return f"rdap-dns-{hashlib.sha256(url.encode()).hexdigest()[:12]}.json"
+
+
 async def _look_up(settings: DomainSubject, store: Store | None) -> Expiry:
     ex = settings.expiry_settings
-    key = (data_dir(store) / BOOTSTRAP_FILE, ex.bootstrap_url)
+    key = (data_dir(store) / bootstrap_file(ex.bootstrap_url), ex.bootstrap_url)
     if key not in STATE.bootstraps:
         STATE.bootstraps[key] = BootstrapCache(key[0], ex.bootstrap_url, ex.bootstrap_max_age)
     async with make_client(ex) as client:

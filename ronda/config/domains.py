@@ -184,17 +184,26 @@ def read_dns(r: Reader, raw: object) -> DnsSettings:
     if not table:
         return DnsSettings()
     values: dict[str, Any] = r.settings(table, ("dns",), DNS_KINDS)
-    if "interval" in values and values["interval"] < MIN_DNS_INTERVAL:
-        r.add(
-            ("dns", "interval"),
-            f"{values.pop('interval'):g} s is too often (expected at least "
-            f"{MIN_DNS_INTERVAL:g} s: a zone changes in minutes, not seconds)",
-        )
     if "resolvers" in table:
         resolvers = _resolvers(r, table["resolvers"], ("dns", "resolvers"))
         if resolvers is not BAD:
             values["resolvers"] = resolvers
-    return replace(DnsSettings(), **values)
+    settings = replace(DnsSettings(), **values)
+    if "interval" in values and values["interval"] < min_interval(settings):
+        r.add(
+            ("dns", "interval"),
+            f"{values['interval']:g} s is too often (expected at least "
+            f"{MIN_DNS_INTERVAL:g} s: a zone changes in minutes, not seconds)",
+        )
+        settings = replace(settings, interval=DnsSettings().interval)
+    return settings
+
+
+def min_interval(dns: DnsSettings) -> float:
+    """The floor of a domain's interval: a minute, unless every resolver is on loopback (a
+    test's or the demo's own DNS server, which nobody else shares)."""
+    local = dns.resolvers and all(_loopback(split_resolver(x)[0]) for x in dns.resolvers)
+    return 0.001 if local else MIN_DNS_INTERVAL
 
 
 def _resolvers(r: Reader, value: object, path: KeyPath) -> Any:
@@ -322,7 +331,7 @@ def read_domains(
         interval = dns.interval
         if "interval" in entry:
             value = r.kind("seconds", entry["interval"], path + ("interval",))
-            if value is not BAD and value < MIN_DNS_INTERVAL:
+            if value is not BAD and value < min_interval(dns):
                 r.add(path + ("interval",), f"{value:g} s is too often (expected at least 60 s)")
             elif value is not BAD:
                 interval = value

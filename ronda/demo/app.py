@@ -69,6 +69,7 @@ class DemoDesk:
         self.store: Store | None = None
         self.service: Service | None = None
         self.fleet = None
+        self.dns_fleet = None
         self.driver = None
 
     @property
@@ -83,6 +84,7 @@ class DemoDesk:
         print(f"ronda demo: {text}", file=self.out, flush=True)
 
     def start(self) -> DemoDesk:
+        from ronda.demo.dns_fleet import DnsFleet
         from ronda.demo.fleet import Fleet
         from ronda.demo.timeline import TimelineDriver, default_timeline
 
@@ -90,7 +92,9 @@ class DemoDesk:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.fleet = Fleet(slow_delay=s.slow_delay, workdir=self.workdir / "fleet")
         self.fleet.start()
-        self.fleet.write_config(self.config_path, extra=s.config_extra())
+        self.dns_fleet = DnsFleet().start()
+        domains = self.dns_fleet.config_toml(interval=s.round_seconds)
+        self.fleet.write_config(self.config_path, extra=s.config_extra() + domains)
         self.store = Store(self.db_path)
         self.service = Service.from_file(
             self.config_path,
@@ -142,6 +146,8 @@ class DemoDesk:
             self.service.stop()
         if self.fleet is not None:
             self.fleet.stop()
+        if self.dns_fleet is not None:
+            self.dns_fleet.stop()
         if self.service is not None and self.service.error is not None:
             self.say(f"rounds stopped with an error: {self.service.error}")
 
