@@ -48,7 +48,8 @@ def make_resolver(settings: DnsSettings) -> dns.asyncresolver.Resolver:
     else:
         resolver = dns.asyncresolver.Resolver()
     resolver.lifetime = settings.timeout
-    resolver.timeout = settings.timeout
+    # A lost UDP datagram is asked again (up to three tries) within the query's lifetime.
+    resolver.timeout = settings.timeout / 3
     resolver.cache = None
     return resolver
 
