@@ -101,3 +101,14 @@ def test_whois_servers_add_to_the_defaults() -> None:
         "co": "whois.nic.co:43",
         "com.co": "127.0.0.1:4343",
     }
+
+
+def test_loopback_resolvers_may_check_more_often_than_a_minute() -> None:
+    config = parse_config(
+        '[dns]\nresolvers = ["127.0.0.1:5353"]\ninterval = 2\n[[domains]]\nname = "a.co"\n'
+        "interval = 1"
+    )
+    assert config.subjects[0].probe.interval == 1.0
+    assert "dns.interval: 2 s is too often" in only_problem(
+        '[dns]\nresolvers = ["192.0.2.53"]\ninterval = 2'
+    )

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from ronda.checks.dns_fetch import DnsSettings, check_domain_dns, make_resolver, split_resolver
+from ronda.checks import domains
+from ronda.checks.dns_fetch import (
+    DnsSettings,
+    ask,
+    check_domain_dns,
+    make_resolver,
+    split_resolver,
+)
 from ronda.checks.dns_judge import (
     Answer,
     DomainChecks,
@@ -20,6 +27,8 @@ from ronda.checks.dns_judge import (
     judge,
     txt_strings,
 )
+from ronda.checks.subjects import CheckContext
+from ronda.config import parse_config
 from ronda.model import FailureClass, Priority
 from tests.nsd_server import NsdServer, zone
 
@@ -71,13 +80,26 @@ def _zone_text(name: str) -> str:
     return zone(d, body.replace("{d}", d))
 
 
+# Hostile text in records: control bytes, and more TXT records than a check keeps.
+HOSTILE = "\n".join(
+    [
+        '@ IN TXT "v=spf1 \\027[2J\\027]0;owned\\007 -all"',
+        "@ IN A 127.0.0.10",
+        "@ IN MX 10 mail",
+        "mail IN A 127.0.0.11",
+        '_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:\\027[31m@x.test"',
+    ]
+    + [f'many IN TXT "filler {i}"' for i in range(60)]
+)
 NAMES = ["good", *BROKEN, "spfmany"]
 
 
 @pytest.fixture(scope="module")
 def nsd(tmp_path_factory: pytest.TempPathFactory):
     root: Path = tmp_path_factory.mktemp("nsd")
-    server = NsdServer(root, {f"{n}.test": _zone_text(n) for n in NAMES})
+    zones = {f"{n}.test": _zone_text(n) for n in NAMES}
+    zones["hostile.test"] = zone("hostile.test", HOSTILE)
+    server = NsdServer(root, zones)
     yield server
     server.stop()
 
@@ -159,6 +181,37 @@ def test_an_unreachable_resolver_is_a_timeout_not_a_crash() -> None:
     v = asyncio.run(check_domain_dns(DomainChecks("good.test"), resolver)).verdict
     [finding] = v.findings
     assert finding.failure_class is FC.DOMAIN_UNRESOLVED
+
+
+def _strings(value: object):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_hostile_records_are_bounded_and_shown_safe(nsd: NsdServer, store) -> None:
+    resolver = make_resolver(DnsSettings(resolvers=(nsd.resolver,)))
+    many = asyncio.run(ask(resolver, "many.hostile.test", "TXT"))
+    assert len(many.records) == 32  # of 60: the rest are not kept
+    result = _run(nsd, _checks("hostile", records=(), nameservers=()))
+    kinds = {f.failure_class for f in result.verdict.findings}
+    assert kinds == {FC.DNS_SPF_INVALID, FC.DNS_DMARC_MISSING}  # a bad term; a mangled rua
+    # What the rounds keep and show (evidence, details) has no control character left.
+    config = parse_config(
+        f'[dns]\nresolvers = ["{nsd.resolver}"]\n[[domains]]\nname = "hostile.test"\n'
+        "[domains.checks]\nexpiry = false"
+    )
+    checked = asyncio.run(domains.check_domain(config.subjects[0], CheckContext(store=store)))
+    seen = list(_strings(checked.extra)) + [f.detail for f in checked.findings] + [checked.detail]
+    assert any("owned" in text for text in seen)
+    for text in seen:
+        assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in text), text
 
 
 # ---- the judge alone ----------------------------------------------------------------------

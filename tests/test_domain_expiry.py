@@ -301,3 +301,15 @@ def test_no_rdap_and_no_whois_server(rdap: RdapServer, tmp_path: Path) -> None:
     )
     assert found.expires_at is None
     assert "no RDAP service nor WHOIS server" in found.detail
+
+
+def test_each_bootstrap_url_has_its_own_file() -> None:
+    from ronda.checks.domains import BOOTSTRAP_FILE, bootstrap_file
+    from ronda.config.domains import IANA_BOOTSTRAP
+
+    assert bootstrap_file(IANA_BOOTSTRAP) == BOOTSTRAP_FILE
+    a, b = (
+        bootstrap_file("http://127.0.0.1:1/dns.json"),
+        bootstrap_file("http://127.0.0.1:2/dns.json"),
+    )
+    assert a != b and a.startswith("rdap-dns-") and a.endswith(".json")

@@ -45,6 +45,9 @@ _DMARC_TAGS = frozenset(
     {"v", "p", "sp", "rua", "ruf", "pct", "adkim", "aspf", "fo", "rf", "ri", "np", "psd", "t"}
 )
 _POLICIES = frozenset({"none", "quarantine", "reject"})
+# A report address (RFC 7489 6.2): mailto: and an address of printable characters, with an
+# optional size limit.
+_MAILTO = re.compile(r"mailto:[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+(![0-9]+[kmgt]?)?")
 # Answer statuses. `nodata`: the name exists without records of that type.
 OK, NXDOMAIN, NODATA = "ok", "nxdomain", "nodata"
 _FAILED = frozenset({"servfail", "timeout", "error"})
@@ -358,7 +361,7 @@ def dmarc_problem(record: str) -> str:
             return f"{key}={value!r} is not r or s"
         if key in ("rua", "ruf"):
             for uri in value.split(","):
-                if not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+(![0-9]+[kmgt]?)?", uri.strip()):
+                if not _MAILTO.fullmatch(uri.strip()):
                     return f"{key} has {uri.strip()!r}, not a mailto: address"
     return ""
 
