@@ -171,3 +171,48 @@ async def test_expiry_turned_off_is_not_looked_up(store, nsd: NsdServer, rdap: R
     assert result.ok and result.findings == []
     assert "expiry" not in result.extra
     assert rdap.asked == {}
+
+
+async def test_a_registry_without_a_date_is_asked_again_an_hour_on_not_every_round(
+    store, nsd: NsdServer, rdap: RdapServer
+) -> None:
+    from tests.registry_servers import WhoisServer, co_whois
+
+    whois = WhoisServer({})  # knows nothing yet: "No match"
+    try:
+        config = parse_config(
+            f"""
+[dns]
+resolvers = ["{nsd.resolver}"]
+[expiry]
+rdap_bootstrap = "{rdap.base}/dns.json"
+[expiry.whois_servers]
+co = "{whois.address}"
+[[domains]]
+name = "tienda.co"
+[domains.checks]
+resolves = false
+mx = false
+spf = false
+dmarc = false
+"""
+        )
+        [subject] = config.subjects
+        wall = Clock(START)
+        context = CheckContext(clock=wall, store=store)
+        first = await domains.check_domain(subject, context)
+        assert first.ok and "knows no such domain" in first.extra["expiry"]["detail"]
+        wall.advance(minutes=30)
+        await domains.check_domain(subject, context)
+        assert whois.asked["tienda.co"] == 1  # not every round
+        whois.answers["tienda.co"] = co_whois("tienda.co", "2025-03-20T00:00:00Z")
+        wall.advance(minutes=31)
+        found = await domains.check_domain(subject, context)
+        assert whois.asked["tienda.co"] == 2
+        assert found.failure_class == FC.DOMAIN_EXPIRING and found.priority is None
+        # Found: the next lookup is a day on.
+        wall.advance(hours=23)
+        await domains.check_domain(subject, context)
+        assert whois.asked["tienda.co"] == 2
+    finally:
+        whois.stop()

@@ -132,6 +132,8 @@ def _resolves(d: str, answers: Answers, v: Verdict, *, required: bool) -> bool:
         return False
     addresses = a.records + aaaa.records
     v.evidence["addresses"] = list(addresses)
+    if not required:
+        return True  # the checks that run say what they find
     if a.status == NXDOMAIN:
         _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} does not exist (NXDOMAIN)")
         for check in CHECKS[1:]:
@@ -140,11 +142,10 @@ def _resolves(d: str, answers: Answers, v: Verdict, *, required: bool) -> bool:
     if a.status in _FAILED and aaaa.status in _FAILED:
         _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d}: {a.status} ({a.detail})".rstrip(" ()"))
         return False
-    if required:
-        if addresses:
-            v.checks["resolves"] = True
-        else:
-            _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} has no address (no A or AAAA)")
+    if addresses:
+        v.checks["resolves"] = True
+    else:
+        _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} has no address (no A or AAAA)")
     return True
 
 

@@ -25,6 +25,7 @@ import platformdirs
 from ronda.checks import subjects
 from ronda.checks.classify import worst
 from ronda.checks.dns_fetch import check_domain_dns, make_resolver
+from ronda.checks.dns_judge import Verdict
 from ronda.checks.expiry import Expiry, expiry_finding, lookup_due
 from ronda.checks.expiry_fetch import BootstrapCache, lookup_expiry, make_client
 from ronda.config.domains import DOMAIN_KIND, IANA_BOOTSTRAP, DnsSettings, DomainSubject
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_LOOKUP = 3600.0  # seconds: a registry that did not answer is asked again later
+EXPIRY_BUDGET = 3  # registry timeouts one lookup may take in all
 BOOTSTRAP_FILE = "rdap-dns.json"  # IANA's; another bootstrap URL gets a file of its own
 
 
@@ -47,6 +49,7 @@ BOOTSTRAP_FILE = "rdap-dns.json"  # IANA's; another bootstrap URL gets a file of
 class _Known:
     expiry: Expiry
     checked_at: float  # Unix seconds of the lookup
+    answered: bool = True  # False: the registry gave no date this time (asked again sooner)
 
 
 class DomainState:
@@ -90,9 +93,10 @@ async def _expiry(settings: DomainSubject, store: Store | None, now: float) -> E
             known = _Known(
                 Expiry(domain, expires, row.expiry_source or "", row.expiry_detail or ""),
                 row.expiry_checked_at,
+                answered=not row.expiry_detail,
             )
             STATE.expiries[domain] = known
-    wait = every if known is None or known.expiry.expires_at else min(every, RETRY_FAILED_LOOKUP)
+    wait = every if known is None or known.answered else min(every, RETRY_FAILED_LOOKUP)
     if known is not None and not lookup_due(known.checked_at, now, wait):
         return known.expiry
     lock = STATE.locks.setdefault(domain, asyncio.Lock())
@@ -101,10 +105,11 @@ async def _expiry(settings: DomainSubject, store: Store | None, now: float) -> E
         if fresh is not None and fresh is not known:
             return fresh.expiry
         found = await _look_up(settings, store)
-        if found.expires_at is None and known is not None and known.expiry.expires_at:
+        answered = found.expires_at is not None
+        if not answered and known is not None and known.expiry.expires_at:
             # The registry did not answer this time: the last date still holds.
             found = Expiry(domain, known.expiry.expires_at, known.expiry.source, found.detail)
-        STATE.expiries[domain] = _Known(found, now)
+        STATE.expiries[domain] = _Known(found, now, answered)
         if store is not None:
             stamp = found.expires_at.timestamp() if found.expires_at else None
             await asyncio.to_thread(
@@ -120,6 +125,16 @@ def bootstrap_file(url: str) -> str:
     if url == IANA_BOOTSTRAP:
         return BOOTSTRAP_FILE
     return f"rdap-dns-{hashlib.sha256(url.encode()).hexdigest()[:12]}.json"
+
+
+def _timed_out(domain: str, now: float) -> Expiry:
+    """A lookup that ran out of time: the last date found still holds, and the registry is
+    asked again an hour on (not every round)."""
+    known = STATE.expiries.get(domain)
+    last = known.expiry if known is not None else Expiry(domain, None, "")
+    expiry = Expiry(domain, last.expires_at, last.source, "the registry lookup timed out")
+    STATE.expiries[domain] = _Known(expiry, now, answered=False)
+    return expiry
 
 
 async def _look_up(settings: DomainSubject, store: Store | None) -> Expiry:
@@ -138,8 +153,10 @@ async def check_domain(subject: Site, context: subjects.CheckContext) -> ProbeRe
     started = context.clock()
     clock = time.monotonic()
     store = _store_of(context)
-    dns_check = await check_domain_dns(settings.checks, STATE.resolver(settings.dns))
-    verdict = dns_check.verdict
+    if settings.checks.enabled():
+        verdict = (await check_domain_dns(settings.checks, STATE.resolver(settings.dns))).verdict
+    else:
+        verdict = Verdict()  # only the registration is watched
     findings = list(verdict.findings)
     extra: dict[str, object] = {
         "domain": settings.domain,
@@ -149,7 +166,13 @@ async def check_domain(subject: Site, context: subjects.CheckContext) -> ProbeRe
     if settings.registrar:
         extra["registrar"] = visible(settings.registrar)
     if settings.expiry:
-        expiry = await _expiry(settings, store, started.timestamp())
+        try:
+            # Each registry answer has its own timeout; this bounds them all together
+            # (bootstrap, RDAP servers, WHOIS), and the next round asks again.
+            async with asyncio.timeout(EXPIRY_BUDGET * settings.expiry_settings.timeout):
+                expiry = await _expiry(settings, store, started.timestamp())
+        except TimeoutError:
+            expiry = _timed_out(settings.domain, started.timestamp())
         if expiry is not None:
             extra["expiry"] = {
                 "expires_at": expiry.expires_at.isoformat() if expiry.expires_at else None,
