@@ -60,6 +60,8 @@ BROKEN: dict[str, tuple[str, str]] = {
     "baddmarc": ("p=quarantine;", "p=maybe;"),
     "nosrv": ("_autodiscover._tcp IN SRV 0 0 443", "_autodiscover._tcp IN SRV 0 0 8443"),
     "noaddress": ("@ IN A 127.0.0.10", ";"),
+    # Discouraged but valid: ptr costs a lookup, asked of no server.
+    "spfptr": ("mx a include", "ptr mx a include"),
 }
 # Eleven includes, each costing a lookup: one over RFC 7208's limit of 10.
 SPF_MANY = "\n".join(
@@ -114,6 +116,12 @@ def _checks(name: str, **kw) -> DomainChecks:
 def _run(nsd: NsdServer, checks: DomainChecks):
     resolver = make_resolver(DnsSettings(resolvers=(nsd.resolver,), timeout=2.0))
     return asyncio.run(check_domain_dns(checks, resolver))
+
+
+def test_spf_ptr_is_counted_not_asked(nsd: NsdServer) -> None:
+    v = _run(nsd, _checks("spfptr")).verdict
+    assert v.findings == [] and v.evidence["spf_lookups"] == 4
+    assert not any(rdtype == "PTR" for _, rdtype in _run(nsd, _checks("spfptr")).answers)
 
 
 def test_healthy_domain_raises_nothing(nsd: NsdServer) -> None:

@@ -257,6 +257,10 @@ class _Hook:
 
     def __call__(self, name: str, qtype: str, strict: object = True, timeout: object = 0):
         key = (name_key(name), qtype)
+        if qtype == "PTR":
+            # The reverse name of TEST-NET-1 has no PTR anywhere: a void lookup, counted as
+            # a real one would be, without asking.
+            return []
         found = self.answers.get(key)
         if found is None:
             self.missing.add(key)
