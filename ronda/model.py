@@ -119,6 +119,13 @@ class FailureClass(StrEnum):
     SSL_EXPIRING = "ssl_expiring"
     RSS_INVALID = "rss_invalid"
     INTERMITTENT = "intermittent"
+    # A server's mail service (SMTP, IMAP, POP3, webmail) and access (SSH, FTP, cPanel).
+    MAIL_DOWN = "mail_down"  # no connection, no greeting, or the wrong one
+    MAIL_TLS_EXPIRED = "mail_tls_expired"
+    MAIL_TLS_INVALID = "mail_tls_invalid"  # untrusted, another host's, no STARTTLS offered
+    MAIL_TLS_EXPIRING = "mail_tls_expiring"
+    ACCESS_DOWN = "access_down"  # no banner, or not the expected one
+    ACCESS_TLS_INVALID = "access_tls_invalid"  # FTP without AUTH TLS, or a bad certificate
     SERVER_OUTAGE = "server_outage"  # the parent incident of a server's failing sites
     PROBER_BLIND = "prober_blind"  # the desk's own incident: it cannot see, sites unmeasured
     # A customer domain (a check subject, not a site): its DNS and its registration.
@@ -157,6 +164,12 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.SSL_EXPIRING: Priority.LOW,
     FailureClass.RSS_INVALID: Priority.LOW,
     FailureClass.INTERMITTENT: Priority.HIGH,
+    FailureClass.MAIL_DOWN: Priority.HIGH,
+    FailureClass.MAIL_TLS_EXPIRED: Priority.HIGH,
+    FailureClass.MAIL_TLS_INVALID: Priority.HIGH,
+    FailureClass.MAIL_TLS_EXPIRING: Priority.LOW,
+    FailureClass.ACCESS_DOWN: Priority.HIGH,
+    FailureClass.ACCESS_TLS_INVALID: Priority.MEDIUM,
     FailureClass.SERVER_OUTAGE: Priority.HIGH,
     FailureClass.PROBER_BLIND: Priority.HIGH,
     FailureClass.DOMAIN_UNRESOLVED: Priority.HIGH,
@@ -192,12 +205,18 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
             FailureClass.SLOW,  # slow -> down on one ticket, priority raised
             FailureClass.WP_MAINTENANCE,
             FailureClass.INTERMITTENT,
+            FailureClass.MAIL_DOWN,
+            FailureClass.ACCESS_DOWN,
         )
     },
     FailureClass.SSL_EXPIRED: "tls",
     FailureClass.SSL_UNTRUSTED: "tls",
     FailureClass.SSL_HOSTNAME: "tls",
     FailureClass.SSL_EXPIRING: "tls",
+    FailureClass.MAIL_TLS_EXPIRED: "tls",
+    FailureClass.MAIL_TLS_INVALID: "tls",
+    FailureClass.MAIL_TLS_EXPIRING: "tls",
+    FailureClass.ACCESS_TLS_INVALID: "tls",
     FailureClass.CONTENT_MISSING: "content",
     FailureClass.RSS_INVALID: "feed",
     FailureClass.SERVER_OUTAGE: "server",

@@ -3,7 +3,7 @@ latest probe state."""
 
 from __future__ import annotations
 
-from ronda.config import Config
+from ronda.config import Config, Site
 from ronda.store import Store
 from ronda.store.sites import SiteHealth
 
@@ -17,6 +17,16 @@ def sync_config(store: Store, config: Config) -> None:
 
     domains = [(s.check.domain, s.customer) for s in config.subjects if s.kind == DOMAIN_KIND]
     store.domains.sync(domains)
+    store.subjects.sync(
+        (s.name, s.kind, s.server, subject_label(s), s.customer) for s in config.subjects
+    )
+
+
+def subject_label(subject: Site) -> str:
+    """A subject's bounded label: its kind's own (`label` of its check, e.g. `smtp:587`),
+    else its name."""
+    label = getattr(subject.check, "label", None)
+    return label if isinstance(label, str) else subject.name
 
 
 def site_health(store: Store) -> list[SiteHealth]:

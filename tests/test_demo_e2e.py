@@ -148,8 +148,27 @@ def test_exporter_reports_the_same_counts_as_the_store(demo: DemoDesk) -> None:
     assert opened_in_metrics == demo.store.query("SELECT COUNT(*) AS n FROM tickets")[0]["n"]
     up = {k: v for k, v in samples.items() if k.startswith("ronda_site_up{")}
     assert len(up) == len(demo.fleet.sites)
-    down_in_store = demo.store.query("SELECT COUNT(*) AS n FROM probe_state WHERE up = 0")[0]["n"]
+    down_in_store = demo.store.query(
+        "SELECT COUNT(*) AS n FROM probe_state WHERE up = 0 AND site IN (SELECT name FROM sites)"
+    )[0]["n"]
     assert sum(1 for v in up.values() if v == 0) == down_in_store
+
+
+def test_the_mail_server_shows_each_service_class(demo: DemoDesk) -> None:
+    from ronda.demo.mail_fleet import MAIL_SERVER, SERVICES
+
+    assert demo.mail is not None
+    want = {
+        f"{MAIL_SERVER}/{svc.service}:{demo.mail.ports[svc.service]}": svc.expect_class
+        for svc in SERVICES
+    }
+    rows = demo.store.query("SELECT site, failure_class FROM probe_state")
+    seen = {r["site"]: r["failure_class"] for r in rows if r["site"] in want}
+    assert seen == want
+    samples = scrape(demo.exporter.url)
+    up = {k: v for k, v in samples.items() if k.startswith("ronda_service_up{")}
+    assert len(up) == len(SERVICES)
+    assert sum(up.values()) == sum(1 for svc in SERVICES if not svc.expect_class.endswith("down"))
 
 
 def test_summary_names_classes_and_down_sites(demo: DemoDesk) -> None:

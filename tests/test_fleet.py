@@ -29,6 +29,7 @@ from ronda.config import parse_config
 from ronda.demo import error_pages
 from ronda.demo.dns_fleet import DOMAINS
 from ronda.demo.fleet import Fleet
+from ronda.demo.mail_fleet import SERVICES
 from ronda.demo.specs import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite
 from ronda.demo.timeline import (
     DEGRADING_SITE,
@@ -98,15 +99,18 @@ def test_default_fleet_covers_every_failure_class() -> None:
     shown = {BEHAVIOURS[s.behaviour] for s in DEFAULT_SPECS}
     # A server outage is a parent incident over sites, and prober_blind the desk's own
     # incident: neither is something one site shows. A customer domain's classes are shown
-    # by the demo's domains (ronda/demo/dns_fleet.py), every one of them.
+    # by the demo's domains (ronda/demo/dns_fleet.py), every one of them; a server's mail
+    # and access services' by its mail server (ronda/demo/mail_fleet.py).
     domain_classes = {d.shows for d in DOMAINS if d.shows is not None}
     assert domain_classes == {
         c for c in FailureClass if family_of(c) in ("dns", "mail_auth", "registration")
     }
+    service_classes = {FailureClass(s.expect_class) for s in SERVICES} - {FailureClass.OK}
     assert shown == set(FailureClass) - {
         FailureClass.SERVER_OUTAGE,
         FailureClass.PROBER_BLIND,
         *domain_classes,
+        *service_classes,
     }
     healthy = [s for s in DEFAULT_SPECS if s.behaviour == "ok"]
     assert {s.https for s in healthy} == {True, False}

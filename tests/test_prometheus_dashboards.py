@@ -25,10 +25,11 @@ import pytest
 from polling import wait_until
 
 from ronda.config import Config, Customer, Site
+from ronda.config.services import ServiceCheck, service_subject
 from ronda.exporter.metrics import METRIC_NAMES, METRICS
 from ronda.exporter.server import ExporterHandle, serve
 from ronda.model import FailureClass, Impact, Priority, Source, Status
-from ronda.sites import sync_config
+from ronda.sites import subject_label, sync_config
 from ronda.sla import compliance
 from ronda.store import Store
 from ronda.tickets import Desk, QueueFilter
@@ -189,6 +190,36 @@ def build_store(path: Path) -> tuple[Store, Desk]:
     store.domains.save_expiry("bodega.example", now + 5 * 86400, "whois", "", now - 60)
     store.domains.save_dns("acme.example", dict.fromkeys(("resolves", "mx", "spf"), True), now)
     store.domains.save_dns("bodega.example", {"resolves": True, "mx": False, "dmarc": False}, now)
+    # A mail server's services as the rounds store them: one down, one certificate expiring,
+    # an SSH banner; one server in maintenance.
+    subjects = tuple(
+        service_subject(ServiceCheck(server, service, "mail.example", port))
+        for server, service, port in (
+            ("mail-1", "smtp", 25),
+            ("mail-1", "submission", 587),
+            ("mail-1", "imaps", 993),
+            ("mail-1", "ssh", 22),
+            ("mail-2", "smtp", 25),
+        )
+    )
+    store.subjects.sync((s.name, s.kind, s.server, subject_label(s), None) for s in subjects)
+    with store.write() as db:
+        for subject, up, cert_days, maintenance in zip(
+            subjects, (1, 0, 1, 1, 0), (200, 200, 5, None, 90), (0, 0, 0, 0, 1), strict=True
+        ):
+            db.execute(
+                "INSERT INTO probe_state (site, checked_at, up, failure_class, elapsed_ms, "
+                "cert_not_after, in_maintenance) VALUES (?,?,?,?,?,?,?)",
+                (
+                    subject.name,
+                    now - 30,
+                    up,
+                    None if up else "mail_down",
+                    12.0,
+                    None if cert_days is None else now + cert_days * 86400,
+                    maintenance,
+                ),
+            )
     return store, desk
 
 
@@ -464,6 +495,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaServerDown",
         "RondaProberBlind",
         "RondaDomainExpiring",
+        "RondaMailDown",
     } <= alerts
     assert all(
         rule.get("health") == "ok" for group in body["data"]["groups"] for rule in group["rules"]
@@ -474,6 +506,25 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "* on (site) group_left (customer, server, impact) ronda_site_info"
     )
     assert [row["metric"]["site"] for row in down] == ["tienda.acme.example"]
+    # The mail-down alert's expression: the down service outside maintenance only (mail-2's
+    # is in a window; SSH is not mail).
+    mail = world.query(
+        '(ronda_service_up{service=~"(smtp|submission|smtps|imap|imaps|pop3|pop3s|webmail)'
+        ':[0-9]+"} == 0) unless on (server, service) ronda_service_in_maintenance == 1'
+    )
+    assert [(r["metric"]["server"], r["metric"]["service"]) for r in mail] == [
+        ("mail-1", "submission:587")
+    ]
+
+
+def test_service_values_match_the_probe_state(world: World) -> None:
+    up = {
+        r["metric"]["service"]: float(r["value"][1])
+        for r in world.query('ronda_service_up{server="mail-1"}')
+    }
+    assert up == {"smtp:25": 1.0, "submission:587": 0.0, "imaps:993": 1.0, "ssh:22": 1.0}
+    days = world.scalar("min((ronda_service_cert_expiry_timestamp_seconds - time()) / 86400)")
+    assert days < 5  # imaps' certificate, five days left at NOW (Prometheus runs later)
 
 
 def test_promtool_checks_rules_and_config() -> None:
@@ -510,17 +561,17 @@ def test_dashboards_are_well_formed_for_grafana() -> None:
         variables = {v["name"]: v for v in dashboard["templating"]["list"]}
         assert variables["datasource"]["type"] == "datasource"
         assert variables["datasource"]["query"] == "prometheus"
-        assert variables["customer"]["allValue"] == ".*"
         if path.name == "sla-compliance.json":
             assert dashboard["title"] == "SLA compliance"
             assert variables["priority"]["allValue"] == ".*"
         elif path.name == "mail-and-domains.json":
-            assert dashboard["title"] == "Mail and domains"
+            assert dashboard["title"] == "Mail and domains"  # servers' and domains' own
             # Each row keeps to its own ids and rows (the domains' from 100).
             domain_panels = [p for p in dashboard["panels"] if p["id"] >= 100]
-            assert all(p["gridPos"]["y"] >= 100 for p in domain_panels)
+            assert domain_panels and all(p["gridPos"]["y"] >= 100 for p in domain_panels)
         else:
             assert dashboard["title"] == "Site health"
+        assert variables["customer"]["allValue"] == ".*"
         ids = [p["id"] for p in dashboard["panels"]]
         assert len(ids) == len(set(ids))
         cells: set[tuple[int, int]] = set()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ronda.checks.blind import CanaryResult
+from ronda.checks.politeness import AddressBook
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import EventSink, RoundEvent, RoundItem, RoundRunner
 from ronda.checks.scheduler import Scheduler
@@ -120,7 +121,9 @@ class RoundsThread:
         self._probers = [make_prober(self.config)]
         context = CheckContext.from_config(self.config, self._probers[0])
         context.store = self.store
-        self._scheduler = Scheduler(self.config, runner, self._probe, context=context)
+        self._scheduler = Scheduler(
+            self.config, runner, self._probe, context=context, resolve=AddressBook()
+        )
         self._thread = threading.Thread(target=self._run, name="ronda-rounds-loop", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):

@@ -43,6 +43,9 @@ SERVER_LEVEL_CLASSES = frozenset(
         FailureClass.HTTP_502,
         FailureClass.HTTP_503,
         FailureClass.WP_DB_CONNECTION,
+        # A service of the server itself (its MTA, IMAP server, sshd) not answering.
+        FailureClass.MAIL_DOWN,
+        FailureClass.ACCESS_DOWN,
     }
 )
 SERVER = "server"
@@ -84,7 +87,30 @@ _SUBJECT_WORDS: dict[FailureClass, str] = {
     FC.DNS_RECORD_MISMATCH: "expected DNS record missing",
     FC.DOMAIN_EXPIRING: "domain registration expiring",
     FC.DOMAIN_EXPIRED: "domain registration expired",
+    FC.MAIL_DOWN: "mail service down",
+    FC.MAIL_TLS_EXPIRED: "mail TLS certificate expired",
+    FC.MAIL_TLS_INVALID: "mail TLS not valid",
+    FC.MAIL_TLS_EXPIRING: "mail TLS certificate expiring",
+    FC.ACCESS_DOWN: "server access down",
+    FC.ACCESS_TLS_INVALID: "server access TLS not valid",
 }
+
+
+# Classes whose detail says what matters (how slow, how many days, which keyword, which
+# greeting): the subject line carries it instead of the URL.
+_DETAIL_SUBJECTS = frozenset(
+    {
+        FC.SLOW,
+        FC.SSL_EXPIRING,
+        FC.CONTENT_MISSING,
+        FC.RSS_INVALID,
+        FC.MAIL_TLS_EXPIRING,
+        FC.MAIL_DOWN,
+        FC.MAIL_TLS_INVALID,
+        FC.ACCESS_DOWN,
+        FC.ACCESS_TLS_INVALID,
+    }
+)
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -340,7 +366,18 @@ def in_maintenance(site: Site, servers: Iterable[Server], at: datetime) -> bool:
 _FAMILY_CATEGORY = {"tls": "hosting", SERVER: "hosting"}
 
 
-def category_of(family: str) -> str:
+# A server's mail services are e-mail work whatever their family; its access is hosting.
+_CLASS_CATEGORY = {
+    **dict.fromkeys(
+        (FC.MAIL_DOWN, FC.MAIL_TLS_EXPIRED, FC.MAIL_TLS_INVALID, FC.MAIL_TLS_EXPIRING), "email"
+    ),
+    **dict.fromkeys((FC.ACCESS_DOWN, FC.ACCESS_TLS_INVALID), "hosting"),
+}
+
+
+def category_of(family: str, failure_class: FailureClass | None = None) -> str:
+    if failure_class is not None and failure_class in _CLASS_CATEGORY:
+        return _CLASS_CATEGORY[failure_class]
     return _FAMILY_CATEGORY.get(family, "wordpress")
 
 
@@ -372,9 +409,7 @@ def strip_site(site: str, detail: str) -> str:
     return detail.removeprefix(f"{site}: ")
 
 
-# Classes whose detail says what matters (how slow, how many days, which keyword, which
-# record): the subject carries it instead of the URL.
-_DETAILED = frozenset({FC.SLOW, FC.SSL_EXPIRING, FC.CONTENT_MISSING, FC.RSS_INVALID})
+# A customer domain's classes: their detail says which record or how many days.
 _DETAILED_FAMILIES = frozenset({"dns", "mail_auth", "registration"})
 
 
@@ -382,7 +417,8 @@ def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = 
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
     words = _SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
-    if (failure_class in _DETAILED or family_of(failure_class) in _DETAILED_FAMILIES) and detail:
+    detailed = failure_class in _DETAIL_SUBJECTS or family_of(failure_class) in _DETAILED_FAMILIES
+    if detailed and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
         text = f"{site}: {words}: {detail}"
     else:

@@ -346,7 +346,7 @@ def _ensure_ticket(
             customer=ctx.site.customer,
             evidence=evidence,
             body=f"{subject}\n{strip_site(site, detail)}".strip(),
-            category=category_of(fam),
+            category=category_of(fam, cls),
         )
     ]
 

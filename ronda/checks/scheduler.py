@@ -10,7 +10,8 @@ same way, with their server's budget; the web prober checks sites, a subject's k
   already overdue at start falls back to its spread offset.
 - A global limit (`config.concurrency`) and a per-server limit
   (`config.per_server_concurrency`, one shared host must not be hammered) bound the probes
-  in flight; a site still in flight when due again skips that round.
+  in flight; a site still in flight when due again skips that round. A site without a
+  `server` spends the budget of the address it resolves to (`ronda.checks.politeness`).
 - Results (with the immediate re-probe the rules ask for) go to the round runner in
   batches, applied on one worker thread so SQLite never blocks the event loop.
 - Before a batch with a new failure is applied (and before every batch while the desk is
@@ -43,8 +44,9 @@ from typing import TYPE_CHECKING
 
 from ronda.checks.blind import CanaryResult
 from ronda.checks.canaries import check_canaries
+from ronda.checks.politeness import Resolve, budget_key, host_of_url
 from ronda.checks.rounds import RoundItem, RoundRunner
-from ronda.checks.subjects import CheckContext, dispatching
+from ronda.checks.subjects import WEB, CheckContext, dispatching
 from ronda.config import Config, Site
 
 if TYPE_CHECKING:
@@ -94,13 +96,17 @@ class Scheduler:
         flush_interval: float = 0.5,
         shutdown_grace: float = 5.0,
         context: CheckContext | None = None,
+        resolve: Resolve | None = None,
     ) -> None:
         """`probe` checks web sites; every other subject goes to its kind's registered
-        check (`ronda.checks.subjects`) with `context` (default: one from the config)."""
+        check (`ronda.checks.subjects`) with `context` (default: one from the config).
+        `resolve` (host -> address, e.g. an `AddressBook`) puts web sites without a server
+        under the budget of the address they resolve to; None: no such grouping."""
         self.runner = runner
         self.web_probe = probe
         self.context = context if context is not None else CheckContext.from_config(config)
         self.probe = dispatching(probe, self.context)
+        self.resolve = resolve
         self.clock = clock
         self.wall = wall
         self.batch_size = batch_size
@@ -183,12 +189,18 @@ class Scheduler:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="ronda-rounds")
 
-    def _server_limit(self, site: Site) -> asyncio.Semaphore | None:
-        if not site.server:
+    async def _server_limit(self, site: Site) -> asyncio.Semaphore | None:
+        """The per-server budget this check spends (`ronda.checks.politeness`)."""
+        address = None
+        if not site.server and self.resolve is not None and site.kind == WEB:
+            host = host_of_url(site.url)
+            address = await self.resolve(host) if host else None
+        key = budget_key(site, address)
+        if key is None:
             return None
-        sem = self._servers.get(site.server)
+        sem = self._servers.get(key)
         if sem is None:
-            sem = self._servers[site.server] = asyncio.Semaphore(max(1, self._limits[1]))
+            sem = self._servers[key] = asyncio.Semaphore(max(1, self._limits[1]))
         return sem
 
     def _launch_due(self, now: float) -> list[asyncio.Task]:
@@ -216,7 +228,7 @@ class Scheduler:
 
     async def _probe_one(self, site: Site, due: float) -> None:
         assert self._global is not None
-        server_sem = self._server_limit(site)
+        server_sem = await self._server_limit(site)
         async with server_sem if server_sem is not None else contextlib.nullcontext():
             async with self._global:
                 self.stats.started += 1
@@ -287,8 +299,8 @@ class Scheduler:
 
     async def _sample_one(self, site: Site) -> ProbeResult | None:
         assert self._global is not None
-        server_sem = self._server_limit(site)
         try:
+            server_sem = await self._server_limit(site)
             async with server_sem if server_sem is not None else contextlib.nullcontext():
                 async with self._global:
                     return await self.probe(site)

@@ -36,6 +36,7 @@ from ronda.config.model import (
 from ronda.config.reach import read_agents, read_notices, read_oncall, read_outbox
 from ronda.config.reader import BAD, Reader
 from ronda.config.retention import read_retention
+from ronda.config.services import read_services
 from ronda.config.sites import PROBE_KINDS, read_customers, read_probe, read_servers, read_sites
 from ronda.config.sla import read_next_response, read_sla
 from ronda.model import FailureClass, Impact, Priority
@@ -186,13 +187,14 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     declared = {s.name for s in servers}
     implied = [Server(n) for n in dict.fromkeys(s.server for s in sites if s.server)]
     servers += tuple(s for s in implied if s.name not in declared)
+    subjects = read_services(r, doc.get("servers", []), servers, customers, probe)
 
     return Config(
         path=path,
         customers=customers,
         servers=servers,
         sites=sites,
-        subjects=domains,
+        subjects=(*subjects, *domains),
         sla=sla,
         calendar=calendar,
         next_response=next_response,

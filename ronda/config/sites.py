@@ -128,7 +128,7 @@ def read_servers(r: Reader, raw: object, tz: tzinfo) -> tuple[Server, ...]:
     names: dict[str, int] = {}
     for i, entry in r.array_of_tables(raw, ("servers",)):
         path: KeyPath = ("servers", i)
-        r.table(entry, path, ("name", "maintenance"))
+        r.table(entry, path, ("name", "maintenance", "host", "services"))
         name = r.required_name(entry, path, names, "servers")
         windows = _maintenance(r, entry.get("maintenance", []), path + ("maintenance",), tz)
         out.append(Server(name=name, maintenance=windows))

@@ -70,6 +70,7 @@ class DemoDesk:
         self.service: Service | None = None
         self.fleet = None
         self.dns_fleet = None
+        self.mail = None
         self.driver = None
 
     @property
@@ -92,9 +93,14 @@ class DemoDesk:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.fleet = Fleet(slow_delay=s.slow_delay, workdir=self.workdir / "fleet")
         self.fleet.start()
+        from ronda.demo.mail_fleet import MailFleet
+
+        mail = MailFleet(self.fleet.certs.ca, s.round_seconds)
+        self.mail = self.fleet.submit(mail.start()).result(10)
         self.dns_fleet = DnsFleet().start()
         domains = self.dns_fleet.config_toml(interval=s.round_seconds)
-        self.fleet.write_config(self.config_path, extra=s.config_extra() + domains)
+        extra = s.config_extra() + mail.config_toml() + domains
+        self.fleet.write_config(self.config_path, extra=extra)
         self.store = Store(self.db_path)
         self.service = Service.from_file(
             self.config_path,
@@ -145,6 +151,8 @@ class DemoDesk:
         if self.service is not None:
             self.service.stop()
         if self.fleet is not None:
+            if self.mail is not None:
+                self.fleet.submit(self.mail.stop()).result(10)
             self.fleet.stop()
         if self.dns_fleet is not None:
             self.dns_fleet.stop()

@@ -309,6 +309,12 @@ class Fleet:
         self._require_started()
         return self._certs.ca_pem_path
 
+    @property
+    def certs(self) -> Certs:
+        """The fleet's CA and server contexts (the demo's mail server issues from its CA)."""
+        self._require_started()
+        return self._certs
+
     def ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts the fleet's CA only."""
         return ssl.create_default_context(cafile=str(self.ca_pem_path))

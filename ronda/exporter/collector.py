@@ -153,6 +153,7 @@ class RondaCollector(Collector):
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
                 domains = domain_families(reader, customers)
+                services = service_families(reader.service_rows())
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
             self._compliance = Compliance()
@@ -167,6 +168,7 @@ class RondaCollector(Collector):
             *site_families,
             blind,
             *domains,
+            *services,
         ]
 
     def _queue_families(
@@ -204,6 +206,19 @@ class RondaCollector(Collector):
             if priority in next_limit:
                 left.add((priority,), next_limit[priority] - now)
         return [open_tickets, age, left]
+
+
+def service_families(rows: list[tuple[str, str, bool, float | None, bool]]) -> list[Family]:
+    """`ronda_service_up`, its maintenance and certificate expiry of each checked service."""
+    up = Family(SPECS["ronda_service_up"])
+    maintenance = Family(SPECS["ronda_service_in_maintenance"])
+    cert = Family(SPECS["ronda_service_cert_expiry_timestamp_seconds"])
+    for server, label, is_up, not_after, in_maintenance in rows:
+        up.add((server, label), 1.0 if is_up else 0.0)
+        maintenance.add((server, label), 1.0 if in_maintenance else 0.0)
+        if not_after is not None:
+            cert.add((server, label), float(not_after))
+    return [up, maintenance, cert]
 
 
 @contextmanager

@@ -315,6 +315,29 @@ METRICS: tuple[MetricSpec, ...] = (
         "counter",
         "Scrapes of this exporter process that could not read the store.",
     ),
+    _spec(
+        "ronda_service_up",
+        "gauge",
+        "1 if the last check of a server's mail or access service (service: its name and "
+        "port, e.g. smtp:587) answered as its protocol promises, else 0.",
+        "server",
+        "service",
+    ),
+    _spec(
+        "ronda_service_in_maintenance",
+        "gauge",
+        "1 while the service's server is in a planned maintenance window (its failures open "
+        "no case), else 0.",
+        "server",
+        "service",
+    ),
+    _spec(
+        "ronda_service_cert_expiry_timestamp_seconds",
+        "gauge",
+        "When the certificate a server's service last presented expires (Unix time).",
+        "server",
+        "service",
+    ),
 )
 SPECS: dict[str, MetricSpec] = {s.name: s for s in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(s.name for s in METRICS)

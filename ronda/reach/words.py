@@ -45,6 +45,12 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.DNS_RECORD_MISMATCH: "a DNS record its domain needs is missing",
         FC.DOMAIN_EXPIRING: "its domain registration expires soon",
         FC.DOMAIN_EXPIRED: "its domain registration has expired",
+        FC.MAIL_DOWN: "the e-mail service does not answer",
+        FC.MAIL_TLS_EXPIRED: "the e-mail service's security certificate has expired",
+        FC.MAIL_TLS_INVALID: "the e-mail service's secure connection is not valid",
+        FC.MAIL_TLS_EXPIRING: "the e-mail service's security certificate expires soon",
+        FC.ACCESS_DOWN: "access to the server (SSH, FTP or cPanel) does not answer",
+        FC.ACCESS_TLS_INVALID: "secure access to the server (FTP or cPanel) is not valid",
     },
     "es": {
         FC.REFUSED: "el servidor no acepta conexiones",
@@ -79,6 +85,12 @@ FAILURES: dict[str, dict[FailureClass, str]] = {
         FC.DNS_RECORD_MISMATCH: "falta un registro DNS que su dominio necesita",
         FC.DOMAIN_EXPIRING: "el registro de su dominio vence pronto",
         FC.DOMAIN_EXPIRED: "el registro de su dominio venció",
+        FC.MAIL_DOWN: "el servicio de correo no responde",
+        FC.MAIL_TLS_EXPIRED: "el certificado de seguridad del correo venció",
+        FC.MAIL_TLS_INVALID: "la conexión segura del correo no es válida",
+        FC.MAIL_TLS_EXPIRING: "el certificado de seguridad del correo vence pronto",
+        FC.ACCESS_DOWN: "el acceso al servidor (SSH, FTP o cPanel) no responde",
+        FC.ACCESS_TLS_INVALID: "el acceso seguro al servidor (FTP o cPanel) no es válido",
     },
 }
 PRIORITIES = {

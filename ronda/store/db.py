@@ -25,6 +25,7 @@ from ronda.store.queue import Queue
 from ronda.store.reach import ReachRecords
 from ronda.store.schema import MIGRATIONS, Migration
 from ronda.store.sites import SiteRecords
+from ronda.store.subjects import SubjectRecords
 from ronda.store.tickets import TicketRecords
 
 BUSY_TIMEOUT_MS = 10_000
@@ -102,6 +103,7 @@ class Store:
         self.queue = Queue(self)
         self.sites = SiteRecords(self)
         self.probes = ProbeRecords(self)
+        self.subjects = SubjectRecords(self)
         self.mail = MailLog(self)
         self.outbox = Outbox(self)
         self.reach = ReachRecords(self)

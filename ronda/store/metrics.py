@@ -143,6 +143,12 @@ LEFT JOIN probe_state p ON p.site = s.name
 LEFT JOIN probe_rounds r ON r.site = s.name
 ORDER BY s.name
 """
+_SERVICES_SQL = """
+SELECT c.server, c.label, p.up, p.cert_not_after, p.in_maintenance
+FROM check_subjects c JOIN probe_state p ON p.site = c.name
+WHERE c.kind = 'service' AND p.checked_at IS NOT NULL
+ORDER BY c.server, c.label
+"""
 _FAILURES_SQL = "SELECT site, failure_class, count FROM probe_failures ORDER BY site, failure_class"
 _FAILURES_OF_SQL = (
     "SELECT site, failure_class, count FROM probe_failures WHERE site IN ({marks}) "
@@ -323,6 +329,14 @@ class MetricsReader:
     def site_rows(self) -> list[SiteRow]:
         """Every configured site in name order, with its probe state and rounds."""
         return [SiteRow(*row) for row in self._rows(_SITES_SQL)]
+
+    def service_rows(self) -> list[tuple[str, str, bool, float | None, bool]]:
+        """(server, service label, up, certificate expiry, in maintenance) of each checked
+        service."""
+        return [
+            (server or "none", label, bool(up), cert, bool(maintenance))
+            for server, label, up, cert, maintenance in self._rows(_SERVICES_SQL)
+        ]
 
     def failure_mark(self) -> tuple[int, int]:
         """(rows, summed count) of the probe failure counts: counts only grow and rows are

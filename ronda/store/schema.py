@@ -598,11 +598,30 @@ def _m9_next_responses(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m10_domain_state(db: sqlite_utils.Database) -> None:
+def _m_check_subjects(db: sqlite_utils.Database) -> None:
+    """The check subjects that are not web sites (a server's services, a domain), synced
+    from the config like `sites`: the exporter labels their probe state by `server` and
+    `label` (a service's `smtp:587`, a domain's name) without reading the config."""
+    run_script(
+        db,
+        """
+        CREATE TABLE check_subjects (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            server TEXT,
+            label TEXT NOT NULL,
+            customer TEXT
+        );
+        CREATE INDEX ix_check_subjects_kind ON check_subjects(kind, name);
+        """,
+    )
+
+
+def _m_domain_state(db: sqlite_utils.Database) -> None:
     """Each configured customer domain (synced from the config, with its customer) and what
-    the rounds last saw of it: its registration's expiry (and when
-    the registry was last asked, so it is asked at most once a day whatever the rounds'
-    pace, restarts included) and whether each DNS check passed, for the exporter's
+    the rounds last saw of it: its registration's expiry (and when the registry was last
+    asked, so it is asked at most once a day whatever the rounds' pace, restarts included)
+    and whether each DNS check passed, for the exporter's
     `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
     run_script(
         db,
@@ -654,5 +673,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m7_retention,
     _m8_outbox,
     _m9_next_responses,
-    _m10_domain_state,
+    _m_check_subjects,
+    _m_domain_state,
 )
