@@ -164,6 +164,7 @@ def rdap():
             "noevent.test": {"objectClassName": "domain", "events": []},
             "huge.test": b'{"events": [' + b" " * (300 * 1024) + b"]}",
             "broken.test": b"<html>not json</html>",
+            "deep.test": b"[" * 100_000 + b"]" * 100_000,
         },
     )
     yield server
@@ -241,6 +242,7 @@ def test_bootstrap_refetched_when_old_and_stale_copy_serves(
         ("noevent.test", "no expiration event"),
         ("huge.test", "over 262144 bytes"),
         ("broken.test", "not JSON"),
+        ("deep.test", "not JSON"),
     ],
 )
 def test_rdap_answers_without_a_date(rdap: RdapServer, tmp_path: Path, domain: str, why: str):

@@ -88,11 +88,11 @@ class BootstrapCache:
                 doc = json.loads(body) if status == 200 else None
                 if isinstance(doc, dict) and isinstance(doc.get("services"), list):
                     self._write(body)
-            except (httpx.HTTPError, TooLarge, ValueError, OSError):
+            except (httpx.HTTPError, TooLarge, ValueError, RecursionError, OSError):
                 pass  # a stale copy (or none) serves until IANA answers again
         try:
             doc = json.loads(self.path.read_bytes()[:MAX_BOOTSTRAP_BYTES])
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             doc = {}
         self._doc = doc if isinstance(doc, dict) else {}
         self._loaded_at = now
@@ -119,7 +119,7 @@ async def rdap_lookup(client: httpx.AsyncClient, base: str, domain: str) -> Expi
         return Expiry(domain, None, "", f"RDAP: HTTP {status}", base)
     try:
         doc = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting built to exhaust the stack
         return Expiry(domain, None, "", "RDAP: the answer is not JSON", base)
     when = rdap_expiry(doc)
     detail = "" if when else "RDAP: no expiration event in the answer"
