@@ -301,8 +301,8 @@ def evaluate_spf(
     with _hooked(hook):
         try:
             result = query.check(spf=record)
-        except (spf.AmbiguityWarning, AssertionError, ValueError, TypeError) as exc:
-            result = ("permerror", 550, f"SPF Permanent Error: {exc}")
+        except Exception as exc:  # noqa: BLE001 (a third-party evaluator on hostile text)
+            result = ("permerror", 550, f"SPF Permanent Error: {type(exc).__name__}: {exc}")
     # An early permerror may hide names further on: the caller fetches `missing` and asks
     # again, so the verdict is the one on complete answers.
     explanation = re.sub(r"^SPF (Permanent|Temporary) Error: ", "", result[2])

@@ -88,7 +88,14 @@ class BootstrapCache:
                 doc = json.loads(body) if status == 200 else None
                 if isinstance(doc, dict) and isinstance(doc.get("services"), list):
                     self._write(body)
-            except (httpx.HTTPError, TooLarge, ValueError, RecursionError, OSError):
+            except (
+                httpx.HTTPError,
+                httpx.InvalidURL,
+                TooLarge,
+                ValueError,
+                RecursionError,
+                OSError,
+            ):
                 pass  # a stale copy (or none) serves until IANA answers again
         try:
             doc = json.loads(self.path.read_bytes()[:MAX_BOOTSTRAP_BYTES])
@@ -111,7 +118,8 @@ async def rdap_lookup(client: httpx.AsyncClient, base: str, domain: str) -> Expi
         status, body = await _get_bounded(
             client, url, MAX_RDAP_BYTES, "application/rdap+json, application/json"
         )
-    except (httpx.HTTPError, TooLarge) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, TooLarge, ValueError) as exc:
+        # InvalidURL, ValueError: a Location header no URL parser accepts.
         return Expiry(domain, None, "", f"RDAP: {visible(str(exc)[:200])}", base)
     if status == 404:
         return Expiry(domain, None, "rdap", "RDAP: the registry knows no such domain", base)
