@@ -178,6 +178,11 @@ def test_a_domain_that_does_not_exist_is_one_finding(nsd: NsdServer) -> None:
     assert v.checks["resolves"] is False and v.checks["mx"] is False
 
 
+def test_a_missing_domain_fails_only_the_checks_that_run(nsd: NsdServer) -> None:
+    v = _run(nsd, _checks("gone.good", mx=False, dmarc=False, records=(), nameservers=())).verdict
+    assert v.checks == {"resolves": False, "spf": False}
+
+
 def test_checks_turned_off_are_not_judged(nsd: NsdServer) -> None:
     v = _run(nsd, _checks("nomx", mx=False, records=())).verdict
     assert v.findings == []

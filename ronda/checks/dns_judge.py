@@ -101,7 +101,10 @@ def judge(checks: DomainChecks, answers: Answers) -> Verdict:
     v = Verdict()
     d = name_key(checks.domain)
     if not _resolves(d, answers, v, required=checks.resolves):
-        return v  # no such domain: the other checks would only repeat it
+        if v.checks.get("resolves") is False:  # no such domain: every check that runs fails
+            for check in checks.enabled():
+                v.checks.setdefault(check, False)
+        return v  # the other checks would only repeat it
     if checks.mx:
         _mx(d, answers, v)
     if checks.spf:
@@ -136,8 +139,6 @@ def _resolves(d: str, answers: Answers, v: Verdict, *, required: bool) -> bool:
         return True  # the checks that run say what they find
     if a.status == NXDOMAIN:
         _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} does not exist (NXDOMAIN)")
-        for check in CHECKS[1:]:
-            v.checks.setdefault(check, False)
         return False
     if a.status in _FAILED and aaaa.status in _FAILED:
         _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d}: {a.status} ({a.detail})".rstrip(" ()"))
