@@ -194,6 +194,7 @@ def test_an_unreachable_resolver_is_a_timeout_not_a_crash() -> None:
     v = asyncio.run(check_domain_dns(DomainChecks("good.test"), resolver)).verdict
     [finding] = v.findings
     assert finding.failure_class is FC.DOMAIN_UNRESOLVED
+    assert finding.detail == "good.test does not resolve: timeout (no answer within 0.3 s)"
 
 
 def _strings(value: object):

@@ -141,7 +141,8 @@ def _resolves(d: str, answers: Answers, v: Verdict, *, required: bool) -> bool:
         _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} does not exist (NXDOMAIN)")
         return False
     if a.status in _FAILED and aaaa.status in _FAILED:
-        _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d}: {a.status} ({a.detail})".rstrip(" ()"))
+        why = f"{a.status} ({a.detail})" if a.detail else a.status
+        _fail(v, "resolves", FC.DOMAIN_UNRESOLVED, f"{d} does not resolve: {why}")
         return False
     if addresses:
         v.checks["resolves"] = True
