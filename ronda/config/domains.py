@@ -359,7 +359,7 @@ def read_domains(
         out.append(
             Site(
                 name=subject_name(domain),
-                url=f"dns:{domain}",
+                url=domain,  # what is checked: shown on cases and in notices
                 server=None,
                 probe=replace(ProbeSettings(), interval=interval, deadline=deadline),
                 kind=DOMAIN_KIND,
