@@ -30,6 +30,7 @@ def test_the_example_declares_two_domains() -> None:
         "com.co": "whois.nic.co",
     }
     assert clinic.probe.interval == 3600.0
+    assert clinic.maintenance[0].reason == "zone moved to the agency's nameservers"
     assert clinic.check.checks.enabled() == ("resolves",)
 
 
@@ -79,6 +80,11 @@ def test_no_domains_no_subjects() -> None:
             "domains[0].records[0].value: missing",
         ),
         ('[[domains]]\nname = "a.co"\nwat = 1', "ronda.toml:3: domains[0].wat: unknown key"),
+        (
+            '[[domains]]\nname = "a.co"\n[[domains.maintenance]]\nstart = 2026-12-01T22:00:00\n'
+            "end = 2026-12-01T21:00:00",
+            "ronda.toml:5: domains[0].maintenance[0].end: 2026-12-01T21:00:00-05:00 is not after",
+        ),
     ],
 )
 def test_refusals_name_file_line_and_key(text: str, expected: str) -> None:

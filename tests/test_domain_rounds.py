@@ -216,3 +216,52 @@ dmarc = false
         assert whois.asked["tienda.co"] == 2
     finally:
         whois.stop()
+
+
+async def test_a_domains_own_maintenance_window_opens_nothing(store, tmp_path: Path) -> None:
+    broken = NsdServer(
+        tmp_path / "nsd-broken",
+        {"tienda.test": zone("tienda.test", HEALTHY.replace("@ IN MX 10 mail", ""))},
+    )
+    try:
+        config = parse_config(
+            f"""
+[dns]
+resolvers = ["{broken.resolver}"]
+interval = "5m"
+[[domains]]
+name = "tienda.test"
+[domains.checks]
+expiry = false
+[[domains.maintenance]]
+start = "{START.isoformat()}"
+end = "{(START + timedelta(hours=1)).isoformat()}"
+reason = "moving the zone to the agency's nameservers"
+"""
+        )
+        wall = Clock(START)
+        runner = RoundRunner(store, config, clock=wall)
+        clock = FakeClock(0.0)
+
+        async def no_web(site: Site):
+            raise AssertionError(site.name)
+
+        scheduler = Scheduler(
+            config, runner, no_web, clock=clock, wall=wall,
+            context=CheckContext(clock=wall, store=store),
+        )  # fmt: skip
+        for _ in range(3):
+            clock.now += 300.0
+            wall.advance(seconds=300)
+            assert await scheduler.run_due() == 1
+        assert store.tickets.by_source(Source.PROBE) == []
+        state = store.query("SELECT failure_class, in_maintenance FROM probe_state")
+        assert [tuple(r.values()) for r in state] == [("dns_no_mx", 1)]
+        # Past the window the same failure opens its case.
+        wall.now = START + timedelta(hours=1, minutes=1)
+        clock.now += 300.0
+        await scheduler.run_due()
+        [case] = store.tickets.by_source(Source.PROBE)
+        assert case.failure_class == FC.DNS_NO_MX
+    finally:
+        broken.stop()

@@ -13,12 +13,14 @@ import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from ronda.config.errors import KeyPath, describe
 from ronda.config.model import Customer, ProbeSettings, Site
 from ronda.config.reader import BAD, Reader
+from ronda.config.sites import _maintenance as read_windows  # the sites' own windows reader
 from ronda.model import Impact
 
 DOMAIN_KIND = "domain"
@@ -41,6 +43,7 @@ DOMAIN_KEYS = (
     "nameservers",
     "checks",
     "records",
+    "maintenance",
 )
 # The DNS checks, in order (also the exporter's `check` label values).
 DNS_CHECKS = ("resolves", "mx", "spf", "dmarc", "records")
@@ -291,8 +294,10 @@ def read_domains(
     customers: tuple[Customer, ...],
     dns: DnsSettings,
     expiry: ExpirySettings,
+    tz: tzinfo = UTC,
 ) -> tuple[Site, ...]:
-    """[[domains]]: unique registered names, each a subject of kind "domain"."""
+    """[[domains]]: unique registered names, each a subject of kind "domain". Its own
+    `[[domains.maintenance]]` windows (a planned DNS migration, a transfer) open nothing."""
     out: list[Site] = []
     names: dict[str, int] = {}
     customer_names = {c.name for c in customers}
@@ -338,6 +343,7 @@ def read_domains(
         switches = _switches(r, entry.get("checks", {}), path + ("checks",))
         nameservers = _nameservers(r, entry.get("nameservers", []), path + ("nameservers",))
         records = _records(r, entry.get("records", []), path + ("records",))
+        windows = read_windows(r, entry.get("maintenance", []), path + ("maintenance",), tz)
         checks = DomainChecks(
             domain,
             resolves=switches.get("resolves", True),
@@ -364,6 +370,7 @@ def read_domains(
                 probe=replace(ProbeSettings(), interval=interval, deadline=deadline),
                 kind=DOMAIN_KIND,
                 check=settings,
+                maintenance=windows,
                 **site,
             )
         )

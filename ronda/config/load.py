@@ -177,7 +177,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     sites = read_sites(r, doc.get("sites", []), probe, customers, tz)
     dns = read_dns(r, doc["dns"]) if "dns" in doc else read_dns(r, {})
     expiry = read_expiry(r, doc["expiry"]) if "expiry" in doc else read_expiry(r, {})
-    domains = read_domains(r, doc.get("domains", []), customers, dns, expiry)
+    domains = read_domains(r, doc.get("domains", []), customers, dns, expiry, tz)
     agents = read_agents(r, doc.get("agents", []))
     oncall = read_oncall(r, doc["oncall"], agents, tz) if "oncall" in doc else OncallSettings()
     notices = read_notices(r, doc["notices"], base_dir) if "notices" in doc else NoticeSettings()
