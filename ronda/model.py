@@ -138,6 +138,14 @@ class FailureClass(StrEnum):
     LOGIN_REDIRECT_LOOP = "login_redirect_loop"  # /wp-login.php redirects in a loop
     BLOCKED = "blocked"  # a firewall or WAF blocks the prober: an IP to unblock
     FLAGGED_UNSAFE = "flagged_unsafe"  # Google Safe Browsing / Web Risk lists the site
+    # A customer domain (a check subject, not a site): its DNS and its registration.
+    DOMAIN_UNRESOLVED = "domain_unresolved"  # no such domain, no address, or SERVFAIL
+    DNS_NO_MX = "dns_no_mx"  # no MX, a null MX, or MX hosts that do not resolve
+    DNS_SPF_INVALID = "dns_spf_invalid"  # none, several, bad syntax, over 10 lookups
+    DNS_DMARC_MISSING = "dns_dmarc_missing"  # no usable DMARC policy at _dmarc
+    DNS_RECORD_MISMATCH = "dns_record_mismatch"  # an expected record (NS, SRV, ...) is absent
+    DOMAIN_EXPIRING = "domain_expiring"  # within 30 days (high within 7)
+    DOMAIN_EXPIRED = "domain_expired"
 
 
 # Short English words for the subjects probes write ("tienda-ana: HTTP 500 on https://...",
@@ -182,6 +190,13 @@ SUBJECT_WORDS: dict[FailureClass, str] = {
     FailureClass.MAIL_TLS_EXPIRING: "mail TLS certificate expiring",
     FailureClass.ACCESS_DOWN: "server access down",
     FailureClass.ACCESS_TLS_INVALID: "server access TLS not valid",
+    FailureClass.DOMAIN_UNRESOLVED: "domain does not resolve",
+    FailureClass.DNS_NO_MX: "no working MX records",
+    FailureClass.DNS_SPF_INVALID: "SPF record invalid",
+    FailureClass.DNS_DMARC_MISSING: "DMARC record missing",
+    FailureClass.DNS_RECORD_MISMATCH: "expected DNS record missing",
+    FailureClass.DOMAIN_EXPIRING: "domain registration expiring",
+    FailureClass.DOMAIN_EXPIRED: "domain registration expired",
 }
 
 # Default priority of each class (docs/contract.md); the config may override any of them.
@@ -227,6 +242,13 @@ DEFAULT_CLASS_PRIORITY: dict[FailureClass, Priority] = {
     FailureClass.LOGIN_REDIRECT_LOOP: Priority.MEDIUM,
     FailureClass.BLOCKED: Priority.MEDIUM,
     FailureClass.FLAGGED_UNSAFE: Priority.HIGH,
+    FailureClass.DOMAIN_UNRESOLVED: Priority.HIGH,
+    FailureClass.DNS_NO_MX: Priority.HIGH,
+    FailureClass.DNS_SPF_INVALID: Priority.MEDIUM,
+    FailureClass.DNS_DMARC_MISSING: Priority.LOW,
+    FailureClass.DNS_RECORD_MISMATCH: Priority.MEDIUM,
+    FailureClass.DOMAIN_EXPIRING: Priority.LOW,
+    FailureClass.DOMAIN_EXPIRED: Priority.HIGH,
 }
 
 # A probe opens at most one open ticket per site and family: a site that goes from
@@ -279,6 +301,15 @@ FAILURE_FAMILY: dict[FailureClass, str] = {
     # Not "down": the site may serve everyone else; the desk's address needs unblocking.
     FailureClass.BLOCKED: "blocked",
     FailureClass.FLAGGED_UNSAFE: "safe_browsing",
+    # A domain's DNS is one case (records broken together are one DNS zone to fix); mail
+    # authentication is slow-moving configuration; the registration is renewed apart.
+    FailureClass.DOMAIN_UNRESOLVED: "dns",
+    FailureClass.DNS_NO_MX: "dns",
+    FailureClass.DNS_RECORD_MISMATCH: "dns",
+    FailureClass.DNS_SPF_INVALID: "mail_auth",
+    FailureClass.DNS_DMARC_MISSING: "mail_auth",
+    FailureClass.DOMAIN_EXPIRING: "registration",
+    FailureClass.DOMAIN_EXPIRED: "registration",
 }
 
 # The dedupe key of the desk's own incident (`prober_blind`): one open at a time. Its

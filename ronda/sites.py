@@ -12,6 +12,11 @@ def sync_config(store: Store, config: Config) -> None:
     """Make the store's customers and sites match the config (sites removed from the
     config are removed from the store; their tickets and history stay)."""
     store.sites.sync(config.customers, config.sites)
+    # A domain dropped from the config takes its metrics with it (bounded labels).
+    from ronda.config.domains import DOMAIN_KIND
+
+    domains = [(s.check.domain, s.customer) for s in config.subjects if s.kind == DOMAIN_KIND]
+    store.domains.sync(domains)
     store.subjects.sync(
         (s.name, s.kind, s.server, subject_label(s), s.customer) for s in config.subjects
     )

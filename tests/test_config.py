@@ -133,7 +133,7 @@ def test_full_example_loads_every_section() -> None:
 
     assert check_config_summary(config) == (
         f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden), "
-        "3 agents"
+        "3 agents, 2 domains"
     )
 
 

@@ -21,6 +21,8 @@ ROUND = 1.0
 PRIORITY_EXCEPTIONS = {
     ("consultora-norte", FailureClass.REDIRECT_LOOP): Priority.MEDIUM,
     ("estudio-yoga-luz", FailureClass.SSL_EXPIRING): Priority.MEDIUM,
+    # a domain registration within 7 days of expiry is high
+    ("domain:hostalcandelaria.test", FailureClass.DOMAIN_EXPIRING): Priority.HIGH,
 }
 
 

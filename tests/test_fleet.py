@@ -27,8 +27,10 @@ from polling import wait_until
 
 from ronda.config import parse_config
 from ronda.demo import error_pages
+from ronda.demo.dns_fleet import DOMAINS
 from ronda.demo.fleet import Fleet
 from ronda.demo.lookup import DEMO_KEY
+from ronda.demo.mail_fleet import SERVICES
 from ronda.demo.specs import BEHAVIOURS, DEFAULT_SPECS, EXPIRING_DAYS, DemoSite
 from ronda.demo.timeline import (
     DEGRADING_SITE,
@@ -40,7 +42,7 @@ from ronda.demo.timeline import (
     TimelineDriver,
     default_timeline,
 )
-from ronda.model import FailureClass
+from ronda.model import FailureClass, family_of
 
 SLOW = 0.3  # the slow site's delay in these tests (default 2.5 s)
 FLAP = 10.0  # intermittent half-period, on a fake clock
@@ -95,17 +97,22 @@ def refuses(port: int) -> bool:
 
 
 def test_default_fleet_covers_every_failure_class() -> None:
-    from ronda.demo.mail_fleet import SERVICES
 
     shown = {BEHAVIOURS[s.behaviour] for s in DEFAULT_SPECS}
     # The demo's mail server shows the service classes (no site can).
     by_mail = {FailureClass(svc.expect_class) for svc in SERVICES}
     assert FailureClass.OK in by_mail and not shown & (by_mail - {FailureClass.OK})
     # A server outage is a parent incident over sites, and prober_blind the desk's own
-    # incident: neither is something one site shows.
+    # incident: neither is something one site shows. A customer domain's classes are shown
+    # by the demo's domains (ronda/demo/dns_fleet.py), every one of them.
+    domain_classes = {d.shows for d in DOMAINS if d.shows is not None}
+    assert domain_classes == {
+        c for c in FailureClass if family_of(c) in ("dns", "mail_auth", "registration")
+    }
     assert shown | by_mail == set(FailureClass) - {
         FailureClass.SERVER_OUTAGE,
         FailureClass.PROBER_BLIND,
+        *domain_classes,
     }
     healthy = [s for s in DEFAULT_SPECS if s.behaviour == "ok"]
     assert {s.https for s in healthy} == {True, False}

@@ -197,6 +197,12 @@ def build_store(path: Path) -> tuple[Store, Desk]:
                 (site, now - 20, "6.5.5" if outdated else "6.7.1", "6.7.1", outdated,
                  "8.1.2", now + eol_days * 86400, every, json.dumps(failing)),
             )  # fmt: skip
+    # Customer domains: one healthy and far from expiry, one expiring with its mail broken.
+    store.domains.sync([("acme.example", "Acme"), ("bodega.example", "Bodega")])
+    store.domains.save_expiry("acme.example", now + 200 * 86400, "rdap", "", now - 60)
+    store.domains.save_expiry("bodega.example", now + 5 * 86400, "whois", "", now - 60)
+    store.domains.save_dns("acme.example", dict.fromkeys(("resolves", "mx", "spf"), True), now)
+    store.domains.save_dns("bodega.example", {"resolves": True, "mx": False, "dmarc": False}, now)
     # A mail server's services as the rounds store them: one down, one certificate expiring,
     # an SSH banner; one server in maintenance.
     subjects = tuple(
@@ -442,6 +448,17 @@ def test_site_values_match_the_probe_state(world: World) -> None:
     assert world.scalar(f"sum(ronda_probe_failures_total * on (site) group_left () {acme})") == 8
 
 
+def test_domain_values_match_the_store(world: World) -> None:
+    days = world.query(f"(ronda_domain_expiry_timestamp_seconds - {NOW.timestamp()}) / 86400")
+    assert {r["metric"]["domain"]: round(float(r["value"][1])) for r in days} == {
+        "acme.example": 200,
+        "bodega.example": 5,
+    }
+    failing = world.query("min by (domain) (ronda_dns_check_ok) == 0")
+    assert [r["metric"]["domain"] for r in failing] == ["bodega.example"]
+    assert world.scalar('count(ronda_dns_check_ok{domain="bodega.example"} == 0)') == 2
+
+
 # ---- rules ------------------------------------------------------------------------------
 
 
@@ -509,6 +526,7 @@ def test_alert_rules_are_loaded(world: World) -> None:
         "RondaProberBlind",
         "RondaSiteFlaggedUnsafe",
         "RondaProbesBlocked",
+        "RondaDomainExpiring",
         "RondaMailDown",
     } <= alerts
     assert all(
@@ -580,10 +598,12 @@ def test_dashboards_are_well_formed_for_grafana() -> None:
             assert variables["priority"]["allValue"] == ".*"
         elif path.name == "mail-and-domains.json":
             assert dashboard["title"] == "Mail and domains"  # servers' and domains' own
+            # Each row keeps to its own ids and rows (the domains' from 100).
+            domain_panels = [p for p in dashboard["panels"] if p["id"] >= 100]
+            assert domain_panels and all(p["gridPos"]["y"] >= 100 for p in domain_panels)
         else:
             assert dashboard["title"] == "Site health"
-        if path.name != "mail-and-domains.json":
-            assert variables["customer"]["allValue"] == ".*"
+        assert variables["customer"]["allValue"] == ".*"
         ids = [p["id"] for p in dashboard["panels"]]
         assert len(ids) == len(set(ids))
         cells: set[tuple[int, int]] = set()

@@ -93,6 +93,13 @@ customer = "Example Customer"
 server = "web-01"             # sites of one server failing together open one incident
 impact = "high"               # low | medium | high: a shop is high
 
+# A customer's domain: its DNS (address, MX, SPF, DMARC, expected records) every 15 minutes
+# and its registration's expiry once a day (RDAP, or WHOIS for .co and .com.co). E.g.:
+# [[domains]]
+# name = "customer.example"
+# customer = "Example Customer"
+# nameservers = ["ns1.your-agency.example"]   # NS must contain each
+
 
 # --- Probes and incidents: the defaults, written out to be tuned -------------------------
 [probe]

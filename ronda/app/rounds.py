@@ -129,6 +129,7 @@ class RoundsThread:
         )
         self._probers = [make_prober(self.config)]
         context = CheckContext.from_config(self.config, self._probers[0])
+        context.store = self.store
         self._scheduler = Scheduler(
             self.config,
             runner,

@@ -29,6 +29,7 @@ from ronda.model import (
     FailureClass,
     Impact,
     Priority,
+    family_of,
 )
 
 FC = FailureClass
@@ -56,13 +57,15 @@ BLOCKING: frozenset[FailureClass] = HOME_DOWN
 
 
 # Classes whose detail says what matters (how slow, how many days, which keyword, which
-# greeting): the subject line carries it instead of the URL.
+# version, which greeting): the subject line carries it instead of the URL.
 _DETAIL_SUBJECTS = frozenset(
     {
         FC.SLOW,
         FC.SSL_EXPIRING,
         FC.CONTENT_MISSING,
         FC.RSS_INVALID,
+        FC.WP_OUTDATED,
+        FC.PHP_EOL,
         FC.MAIL_TLS_EXPIRING,
         FC.MAIL_DOWN,
         FC.MAIL_TLS_INVALID,
@@ -377,25 +380,16 @@ def strip_site(site: str, detail: str) -> str:
     return detail.removeprefix(f"{site}: ")
 
 
-# Classes whose detail says what matters (how slow, how many days, which keyword, which
-# version): the subject line carries it instead of the URL.
-_DETAIL_SUBJECTS = frozenset(
-    {
-        FC.SLOW,
-        FC.SSL_EXPIRING,
-        FC.CONTENT_MISSING,
-        FC.RSS_INVALID,
-        FC.WP_OUTDATED,
-        FC.PHP_EOL,
-    }
-)
+# A customer domain's classes: their detail says which record or how many days.
+_DETAILED_FAMILIES = frozenset({"dns", "mail_auth", "registration"})
 
 
 def subject_for(site: str, failure_class: FailureClass, url: str, detail: str = "") -> str:
     """`tienda-ana: HTTP 500 on https://tienda-ana.example/`: English, short."""
     words = SUBJECT_WORDS.get(failure_class, str(failure_class))
     detail = strip_site(site, detail)
-    if failure_class in _DETAIL_SUBJECTS and detail:
+    detailed = failure_class in _DETAIL_SUBJECTS or family_of(failure_class) in _DETAILED_FAMILIES
+    if detailed and detail:
         # Their detail says what matters (how slow, how many days, which keyword).
         text = f"{site}: {words}: {detail}"
     else:

@@ -78,6 +78,9 @@ _SLOW_MOVING = frozenset(
         FailureClass.MIXED_CONTENT,
         FailureClass.PHP_WARNING,
         FailureClass.BROKEN_IMAGES,
+        FailureClass.DOMAIN_EXPIRING,
+        FailureClass.DNS_SPF_INVALID,
+        FailureClass.DNS_DMARC_MISSING,
     }
 )
 

@@ -35,10 +35,11 @@ from ronda.model import FailureClass, Priority
 
 if TYPE_CHECKING:
     from ronda.checks.probe import Prober, ProbeResult
+    from ronda.store import Store
 
 WEB = "web"
 # The modules that register a subject kind (imported by `load_kinds`).
-KIND_MODULES: tuple[str, ...] = ("ronda.checks.services",)
+KIND_MODULES: tuple[str, ...] = ("ronda.checks.services", "ronda.checks.domains")
 
 Subject = Site  # a subject is a Site-shaped entry whose `kind` is not "web"
 
@@ -53,6 +54,8 @@ class CheckContext:
     extra_ca: Path | None = None
     prober: Prober | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Where a check keeps what outlives a round (a domain's expiry, looked up once a day).
+    store: Store | None = None
     _verifying: ssl.SSLContext | None = field(default=None, repr=False)
     _insecure: ssl.SSLContext | None = field(default=None, repr=False)
 

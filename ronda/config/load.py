@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ronda.config.blind import read_blind
+from ronda.config.domains import read_dns, read_domains, read_expiry
 from ronda.config.errors import ConfigError, format_problem, syntax_problem
 from ronda.config.lines import LineMap
 from ronda.config.mail import read_mail
@@ -80,6 +81,9 @@ TOP_KEYS = (
     "status_page",
     "reports",
     "replies",
+    "dns",
+    "expiry",
+    "domains",
 )
 LANGS = ("en", "es")
 
@@ -189,6 +193,9 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
     customers = read_customers(r, doc.get("customers", []))
     servers = read_servers(r, doc.get("servers", []), tz)
     sites = read_sites(r, doc.get("sites", []), probe, customers, tz)
+    dns = read_dns(r, doc["dns"]) if "dns" in doc else read_dns(r, {})
+    expiry = read_expiry(r, doc["expiry"]) if "expiry" in doc else read_expiry(r, {})
+    domains = read_domains(r, doc.get("domains", []), customers, dns, expiry, tz)
     agents = read_agents(r, doc.get("agents", []))
     oncall = read_oncall(r, doc["oncall"], agents, tz) if "oncall" in doc else OncallSettings()
     notices = read_notices(r, doc["notices"], base_dir) if "notices" in doc else NoticeSettings()
@@ -211,7 +218,7 @@ def _document(r: Reader, doc: dict, path: Path | None, base_dir: Path) -> Config
         customers=customers,
         servers=servers,
         sites=sites,
-        subjects=subjects,
+        subjects=(*subjects, *domains),
         sla=sla,
         calendar=calendar,
         next_response=next_response,

@@ -84,6 +84,7 @@ class DemoDesk:
         self.store: Store | None = None
         self.service: Service | None = None
         self.fleet = None
+        self.dns_fleet = None
         self.mail = None
         self.driver = None
 
@@ -99,6 +100,7 @@ class DemoDesk:
         print(f"ronda demo: {text}", file=self.out, flush=True)
 
     def start(self) -> DemoDesk:
+        from ronda.demo.dns_fleet import DnsFleet
         from ronda.demo.fleet import Fleet
         from ronda.demo.timeline import TimelineDriver, default_timeline
 
@@ -110,7 +112,10 @@ class DemoDesk:
 
         mail = MailFleet(self.fleet.certs.ca, s.round_seconds)
         self.mail = self.fleet.submit(mail.start()).result(10)
-        self.fleet.write_config(self.config_path, extra=s.config_extra() + mail.config_toml())
+        self.dns_fleet = DnsFleet().start()
+        domains = self.dns_fleet.config_toml(interval=s.round_seconds)
+        extra = s.config_extra() + mail.config_toml() + domains
+        self.fleet.write_config(self.config_path, extra=extra)
         self.store = Store(self.db_path)
         self.service = Service.from_file(
             self.config_path,
@@ -164,6 +169,8 @@ class DemoDesk:
             if self.mail is not None:
                 self.fleet.submit(self.mail.stop()).result(10)
             self.fleet.stop()
+        if self.dns_fleet is not None:
+            self.dns_fleet.stop()
         if self.service is not None and self.service.error is not None:
             self.say(f"rounds stopped with an error: {self.service.error}")
 

@@ -32,6 +32,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from ronda.exporter.counters import Counters
+from ronda.exporter.domains import domain_families
 from ronda.exporter.metrics import (
     BUCKETS,
     METRIC_NAMES,
@@ -153,6 +154,7 @@ class RondaCollector(Collector):
                 wordpress = wordpress_families(reader)
                 blind = Family(SPECS["ronda_prober_blind"])
                 blind.add((), 1.0 if reader.prober_blind() else 0.0)
+                domains = domain_families(reader, customers)
                 services = service_families(reader.service_rows())
         except BaseException:
             # The caches may be half updated: the next scrape starts them afresh.
@@ -168,6 +170,7 @@ class RondaCollector(Collector):
             *site_families,
             *wordpress,
             blind,
+            *domains,
             *services,
         ]
 

@@ -268,6 +268,28 @@ METRICS: tuple[MetricSpec, ...] = (
         "are then not measurements and no site ticket opens. Else 0.",
     ),
     _spec(
+        "ronda_domain_info",
+        "gauge",
+        "A configured customer domain and its customer (always 1; join on domain).",
+        "domain",
+        "customer",
+    ),
+    _spec(
+        "ronda_domain_expiry_timestamp_seconds",
+        "gauge",
+        "When the customer domain's registration expires (Unix time), from its registry "
+        "(RDAP, or WHOIS where the registry has no RDAP); absent until a lookup found it.",
+        "domain",
+    ),
+    _spec(
+        "ronda_dns_check_ok",
+        "gauge",
+        "1 if the domain's last DNS check passed, else 0, by check (resolves, mx, spf, "
+        "dmarc, records); only the checks that ran.",
+        "domain",
+        "check",
+    ),
+    _spec(
         "ronda_outbox_messages_total",
         "counter",
         "Messages the desk sent (the relay or the channel took them) or gave up on, by kind "

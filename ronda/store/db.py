@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 from platformdirs import user_data_path
 
+from ronda.store.domains import DomainRecords
 from ronda.store.drafts import DraftRecords
 from ronda.store.history import HistoryRecords
 from ronda.store.mail import MailLog
@@ -112,6 +113,7 @@ class Store:
         self.history = HistoryRecords(self)
         self.reports = ReportRecords(self)
         self.drafts = DraftRecords(self)
+        self.domains = DomainRecords(self)
 
     def _create_file(self) -> None:
         if str(self.path) == ":memory:":

@@ -349,6 +349,12 @@ class MetricsReader:
 
     # ---- sites ------------------------------------------------------------------------
 
+    def domain_rows(self) -> list[tuple[str, str | None, float | None, str]]:
+        """(domain, customer, registration expiry or None, DNS checks as JSON) by domain."""
+        return self._rows(
+            "SELECT domain, customer, expires_at, dns_checks FROM domain_state ORDER BY domain"
+        )
+
     def site_rows(self) -> list[SiteRow]:
         """Every configured site in name order, with its probe state and rounds."""
         return [SiteRow(*row) for row in self._rows(_SITES_SQL)]

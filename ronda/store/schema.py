@@ -639,6 +639,30 @@ def _m16_check_subjects(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m17_domain_state(db: sqlite_utils.Database) -> None:
+    """Each configured customer domain (synced from the config, with its customer) and what
+    the rounds last saw of it: its registration's expiry (and when the registry was last
+    asked, so it is asked at most once a day whatever the rounds' pace, restarts included)
+    and whether each DNS check passed, for the exporter's
+    `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
+    run_script(
+        db,
+        """
+        CREATE TABLE domain_state (
+            domain TEXT PRIMARY KEY,
+            customer TEXT,
+            expires_at REAL,
+            expiry_source TEXT,
+            expiry_detail TEXT,
+            expiry_checked_at REAL,
+            dns_checked_at REAL,
+            -- check name -> 1 (passed) or 0, for the checks that ran last
+            dns_checks TEXT NOT NULL DEFAULT '{}'
+        );
+        """,
+    )
+
+
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -678,4 +702,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m14_related_tickets,
     _m15_drafts,
     _m16_check_subjects,
+    _m17_domain_state,
 )
