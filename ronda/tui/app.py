@@ -15,18 +15,16 @@ import getpass
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from textual import events, work
-from textual.app import App, SystemCommand
-from textual.command import CommandPalette
+from textual.app import App
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from ronda.agents import UnknownAgent, check_agent
@@ -62,6 +60,8 @@ from ronda.tui.data import (
 from ronda.tui.i18n import Catalogue
 from ronda.tui.idle_gc import IdleCollector
 from ronda.tui.messages import PollFailed, PollRecovered, TicketsChanged
+from ronda.tui.palette import TextualWords
+from ronda.tui.probing import ProbedSite, ProbeNow, probe_summary
 from ronda.tui.screens.base import RondaScreen, localized
 from ronda.tui.screens.compose import Draft
 from ronda.tui.screens.help import HelpScreen
@@ -108,45 +108,12 @@ JUMP_COMMANDS: dict[str, str] = {
 }
 
 
-# Textual's own palette commands (by their English title) -> the catalogue's words for them.
-SYSTEM_COMMANDS = {
-    "Theme": "theme",
-    "Quit": "quit",
-    "Keys": "keys",
-    "Minimize": "minimize",
-    "Maximize": "maximize",
-    "Screenshot": "screenshot",
-}
-
-
 # (desk, ticket as shown, agent, text) -> the ticket after the reply was recorded and its
 # mail queued.
 MailReply = Callable[[Desk, Ticket, str, str], Ticket]
 
 
-class ProbedSite(Protocol):
-    """What "probe now" answers for a site (`ronda.checks.probe_now.SiteProbe`): the TUI
-    reads the result's class, HTTP status and time."""
-
-    @property
-    def result(self) -> Any: ...
-
-
-# site name -> what the probe saw (a ProbedSite; a plain text is shown as it is).
-ProbeNow = Callable[[str], "ProbedSite | str | None"]
-
-
-def probe_summary(probed: ProbedSite | str | None) -> str:
-    """One line for the toast: `http_500 (HTTP 500, 42 ms)`, or `timeout (no answer, ...)`."""
-    if probed is None or isinstance(probed, str):
-        return probed or ""
-    result = probed.result
-    seen = f"HTTP {result.status_code}" if result.status_code else "no answer"
-    elapsed = round(float(result.elapsed_ms or 0.0), 3)
-    return f"{result.failure_class} ({seen}, {elapsed:.0f} ms)"
-
-
-class RondaApp(App[None]):
+class RondaApp(TextualWords, App[None]):
     """The desk for one agent. `clock` and `probe_now` are injected (tests, the CLI)."""
 
     CSS_PATH = "app.tcss"
@@ -565,54 +532,6 @@ class RondaApp(App[None]):
         if text.strip() and ticket_id_from_case(text) is None:
             return self.t("msg.not_case", text=text.strip())
         return None
-
-    # ---- Textual's own words, in the UI language ---------------------------------------
-
-    def _localize_palette_key(self) -> None:
-        """The footer's `^p palette`, which Textual binds in English, in the UI language."""
-        by_key = self._bindings.key_to_bindings
-        by_key[self.COMMAND_PALETTE_BINDING] = [
-            replace(b, description=self.t("palette.key"), tooltip=self.t("palette.placeholder"))
-            if b.action in ("command_palette", "app.command_palette")
-            else b
-            for b in by_key.get(self.COMMAND_PALETTE_BINDING, [])
-        ]
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's palette commands (theme, quit, keys...) in the UI language."""
-        for command in super().get_system_commands(screen):
-            name = SYSTEM_COMMANDS.get(command.title)
-            if name is None:
-                yield command
-                continue
-            if name == "keys" and screen.query("HelpPanel"):
-                name = "keys_hide"
-            yield SystemCommand(
-                self.t(f"palette.{name}"),
-                self.t(f"palette.{name}_help"),
-                command.callback,
-                command.discover,
-            )
-
-    def action_command_palette(self) -> None:
-        if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=self.t("palette.placeholder"))
-            )
-
-    def search_themes(self) -> None:
-        from textual.theme import ThemeProvider
-
-        self.push_screen(
-            CommandPalette(providers=[ThemeProvider], placeholder=self.t("palette.themes"))
-        )
-
-    def action_help_quit(self) -> None:
-        """`ctrl+c` does not quit (it copies in a text box): say which key does."""
-        for key, active in self.active_bindings.items():
-            if active.binding.action in ("quit", "app.quit"):
-                self.notify(self.t("quit.how", keys=key), title=self.t("quit.title"), markup=False)
-                return
 
     # ---- navigation ------------------------------------------------------------------
 
