@@ -140,9 +140,7 @@ async def _round(config, args) -> int:
         wall = time.monotonic() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         lags = list(sched.stats.lags or [])
-        domain_rounds = store.query(
-            "SELECT COUNT(*) AS n FROM probe_state WHERE site LIKE 'domain:%'"
-        )[0]["n"]
+        domain_rounds = sum(1 for site, *_ in store.probes.sights() if site.startswith("domain:"))
         store.close()
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     print(

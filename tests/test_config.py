@@ -132,8 +132,8 @@ def test_full_example_loads_every_section() -> None:
     assert config.retention.site_history_days == 400  # left out: the default
 
     assert check_config_summary(config) == (
-        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, SLA matrix 9 cells (2 overridden), "
-        "3 agents, 2 domains"
+        f"ok: {EXAMPLE}: 4 sites, 3 customers, 3 servers, 2 domains, "
+        "SLA matrix 9 cells (2 overridden), 3 agents"
     )
 
 

@@ -275,16 +275,22 @@ def test_attention_reads_the_domain_and_wordpress_checks_when_present(desk) -> N
     scope = Scope(["tienda-ana", "web-luis"], ["Ana Pérez", "Luis Gómez"])
     horizon = NOVEMBER.next().end(BOGOTA)
     before = attention(store.reports, scope, horizon)
-    assert [a.kind for a in before] == ["certificate"]  # no domain table in this desk
-    # The domain checks' table and the WordPress checks' cases, as those checks keep them.
-    store.db.execute(
-        "CREATE TABLE domain_state (domain TEXT PRIMARY KEY, customer TEXT, expires_at REAL)"
+    assert [a.kind for a in before] == ["certificate"]  # no domain known to this desk
+    # The domain checks' expiry dates and the WordPress checks' cases, as those checks keep
+    # them.
+    store.domains.sync(
+        [
+            ("tienda-ana.example", "Ana Pérez"),
+            ("luis.example", "Luis Gómez"),
+            ("other.example", "Someone"),
+        ]
     )
-    store.db.execute(
-        "INSERT INTO domain_state VALUES ('tienda-ana.example', 'Ana Pérez', ?), "
-        "('luis.example', 'Luis Gómez', ?), ('other.example', 'Someone', ?)",
-        (at(28, 0).timestamp() + 20 * 86400, at(1, 0).timestamp() + 400 * 86400, 0.0),
-    )
+    for domain, expires in (
+        ("tienda-ana.example", at(28, 0).timestamp() + 20 * 86400),
+        ("luis.example", at(1, 0).timestamp() + 400 * 86400),
+        ("other.example", 0.0),
+    ):
+        store.domains.save_expiry(domain, expires, "rdap", "", at(1, 0).timestamp())
     store.db.execute(
         "INSERT INTO tickets (case_number, source, subject, site, customer, priority, impact, "
         "status, opened_at, updated_at, failure_class) VALUES ('R-9001', 'probe', 'x', "

@@ -12,7 +12,12 @@ import sqlite_utils
 from ronda.model import OPEN_STATUSES
 from ronda.store.schema_queue import m13_queue_order_and_search
 from ronda.store.schema_script import run_script
-from ronda.store.schema_sites import m10_wordpress_health, m11_site_history
+from ronda.store.schema_sites import (
+    m10_wordpress_health,
+    m11_site_history,
+    m16_check_subjects,
+    m17_domain_state,
+)
 
 # The open statuses as an SQL list, from the enum: every "is it still open" test uses this
 # one text. SQLite uses a partial index only for a query whose WHERE repeats the index's, so
@@ -620,49 +625,6 @@ def _m15_drafts(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m16_check_subjects(db: sqlite_utils.Database) -> None:
-    """The check subjects that are not web sites (a server's services, a domain), synced
-    from the config like `sites`: the exporter labels their probe state by `server` and
-    `label` (a service's `smtp:587`, a domain's name) without reading the config."""
-    run_script(
-        db,
-        """
-        CREATE TABLE check_subjects (
-            name TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            server TEXT,
-            label TEXT NOT NULL,
-            customer TEXT
-        );
-        CREATE INDEX ix_check_subjects_kind ON check_subjects(kind, name);
-        """,
-    )
-
-
-def _m17_domain_state(db: sqlite_utils.Database) -> None:
-    """Each configured customer domain (synced from the config, with its customer) and what
-    the rounds last saw of it: its registration's expiry (and when the registry was last
-    asked, so it is asked at most once a day whatever the rounds' pace, restarts included)
-    and whether each DNS check passed, for the exporter's
-    `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
-    run_script(
-        db,
-        """
-        CREATE TABLE domain_state (
-            domain TEXT PRIMARY KEY,
-            customer TEXT,
-            expires_at REAL,
-            expiry_source TEXT,
-            expiry_detail TEXT,
-            expiry_checked_at REAL,
-            dns_checked_at REAL,
-            -- check name -> 1 (passed) or 0, for the checks that ran last
-            dns_checks TEXT NOT NULL DEFAULT '{}'
-        );
-        """,
-    )
-
-
 # First-response time buckets of migration 5 (upper bounds, seconds): every target and limit
 # of the default matrix is a bound, so "answered within the limit" reads off one bucket.
 # Frozen with the migration: other bounds would need a new one that recounts.
@@ -701,6 +663,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     m13_queue_order_and_search,
     _m14_related_tickets,
     _m15_drafts,
-    _m16_check_subjects,
-    _m17_domain_state,
+    m16_check_subjects,
+    m17_domain_state,
 )

@@ -1,5 +1,6 @@
-"""Migrations 10 and 11: what the desk keeps about sites beyond their latest round (the
-WordPress health judged, each site's history of states).
+"""Migrations 10, 11, 16 and 17: what the desk keeps about what it checks beyond the latest
+round (the WordPress health judged, each site's history of states, the check subjects that
+are not web sites, each customer domain's state).
 
 Kept apart from `ronda.store.schema` (which lists them in `MIGRATIONS`) for its length.
 Never edit a shipped migration: append a new one.
@@ -54,5 +55,48 @@ def m11_site_history(db: sqlite_utils.Database) -> None:
         );
         CREATE INDEX ix_site_history_site ON site_history(site, seen_at);
         CREATE INDEX ix_site_history_seen ON site_history(seen_at);
+        """,
+    )
+
+
+def m16_check_subjects(db: sqlite_utils.Database) -> None:
+    """The check subjects that are not web sites (a server's services, a domain), synced
+    from the config like `sites`: the exporter labels their probe state by `server` and
+    `label` (a service's `smtp:587`, a domain's name) without reading the config."""
+    run_script(
+        db,
+        """
+        CREATE TABLE check_subjects (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            server TEXT,
+            label TEXT NOT NULL,
+            customer TEXT
+        );
+        CREATE INDEX ix_check_subjects_kind ON check_subjects(kind, name);
+        """,
+    )
+
+
+def m17_domain_state(db: sqlite_utils.Database) -> None:
+    """Each configured customer domain (synced from the config, with its customer) and what
+    the rounds last saw of it: its registration's expiry (and when the registry was last
+    asked, so it is asked at most once a day whatever the rounds' pace, restarts included)
+    and whether each DNS check passed, for the exporter's
+    `ronda_domain_expiry_timestamp_seconds` and `ronda_dns_check_ok`."""
+    run_script(
+        db,
+        """
+        CREATE TABLE domain_state (
+            domain TEXT PRIMARY KEY,
+            customer TEXT,
+            expires_at REAL,
+            expiry_source TEXT,
+            expiry_detail TEXT,
+            expiry_checked_at REAL,
+            dns_checked_at REAL,
+            -- check name -> 1 (passed) or 0, for the checks that ran last
+            dns_checks TEXT NOT NULL DEFAULT '{}'
+        );
         """,
     )
