@@ -4,7 +4,7 @@ the outbox (once per customer and month), delivered by the sender to a real SMTP
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
@@ -13,7 +13,7 @@ import pytest
 from clocks import Clock
 from mailsink import Relay
 from polling import wait_until
-from report_desk import AFTER, build
+from report_desk import AFTER, BOGOTA, build
 
 from ronda.app.service import Service, ServiceEvent, ServiceOptions
 from ronda.config import MailSettings
@@ -34,12 +34,14 @@ def parts(msg: Message) -> tuple[str, Message]:
     return body, attachment
 
 
-def test_only_on_the_first_of_the_desks_month(desk) -> None:
+def test_last_month_is_due_from_the_first_of_the_desks_month(desk) -> None:
     config, _ = desk
     assert due_month(datetime(2026, 12, 1, 5, 30, tzinfo=UTC), config) == Month(2026, 11)
-    # 02:00 UTC on Dec 1st is still Nov 30th in Bogota; the 2nd is too late.
-    assert due_month(datetime(2026, 12, 1, 2, 0, tzinfo=UTC), config) is None
-    assert due_month(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), config) is None
+    # 02:00 UTC on Dec 1st is still Nov 30th in Bogota: October's is the one due then.
+    assert due_month(datetime(2026, 12, 1, 2, 0, tzinfo=UTC), config) == Month(2026, 10)
+    # Still November's after the 1st, until December ends.
+    assert due_month(datetime(2026, 12, 3, 12, 0, tzinfo=UTC), config) == Month(2026, 11)
+    assert due_month(datetime(2027, 1, 1, 4, 59, tzinfo=UTC), config) == Month(2026, 11)
     assert due_month(datetime(2027, 1, 1, 12, 0, tzinfo=UTC), config) == Month(2026, 12)
 
 
@@ -55,7 +57,8 @@ def test_opted_in_customers_get_one_report_each_month(desk) -> None:
     assert store.outbox.get(report_key(Month(2026, 11), "Quiet")) is None  # not opted in
     again = send_monthly(config, store, AFTER.replace(hour=23))
     assert (again.queued, again.already) == (0, 2)
-    assert send_monthly(config, store, datetime(2026, 12, 2, 15, tzinfo=UTC)).month is None
+    later = send_monthly(config, store, datetime(2026, 12, 2, 15, tzinfo=UTC))
+    assert (later.month, later.queued, later.already) == (Month(2026, 11), 0, 2)
 
 
 def test_a_customer_without_an_address_is_said_so(desk) -> None:
@@ -120,3 +123,45 @@ def test_the_thread_looks_again_and_sends_nothing_twice(desk) -> None:
     assert second is not None and second.queued == 0
     assert lines == [("reports for 2026-11: 2 queued, 0 sent before", False)]
     assert woken == [1]
+
+
+def test_a_desk_down_on_the_first_sends_when_it_comes_back_and_once(desk) -> None:
+    """Down all of the 1st and the 2nd, up on the 3rd: November's reports go out then; up
+    again on the 4th (a new process, a new thread): nothing more."""
+    config, store = desk
+    told: list[ServiceEvent] = []
+    third = datetime(2026, 12, 3, 8, 0, tzinfo=BOGOTA)
+    with Relay() as relay:
+        config = replace(
+            config, mail=MailSettings(relay=relay.address, desk_address="soporte@andino.example")
+        )
+        service = Service(
+            config,
+            store,
+            ServiceOptions(outbox=True, reports=True),
+            clock=Clock(third),
+            on_event=told.append,
+        )
+        with service:
+            received = relay.wait(2, timeout=30)
+            wait_until(lambda: any(e.kind == "reports" for e in told), "the reports' log line")
+        assert sorted(rcpts[0] for _, rcpts, _, _ in received) == [
+            "ana@tienda-ana.example",
+            "luis@luis.example",
+        ]
+        for _, _, msg, _ in received:
+            assert msg.get_payload()[1].get_filename().endswith("-2026-11.html")  # type: ignore[index]
+        lines: list[tuple[str, bool]] = []
+        fourth = MonthlyReportsThread(
+            store,
+            lambda: config,
+            lambda text, failed: lines.append((text, failed)),
+            clock=Clock(third + timedelta(days=1)),
+        )
+        result = fourth.run_once()
+        assert result is not None
+        assert (result.month, result.queued, result.already) == (Month(2026, 11), 0, 2)
+        assert lines == []
+        assert len(relay.received) == 2
+    sent = [store.outbox.get(report_key(Month(2026, 11), n)) for n in ("Ana Pérez", "Luis Gómez")]
+    assert [m.state for m in sent if m is not None] == ["sent", "sent"]

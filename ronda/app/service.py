@@ -5,7 +5,7 @@ parts run: the rounds (the scheduler on a thread of its own), the Prometheus exp
 `/healthz`), the SMTP intake, the outbox's sender worker (a thread per channel), the
 notifier (customer notices and agents' notifications, a thread of its own), retention
 (`[retention]`, once a day), the status pages (`[status_page]`, a thread of their own), the
-monthly reports (mailed on the 1st) and a watch on the config file. `start()` starts them
+monthly reports (mailed from the 1st) and a watch on the config file. `start()` starts them
 in that order (exporter, mail, sender, notifier, rounds, retention, status pages, reports,
 watch) and `stop()` stops them in reverse; `reload()` applies the config file again (a
 broken one is refused and the old one runs on); `wait()` blocks until the service
@@ -92,7 +92,7 @@ class ServiceOptions:
     outbox: bool = False  # deliver the outbox (the relay, Apprise) with the sender worker
     notifier: bool = False  # tell customers and agents (needs the outbox to reach anyone)
     status_page: bool = False  # keep [status_page] out fresh (when the config sets it)
-    reports: bool = False  # on the 1st, queue last month's reports of opted-in customers
+    reports: bool = False  # from the 1st, queue last month's reports of opted-in customers
 
 
 def file_signature(path: Path) -> tuple[int, int] | None:

@@ -23,7 +23,7 @@ class Customer:
     contact: str | None = None  # who the desk writes to about their sites (else emails[0])
     lang: str | None = None  # en | es: the language of their notices (else the desk's)
     notices: bool = False  # opt-in: told when a site of theirs fails and recovers
-    reports: bool = False  # opt-in: sent last month's report on the 1st (by `ronda run`)
+    reports: bool = False  # opt-in: sent last month's report from the 1st (by `ronda run`)
 
     @property
     def contact_address(self) -> str | None:

@@ -7,5 +7,5 @@ Modules: period (a month in the desk's zone), words (English and Spanish, amount
 time), hours (the invoicing export), data (the report's content, pure), attention (what
 needs attention next month, from the checks whose data the store has), render (Jinja2,
 the agency's templates), run (read the store, write the files), monthly (`ronda run`
-sends last month's reports on the 1st).
+sends last month's reports from the 1st).
 """

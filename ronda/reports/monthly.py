@@ -1,10 +1,12 @@
-"""Last month's reports, mailed by `ronda run` on the 1st (the desk's calendar) to the
-customers who opted in (`[[customers]] reports = true`), at their contact address, through
-the outbox: a short text in their language with the report attached as an HTML file.
+"""Last month's reports, mailed by `ronda run` to the customers who opted in
+(`[[customers]] reports = true`), at their contact address, through the outbox: a short
+text in their language with the report attached as an HTML file.
 
-Each report is queued once per customer and month: the outbox key `report:<month>:<customer>`
-is unique, so a restart on the 1st, or two passes, queue nothing more. A customer without
-an address is skipped and said so. Nothing is sent on the other days: a report for an
+Last month's report is due from local midnight on the 1st (the desk's calendar) until the
+month ends: the first look on or after the 1st queues it, so a desk that was down on the
+1st sends it when it comes back. Each report is queued once per customer and month: the
+outbox key `report:<month>:<customer>` is unique, so later looks, restarts and two passes
+queue nothing more. A customer without an address is skipped and said so. A report for an
 earlier month is made with `ronda report` and sent by hand.
 """
 
@@ -52,12 +54,10 @@ def report_key(month: Month, customer: str) -> str:
     return f"report:{month}:{customer}"
 
 
-def due_month(now: datetime, config: Config) -> Month | None:
-    """The month whose reports go out now: last month's, on the 1st; else None."""
-    tz = SlaPolicy.from_config(config).timezone
-    if now.astimezone(tz).day != 1:
-        return None
-    return Month.before(now, tz)
+def due_month(now: datetime, config: Config) -> Month:
+    """The month whose reports are due now: last month's on the desk's calendar, on any day
+    (not only the 1st: a desk down on the 1st catches up at its first look after it)."""
+    return Month.before(now, SlaPolicy.from_config(config).timezone)
 
 
 def recipients(config: Config) -> list[tuple[Customer, str]]:
@@ -71,14 +71,12 @@ def recipients(config: Config) -> list[tuple[Customer, str]]:
 
 @dataclass(frozen=True, slots=True)
 class MonthlyResult:
-    month: Month | None
+    month: Month
     queued: int = 0
     already: int = 0
     without_address: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        if self.month is None:
-            return "reports: not the 1st, nothing to send"
         text = f"reports for {self.month}: {self.queued} queued, {self.already} sent before"
         if self.without_address:
             text += f"; no address for {', '.join(self.without_address)}"
@@ -118,10 +116,8 @@ def report_mail(
 
 
 def send_monthly(config: Config, store: Store, now: datetime) -> MonthlyResult:
-    """On the 1st, queue last month's report of every customer who opted in (once each)."""
+    """Queue last month's report of every customer who opted in and has none queued yet."""
     month = due_month(now, config)
-    if month is None:
-        return MonthlyResult(None)
     wanted = recipients(config)
     missing = tuple(c.name for c in config.customers if c.reports and not c.contact_address)
     todo = [(c, to) for c, to in wanted if store.outbox.get(report_key(month, c.name)) is None]
@@ -194,8 +190,7 @@ class MonthlyReportsThread:
             return None
         if result.queued or (result.without_address and result.month not in self._told):
             self.on_report(result.describe(), False)
-            if result.month is not None:
-                self._told.add(result.month)
+            self._told.add(result.month)
         if result.queued:
             self.queued()
         return result
