@@ -70,6 +70,8 @@ WORDS: dict[str, dict[str, str]] = {
             "or down. Times are in {zone}."
         ),
         "case": "Case {case}",
+        "outage_many": "the server that hosts them is down",
+        "more_sites": "{names} and {count} more",
     },
     "es": {
         "title": "Estado del servicio",
@@ -105,6 +107,8 @@ WORDS: dict[str, dict[str, str]] = {
             "como tal, nunca como funcionando ni caído. Las horas están en {zone}."
         ),
         "case": "Caso {case}",
+        "outage_many": "el servidor que los aloja está caído",
+        "more_sites": "{names} y {count} más",
     },
 }
 
@@ -141,6 +145,16 @@ class IncidentPart:
     span: str  # since ... / from ... to ...
     updates: tuple[Update, ...]
     resolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A server's outage as one page shows it: the parent case (it names no site), this
+    page's sites among its children, and the children's cases folded into it."""
+
+    ticket: Ticket
+    sites: tuple[str, ...]
+    children: tuple[Ticket, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,31 +251,118 @@ def _when(at: datetime, tz: tzinfo) -> str:
     return shown.strftime("%Y-%m-%d %H:%M")
 
 
+def _closed(ticket: Ticket) -> bool:
+    return ticket.resolved_at is not None and not ticket.status.is_open
+
+
+def fold_outages(
+    parents: Sequence[Ticket],
+    children: Sequence[Ticket],
+    incidents: Sequence[Ticket],
+    sites: Sequence[str],
+) -> tuple[list[Outage], list[Ticket]]:
+    """One page's server outages and the incidents left to show on their own.
+
+    An outage is on the page when one of its children is about one of the page's `sites`;
+    those children are folded into it (one entry, not one per site), except a child still
+    open after its outage was resolved (that site's trouble outlived the server's), which
+    stays an incident of its own."""
+    order = {name: i for i, name in enumerate(sites)}
+    folded: set[int] = set()
+    out: list[Outage] = []
+    for parent in parents:
+        mine = [c for c in children if c.parent_id == parent.id and c.site in order]
+        if not mine:
+            continue
+        kept = tuple(c for c in mine if not (_closed(parent) and not _closed(c)))
+        folded.update(c.id for c in kept)
+        names = sorted({c.site for c in mine if c.site}, key=order.__getitem__)
+        out.append(Outage(parent, tuple(names), kept))
+    return out, [t for t in incidents if t.id not in folded]
+
+
+def _span(opened: datetime, resolved: datetime | None, now: datetime, tz: tzinfo, lang: str) -> str:
+    words = WORDS[lang]
+    if resolved is not None:
+        return words["lasted"].format(
+            start=_when(opened, tz),
+            end=_when(resolved, tz),
+            duration=duration_text((resolved - opened).total_seconds()),
+        )
+    return words["since"].format(
+        when=_when(opened, tz), duration=duration_text((now - opened).total_seconds())
+    )
+
+
+def _updates(updates: Sequence[PublicUpdate], tz: tzinfo) -> tuple[Update, ...]:
+    return tuple(Update(_when(u.at, tz), visible(u.body, lines=True)) for u in updates)
+
+
 def incident_part(
     ticket: Ticket, updates: Sequence[PublicUpdate], now: datetime, tz: tzinfo, lang: str
 ) -> IncidentPart:
     """An incident as customers read it: the site, the failure in words, when, and the
     public updates. The ticket's subject (internal wording, URLs) is never used."""
-    words = WORDS[lang]
     site = visible(ticket.site or "")
     cls = ticket.failure_class
     meaning = failure_text(FailureClass(cls), lang, "") if cls is not None else ""
     title = f"{site}: {meaning}" if meaning else site
-    resolved = ticket.resolved_at is not None and not ticket.status.is_open
-    if resolved:
-        assert ticket.resolved_at is not None
-        span = words["lasted"].format(
-            start=_when(ticket.opened_at, tz),
-            end=_when(ticket.resolved_at, tz),
-            duration=duration_text((ticket.resolved_at - ticket.opened_at).total_seconds()),
-        )
-    else:
-        span = words["since"].format(
-            when=_when(ticket.opened_at, tz),
-            duration=duration_text((now - ticket.opened_at).total_seconds()),
-        )
-    shown = tuple(Update(_when(u.at, tz), visible(u.body, lines=True)) for u in updates)
-    return IncidentPart(ticket.case_number, site, title, span, shown, resolved)
+    resolved = ticket.resolved_at if _closed(ticket) else None
+    span = _span(ticket.opened_at, resolved, now, tz, lang)
+    return IncidentPart(
+        ticket.case_number, site, title, span, _updates(updates, tz), resolved is not None
+    )
+
+
+SITES_NAMED = 4  # an outage's title names this many of the page's sites, then counts
+
+
+def outage_bounds(outage: Outage) -> tuple[datetime, datetime | None]:
+    """When the outage began for this page (its first case) and when it ended for it
+    (None: still on): when the server's case was resolved, or, before that, once every
+    one of the page's sites in it recovered; never before a case folded into it ended."""
+    cases = (outage.ticket, *outage.children)
+    start = min(t.opened_at for t in cases)
+    children_ends = [c.resolved_at for c in outage.children if _closed(c)]
+    if _closed(outage.ticket):
+        assert outage.ticket.resolved_at is not None
+        return start, max([outage.ticket.resolved_at, *children_ends])  # type: ignore[type-var]
+    if outage.children and len(children_ends) == len(outage.children):
+        return start, max(children_ends)  # type: ignore[type-var]
+    return start, None
+
+
+def outage_part(
+    outage: Outage,
+    updates: Mapping[int, Sequence[PublicUpdate]],
+    now: datetime,
+    tz: tzinfo,
+    lang: str,
+) -> IncidentPart:
+    """A server outage as one entry: the page's sites it took down, the case of the
+    server's incident, and the public updates of it and of its folded children. The
+    server's name is internal and never shown."""
+    words = WORDS[lang]
+    names = [visible(s) for s in outage.sites]
+    shown = ", ".join(names[:SITES_NAMED])
+    if len(names) > SITES_NAMED:
+        shown = words["more_sites"].format(names=shown, count=len(names) - SITES_NAMED)
+    meaning = (
+        failure_text(FailureClass.SERVER_OUTAGE, lang) if len(names) == 1 else words["outage_many"]
+    )
+    start, end = outage_bounds(outage)
+    merged = sorted(
+        (u for t in (outage.ticket, *outage.children) for u in updates.get(t.id, ())),
+        key=lambda u: u.at,
+    )
+    return IncidentPart(
+        outage.ticket.case_number,
+        ", ".join(names),
+        f"{shown}: {meaning}",
+        _span(start, end, now, tz, lang),
+        _updates(merged, tz),
+        end is not None,
+    )
 
 
 def build_page(
@@ -278,6 +379,7 @@ def build_page(
     tz: tzinfo,
     zone_name: str,
     days: int = DAYS,
+    outages: Sequence[Outage] = (),
 ) -> Page:
     """One page over the last `days` local days (today included) up to `now`."""
     code = lang_of(lang)
@@ -295,12 +397,24 @@ def build_page(
         for s in sites
     )
     recent = now - timedelta(days=RECENT_DAYS)
-    open_ones = [t for t in incidents if t.status.is_open]
-    resolved = [
-        t
+    # (began, ended, entry): the site incidents and the server outages, newest first.
+    entries = [
+        (t.opened_at, t.resolved_at if _closed(t) else None, t, None)
         for t in incidents
-        if not t.status.is_open and t.resolved_at is not None and t.resolved_at >= recent
-    ][:RECENT_MAX]
+        if t.status.is_open or t.resolved_at is not None  # closed without a time: not shown
+    ] + [(*outage_bounds(o), None, o) for o in outages]
+    entries.sort(key=lambda e: e[0], reverse=True)
+
+    def part(ticket: Ticket | None, outage: Outage | None) -> IncidentPart:
+        if outage is not None:
+            return outage_part(outage, updates, now, tz, code)
+        assert ticket is not None
+        return incident_part(ticket, updates.get(ticket.id, ()), now, tz, code)
+
+    open_ones = [part(t, o) for _, ended, t, o in entries if ended is None]
+    resolved = [part(t, o) for _, ended, t, o in entries if ended is not None and ended >= recent][
+        :RECENT_MAX
+    ]
     states = {p.state for p in parts}
     if DOWN in states:
         overall = "down"
@@ -325,16 +439,23 @@ def build_page(
         overall=overall_text,
         overall_state=overall,
         sites=parts,
-        open_incidents=tuple(
-            incident_part(t, updates.get(t.id, ()), now, tz, code) for t in open_ones
-        ),
-        resolved_incidents=tuple(
-            incident_part(t, updates.get(t.id, ()), now, tz, code) for t in resolved
-        ),
+        open_incidents=tuple(open_ones),
+        resolved_incidents=tuple(resolved),
         words=words,
         width=days * (BAR_WIDTH + BAR_GAP) - BAR_GAP,
         height=BAR_HEIGHT,
     )
 
 
-__all__ = ["DAYS", "WORDS", "Bar", "IncidentPart", "Page", "SitePart", "build_page"]
+__all__ = [
+    "DAYS",
+    "WORDS",
+    "Bar",
+    "IncidentPart",
+    "Outage",
+    "Page",
+    "SitePart",
+    "build_page",
+    "fold_outages",
+    "outage_bounds",
+]

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ronda.config import Config, Site
-from ronda.status_page.build import DAYS, RECENT_DAYS, Page, build_page
+from ronda.status_page.build import DAYS, RECENT_DAYS, Page, build_page, fold_outages
 from ronda.status_page.render import (
     environment,
     logo_src,
@@ -19,7 +19,7 @@ from ronda.status_page.render import (
     write_site,
 )
 from ronda.store import Store
-from ronda.store.public import incidents, public_updates
+from ronda.store.public import incidents, outages, public_updates
 from ronda.uptime import UNMEASURED, measured_gap
 
 PUBLIC_FOLDER = "public"
@@ -115,10 +115,15 @@ def iter_pages(
     states = now_states(
         store, [s for s in config.sites if s.name in set(all_sites)], now.timestamp()
     )
-    found = incidents(store, all_sites, (now - timedelta(days=RECENT_DAYS)).timestamp())
-    updates = public_updates(store, [t.id for t in found])
+    since = (now - timedelta(days=RECENT_DAYS)).timestamp()
+    found = incidents(store, all_sites, since)
+    parents, children = outages(store, all_sites, since)
+    updates = public_updates(store, [t.id for t in (*found, *parents, *children)])
     for spec in page_specs:
         mine = set(spec.sites)
+        servers, alone = fold_outages(
+            parents, children, [t for t in found if t.site in mine], spec.sites
+        )
         yield (
             build_page(
                 slug=spec.folder,
@@ -127,7 +132,8 @@ def iter_pages(
                 sites=spec.sites,
                 intervals=history,
                 now_states=states,
-                incidents=[t for t in found if t.site in mine],
+                incidents=alone,
+                outages=servers,
                 updates=updates,
                 now=now,
                 tz=tz,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ronda.model import Ticket
+from ronda.model import FailureClass, Ticket
 from ronda.store.instants import from_epoch
 from ronda.store.schema import OPEN_STATUSES_SQL
 from ronda.store.tickets import ticket_from_row
@@ -44,6 +44,38 @@ def incidents(store: Store, sites: Iterable[str], resolved_since: float) -> list
     return [ticket_from_row(row) for row in rows]
 
 
+def outages(
+    store: Store, sites: Iterable[str], resolved_since: float
+) -> tuple[list[Ticket], list[Ticket]]:
+    """The server outages (parent incidents, which name no site) with a child case about
+    one of these sites, open or resolved since `resolved_since`, newest first; and those
+    children (only the ones about these sites: another customer's never comes along)."""
+    names = json.dumps(sorted(set(sites)))
+    parents = [
+        ticket_from_row(row)
+        for row in store.query(
+            "SELECT p.* FROM tickets AS p WHERE p.site IS NULL AND p.failure_class = ? "
+            f"AND (p.status IN {OPEN_STATUSES_SQL} OR p.resolved_at >= ?) "
+            "AND EXISTS (SELECT 1 FROM tickets AS c WHERE c.parent_id = p.id "
+            "AND c.site IN (SELECT value FROM json_each(?))) "
+            "ORDER BY p.opened_at DESC, p.id DESC",
+            (FailureClass.SERVER_OUTAGE.value, resolved_since, names),
+        )
+    ]
+    if not parents:
+        return [], []
+    children = [
+        ticket_from_row(row)
+        for row in store.query(
+            "SELECT c.* FROM tickets AS c "
+            "WHERE c.parent_id IN (SELECT value FROM json_each(?)) "
+            "AND c.site IN (SELECT value FROM json_each(?)) ORDER BY c.id",
+            (json.dumps([p.id for p in parents]), names),
+        )
+    ]
+    return parents, children
+
+
 def public_updates(store: Store, ticket_ids: Iterable[int]) -> dict[int, list[PublicUpdate]]:
     """Ticket id -> its public updates, oldest first (only this kind: never notes, mail or
     evidence)."""
@@ -60,4 +92,4 @@ def public_updates(store: Store, ticket_ids: Iterable[int]) -> dict[int, list[Pu
     return out
 
 
-__all__ = ["PUBLIC_UPDATE", "PublicUpdate", "incidents", "public_updates"]
+__all__ = ["PUBLIC_UPDATE", "PublicUpdate", "incidents", "outages", "public_updates"]
