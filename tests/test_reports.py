@@ -147,7 +147,12 @@ def test_html_in_spanish_escaped_and_self_contained(desk) -> None:
     # Nothing to fetch: no external stylesheet, script, image or font.
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html
-    assert "2026-11-10 10:00" in html  # the incident, in Bogota's time
+    # The incident, in Bogota's time; the date is kept on one line in a narrow cell.
+    assert '<span class="day">2026-11-10</span> 10:00' in html
+    # A probe's case says its failure in the customer's words, not the probe's subject.
+    assert "Responde con un error del servidor (HTTP 500)" in html
+    assert "Su canal de noticias (RSS) no es válido" in html
+    assert "http_500" not in html and "rss_invalid" not in html
     assert "America/Bogota" in html
     assert "#225588" in html  # the agency's colour
 

@@ -43,6 +43,7 @@ def test_one_page_per_customer_in_their_language(desk_store, tmp_path: Path) -> 
     assert "shop-b" not in ana  # another customer's site
     assert '<html lang="en">' in bob and "All sites are working" in bob
     assert "The provider fixed a network fault." in bob and "1 h 15 min" in bob
+    assert "(America/Bogota), 1 h 15 min" in bob  # the zone next to an incident's times
     assert "No open incidents." in bob
     assert "dns" not in bob.lower().split("<footer>")[0]  # 60 days ago: out of the window
     assert "tienda-ana" not in bob

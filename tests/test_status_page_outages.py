@@ -88,7 +88,7 @@ def test_the_servers_update_shows_once_on_each_customers_page(outage, tmp_path: 
         "Estamos reiniciando el servidor. / Restarting it.",
     ]
     # Began when its first case did (tienda-ana, 3 h before NOW, 07:00 in Bogotá).
-    assert entry.span == "Desde 2026-11-20 07:00 (3 h)"
+    assert entry.span == "Desde 2026-11-20 07:00 (America/Bogota), 3 h hasta ahora"
     # Bob Ltd: the same outage, with only Bob's site in it, in English.
     bob_open = [i for i in bob.open_incidents]
     assert [i.case for i in bob_open] == [parent.case_number]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
 from ronda.display import visible
-from ronda.model import Priority, SlaState, Ticket
+from ronda.model import Priority, SlaState, Source, Ticket
 from ronda.outbox import excerpt
 from ronda.reports.period import Month
 from ronda.sla import ticket_state
@@ -47,6 +47,9 @@ class CaseLine:
     limit_at: datetime | None
     state: SlaState
     resolved_at: datetime | None
+    # A probe's case: its failure class, which the report says in the customer's words
+    # instead of the subject (the probe's subject is internal wording: `site: http_500`).
+    failure_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,11 @@ def case_line(ticket: Ticket, now: datetime) -> CaseLine:
         limit_at=ticket.sla_limit_at,
         state=ticket_state(ticket, now),
         resolved_at=ticket.resolved_at,
+        failure_class=(
+            str(ticket.failure_class)
+            if ticket.source == Source.PROBE and ticket.failure_class is not None
+            else None
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from ronda.config import ReportSettings
 from ronda.reach.words import FAILURES, PRIORITIES
@@ -125,6 +126,15 @@ class Renderer:
         def when(at: object) -> str:
             return words.when(at, tz)  # type: ignore[arg-type]
 
+        def stamp(at: object) -> Markup:
+            """`when(at)` with its date kept on one line: a narrow cell (a printed page)
+            breaks it at the space, never inside `2026-11-10`."""
+            text = when(at)
+            date, _, clock = text.partition(" ")
+            if not clock:
+                return Markup("{}").format(text)
+            return Markup('<span class="day">{}</span> {}').format(date, clock)
+
         return self._template.render(
             r=report,
             t=words.TEXT[lang],
@@ -132,6 +142,7 @@ class Renderer:
             states=words.STATES[lang],
             statuses=words.STATUSES[lang],
             when=when,
+            stamp=stamp,
             day=lambda at: words.day(at, tz),
             amount=lambda s: words.amount(s, lang),
             percent=lambda x: words.percent(x, lang),
@@ -139,6 +150,7 @@ class Renderer:
             first_day=words.day(report.start, tz),
             last_day=words.day(report.end - timedelta(seconds=1), tz),
             failures={str(k): v for k, v in FAILURES[lang].items()},
+            sentence=sentence,
             priorities={str(k): v for k, v in PRIORITIES[lang].items()},
             attention_words=words.ATTENTION[lang],
             zone=getattr(tz, "key", str(tz)),
@@ -149,6 +161,12 @@ class Renderer:
             agency=self.settings.agency,
             logo=self._logo,
         )
+
+
+def sentence(text: str) -> str:
+    """`it answers with ...` as a cell's text begins: its first letter a capital (the rest
+    as it is: `HTTP 500` stays)."""
+    return text[:1].upper() + text[1:]
 
 
 def check(settings: ReportSettings) -> list[str]:
@@ -179,4 +197,5 @@ __all__ = [
     "band",
     "bars",
     "check",
+    "sentence",
 ]

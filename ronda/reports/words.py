@@ -62,7 +62,7 @@ TEXT: dict[str, dict[str, str]] = {
             "A case counts in the month its first response was due or given; met when the "
             "first response came within the contract's time for its priority and impact."
         ),
-        "met_of_due": "on time / due",
+        "met_of_due": "On time / due",
         "on_time": "First responses on time",
         "nothing_due": "nothing due",
         "hours": "Hours",
@@ -129,9 +129,9 @@ TEXT: dict[str, dict[str, str]] = {
             "cuando la primera respuesta llegó dentro del tiempo del contrato para su "
             "prioridad e impacto."
         ),
-        "met_of_due": "a tiempo / debidas",
+        "met_of_due": "A tiempo / debidas",
         "on_time": "Primeras respuestas a tiempo",
-        "nothing_due": "nada vencía",
+        "nothing_due": "sin respuestas debidas",
         "hours": "Horas",
         "hours_logged": "Horas registradas",
         "billable": "Facturable",

@@ -56,8 +56,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_open": "No open incidents.",
         "resolved_incidents": "Resolved in the last {days} days",
         "no_resolved": "No incidents in the last {days} days.",
-        "since": "Since {when} ({duration})",
-        "lasted": "{start} to {end} ({duration})",
+        "since": "Since {when} ({zone}), {duration} so far",
+        "lasted": "{start} to {end} ({zone}), {duration}",
         "investigating": "We are working on it.",
         "updates": "Updates",
         "bar": "{day}: {value}",
@@ -93,8 +93,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_open": "No hay incidentes abiertos.",
         "resolved_incidents": "Resueltos en los últimos {days} días",
         "no_resolved": "Sin incidentes en los últimos {days} días.",
-        "since": "Desde {when} ({duration})",
-        "lasted": "{start} a {end} ({duration})",
+        "since": "Desde {when} ({zone}), {duration} hasta ahora",
+        "lasted": "{start} a {end} ({zone}), {duration}",
         "investigating": "Estamos trabajando en ello.",
         "updates": "Novedades",
         "bar": "{day}: {value}",
@@ -282,15 +282,21 @@ def fold_outages(
 
 
 def _span(opened: datetime, resolved: datetime | None, now: datetime, tz: tzinfo, lang: str) -> str:
+    """When an incident began (and ended), with the zone named next to the times: a
+    customer reads them here, far from the page's footer."""
     words = WORDS[lang]
+    zone = getattr(tz, "key", None) or str(tz)
     if resolved is not None:
         return words["lasted"].format(
             start=_when(opened, tz),
             end=_when(resolved, tz),
+            zone=zone,
             duration=duration_text((resolved - opened).total_seconds()),
         )
     return words["since"].format(
-        when=_when(opened, tz), duration=duration_text((now - opened).total_seconds())
+        when=_when(opened, tz),
+        zone=zone,
+        duration=duration_text((now - opened).total_seconds()),
     )
 
 
