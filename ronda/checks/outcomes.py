@@ -38,6 +38,18 @@ def home_up(failures: Sequence[Failure]) -> bool:
     return not failures or failures[0].failure_class not in BLOCKING
 
 
+def blocked(failures: Sequence[Failure]) -> bool:
+    """A firewall or WAF stopped the probe before the site answered (`blocked`): the round
+    measured nothing of the site, which may serve every visitor but the desk."""
+    return bool(failures) and failures[0].failure_class == FailureClass.BLOCKED
+
+
+def measured_up(failures: Sequence[Failure]) -> bool | None:
+    """What the round says of the site's availability: `home_up`, or None when a firewall
+    blocked the probe (not measured: neither up nor down)."""
+    return None if blocked(failures) else home_up(failures)
+
+
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
@@ -103,9 +115,11 @@ def ticket_view(ticket: Ticket) -> TicketView:
 
 __all__ = [
     "EVIDENCE_BODY_CHARS",
+    "blocked",
     "evidence_of",
     "failures_of",
     "home_up",
+    "measured_up",
     "outcome_of",
     "ticket_view",
 ]
