@@ -376,6 +376,7 @@ class Prober:
                 for extra in await asyncio.gather(*jobs):
                     findings.extend(extra)
             if health is not None:
+                await health.finish_turn(self)  # to Google: outside the server's budget
                 report = await health.report(seen[0] if seen else None, started)
                 findings.extend(_named(site, f) for f in report.findings)
                 extra_facts["wordpress"] = report.facts

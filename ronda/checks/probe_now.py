@@ -10,13 +10,12 @@ through `RoundRunner` unless it is a dry run, and the answer is plain objects, o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ronda.checks.incidents import Failure
 from ronda.checks.outcomes import failures_of
+from ronda.checks.politeness import hold
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
 from ronda.checks.subjects import WEB, CheckContext, dispatching
@@ -143,17 +142,21 @@ async def _probe_all(
     per_server: dict[str, asyncio.Semaphore] = {}
 
     async def one(site: Site) -> RoundItem:
-        server: Any = contextlib.nullcontext()
+        server = None
         if site.server:
             server = per_server.setdefault(
                 site.server, asyncio.Semaphore(max(1, config.per_server_concurrency))
             )
-        async with server, limit:
+        reprobe = None
+        async with hold(server) as slot, limit:
             result = await check(site)
-            reprobe = None
-            if runner is not None and runner.needs_reprobe(result):
+            again = runner is not None and runner.needs_reprobe(result)
+            if again and (slot.held or server is None):
                 reprobe = await check(site)  # a new failure: look again at once
-            return RoundItem(result, reprobe)
+        if again and reprobe is None:  # the probe gave its slot back (a lookup elsewhere)
+            async with hold(server), limit:
+                reprobe = await check(site)
+        return RoundItem(result, reprobe)
 
     try:
         return list(await asyncio.gather(*(one(s) for s in sites)))
