@@ -20,6 +20,7 @@ from ronda.app.service import Service
 from ronda.checks import domains
 from ronda.checks.probe_now import UnknownSite, probe_now, select_sites
 from ronda.config import parse_config
+from ronda.tui.probing import probe_summary
 from tests.nsd_server import NsdServer, zone
 
 HEALTHY = """
@@ -153,8 +154,10 @@ def test_the_tuis_probe_now_takes_a_subjects_name(web, sshd, nsd, store, tmp_pat
         probed = service.probe_site(f"srv-a/ssh:{sshd}")
         assert probed.subject and probed.result.ok
         assert probed.result.extra["banner"].startswith("SSH-2.0-")
+        assert probe_summary(probed).startswith(f"ok (ssh://127.0.0.1:{sshd}, ")
         domain = service.probe_site("domain:tienda.test")
         assert domain.kind == "domain" and domain.result.ok
+        assert probe_summary(domain).startswith("ok (tienda.test, ")
     finally:
         service.stop()
 
