@@ -20,16 +20,19 @@ defect.
 
 Then the WordPress-health section (`bench/wordpress_checks.py`; `--no-wordpress` skips it):
 CPU per judge, and what each WordPress-health check adds to a site's round.
-    python bench/probe_rounds.py --services [--checks 400] [--sites 5000] [--duration 70]
+    python bench/probe_rounds.py --services [--checks 400] [--sites 5000] [--domains N]
+                                 [--duration 70]
 
 Service checks instead: a mail server (SMTP with STARTTLS, submission, SMTPS, IMAP with
 STARTTLS, IMAPS, POP3 with STLS, POP3S, SSH and FTP with AUTH TLS banners, all healthy)
 runs in a subprocess so its CPU is not counted; prints the CPU per check of each service
-kind (a fresh connection and full handshake each), then a round of `--sites` web sites
-(a fast in-process fake probe, as bench/schedule_lag.py) with five mail and access
-services per server of 25 sites checked for real through the scheduler and round runner
-over `--duration` seconds at a 60 s interval: the schedule lag (p50, p99) and CPU. Goal:
-p99 lag < 1 s.
+kind (a fresh connection and full handshake each; `--checks 0` skips it), then the whole
+contract in one run (bench/contract_round.py): `--sites` web sites (a fast in-process fake
+probe, as bench/schedule_lag.py), five mail and access services per server of 25 sites and
+`--domains` domains (default: one per site; DNS and expiry against the demo's DNS server
+and registries in a child process) checked for real through the scheduler and round
+runner over `--duration` seconds, every kind at a 60 s interval: the schedule lag (p50,
+p99) and CPU. Goal: p99 lag < 1 s.
 """
 
 from __future__ import annotations
@@ -390,18 +393,17 @@ def start_mail_server(workdir: Path) -> tuple[subprocess.Popen, dict[str, int]]:
 
 
 def _service_subject(server: str, service: str, port: int, interval: float = 60.0):
-    from ronda.config.services import SERVICES, ServiceCheck, service_subject
+    from contract_round import service_subject  # bench/contract_round.py, next to this file
 
-    tls = SERVICES[service].tls
-    check = ServiceCheck(server, service, "127.0.0.1", port, tls=tls, deadline=10.0)
-    subject = service_subject(check, interval=interval)
-    return subject
+    return service_subject(server, service, port, interval)
 
 
 async def _per_check(ports: dict[str, int], ca: Path, checks: int, concurrency: int) -> None:
     from ronda.checks.services import check_service
     from ronda.checks.subjects import CheckContext
 
+    if checks <= 0:
+        return
     context = CheckContext(extra_ca=ca)
     print(f"service checks: {checks} per kind, concurrency {concurrency}, fresh connections")
     for kind in SERVICE_KINDS:
@@ -430,92 +432,6 @@ async def _per_check(ports: dict[str, int], ca: Path, checks: int, concurrency: 
         )
 
 
-async def _service_round(
-    ports: dict[str, int], ca: Path, sites: int, duration: float, concurrency: int
-) -> bool:
-    """`sites` web sites (fake probe) and five services per server of 25 sites, for real."""
-    import random
-    from datetime import UTC, datetime
-
-    from ronda.checks.classify import Finding
-    from ronda.checks.probe import ProbeResult
-    from ronda.checks.rounds import RoundRunner
-    from ronda.checks.scheduler import Scheduler
-    from ronda.checks.subjects import CheckContext
-    from ronda.config import Config, ProbeSettings, Site
-    from ronda.model import FailureClass
-    from ronda.store import Store
-
-    rng = random.Random(7)
-    servers = max(1, sites // 25)
-    web = tuple(
-        Site(
-            name=f"site{i:05d}",
-            url=f"https://site{i:05d}.example/",
-            server=f"web-{i % servers:03d}",
-            probe=ProbeSettings(interval=60.0),
-        )
-        for i in range(sites)
-    )
-    subjects = tuple(
-        _service_subject(f"web-{n:03d}", kind, ports[kind])
-        for n in range(servers)
-        for kind in ("smtp", "submission", "imaps", "pop3s", "ssh")
-    )
-    failing = frozenset(s.name for s in rng.sample(web, k=max(1, sites // 100)))
-
-    async def probe(site: Site) -> ProbeResult:
-        await asyncio.sleep(rng.uniform(0.002, 0.030))  # the network, roughly
-        bad = site.name in failing
-        cls = FailureClass.HTTP_500 if bad else FailureClass.OK
-        return ProbeResult(
-            site=site.name,
-            url=site.url,
-            started_at=datetime.now(UTC),
-            failure_class=cls,
-            status_code=500 if bad else 200,
-            elapsed_ms=12.0,
-            findings=[Finding(cls, None, f"{site.name}: HTTP 500")] if bad else [],
-        )
-
-    config = Config(sites=web, subjects=subjects, concurrency=concurrency)
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bench.db")
-        runner = RoundRunner(store, config)
-        sched = Scheduler(config, runner, probe, context=CheckContext(extra_ca=ca))
-        stop = asyncio.Event()
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        t0 = time.monotonic()
-        task = asyncio.create_task(sched.run(stop))
-        await asyncio.sleep(duration)
-        stop.set()
-        await task
-        wall = time.monotonic() - t0
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        names = {subject.name for subject in subjects}
-        sights = [up for name, _, up, _ in store.probes.sights() if name in names]
-        store.close()
-    lags = sorted(sched.stats.lags or [])
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else float("inf")
-    print(
-        f"round: {sites} sites on {servers} servers + {len(subjects)} services, 60 s interval, "
-        f"{duration:g} s, concurrency {concurrency}"
-    )
-    print(
-        f"  checks started {sched.stats.started}  errors {sched.stats.probe_errors}  "
-        f"services checked {len(sights)}, up {sum(sights)}"
-    )
-    print(
-        f"  lag p50={statistics.median(lags) * 1000:.1f} ms  p99={p99 * 1000:.1f} ms  "
-        f"max={lags[-1] * 1000:.1f} ms  (n={len(lags)})"
-    )
-    print(f"  CPU {cpu:.1f} s over {wall:.1f} s")
-    ok = p99 < 1.0
-    print("  goal p99 < 1 s:", "met" if ok else "NOT met")
-    return ok
-
-
 def run_services(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ronda-bench-"))
     proc, ports = start_mail_server(workdir)
@@ -528,7 +444,10 @@ def run_services(args: argparse.Namespace) -> int:
             await _per_check(ports, ca, args.checks, min(args.concurrency, 20))
             if args.sites <= 0:
                 return True
-            return await _service_round(ports, ca, args.sites, args.duration, 100)
+            from contract_round import contract_round  # bench/contract_round.py
+
+            domains = args.sites if args.domains is None else args.domains
+            return await contract_round(ports, ca, args.sites, domains, args.duration, 100)
 
         ok = run(both(), use_uvloop=not args.no_uvloop)
     finally:
@@ -559,7 +478,10 @@ def main() -> None:
         "--role", default="main", choices=["main", "prober", "server", "mailserver"]
     )
     parser.add_argument("--services", action="store_true", help="service checks instead")
-    parser.add_argument("--checks", type=int, default=400, help="per service kind")
+    parser.add_argument("--checks", type=int, default=400, help="per service kind (0: none)")
+    parser.add_argument(
+        "--domains", type=int, help="domains in the --services round (default: one per site)"
+    )
     parser.add_argument("--duration", type=float, default=70.0)
     parser.add_argument("--workdir")
     parser.add_argument("--sites", type=int, default=1000)

@@ -147,7 +147,10 @@ def test_exporter_reports_the_same_counts_as_the_store(demo: DemoDesk) -> None:
     )
     assert opened_in_metrics == demo.store.query("SELECT COUNT(*) AS n FROM tickets")[0]["n"]
     up = {k: v for k, v in samples.items() if k.startswith("ronda_site_up{")}
-    assert len(up) == len(demo.fleet.sites)
+    # Every site but the one a firewall blocks from the start: never measured, no sample.
+    assert len(up) == len(demo.fleet.sites) - 1
+    assert 'ronda_site_up{site="notaria-segunda"}' not in up
+    assert samples['ronda_site_blocked{site="notaria-segunda"}'] == 1.0
     down_in_store = demo.store.query(
         "SELECT COUNT(*) AS n FROM probe_state WHERE up = 0 AND site IN (SELECT name FROM sites)"
     )[0]["n"]
@@ -176,3 +179,8 @@ def test_summary_names_classes_and_down_sites(demo: DemoDesk) -> None:
     assert "server_outage 1" in summary
     assert "intermittent 1" in summary
     assert "colegio-san-jose" in summary  # still down
+    # A firewall blocking the desk is no outage: the site is listed as blocked, not down.
+    sites = next(line for line in summary.splitlines() if line.startswith("sites: "))
+    down, _, blocked = sites.partition(" down (")[2].partition("), ")
+    assert "notaria-segunda" not in down and "colegio-san-jose" in down
+    assert blocked.startswith("1 blocked (") and "notaria-segunda" in blocked

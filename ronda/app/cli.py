@@ -492,7 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
         "probe", parents=[common, as_json], help="probe sites now and print what was seen"
     )
     p.add_argument("--config", required=True)
-    p.add_argument("--site", help="only this site")
+    p.add_argument(
+        "--site", help="only this site or check subject (srv-a/smtp:587, domain:tienda.co)"
+    )
     p.add_argument("--once", action="store_true", help="one round, then exit (the default)")
     p.add_argument(
         "--record",

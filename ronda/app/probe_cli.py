@@ -72,6 +72,7 @@ def result_json(probed: SiteProbe) -> dict:
         detail=result.detail or "",
     )
     row["class"] = str(result.failure_class)
+    row["kind"] = probed.kind
     row["findings"] = [
         {
             "class": str(f.failure_class),
@@ -116,7 +117,11 @@ def format_table(sites: tuple[SiteProbe, ...] | list[SiteProbe]) -> str:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     failing = sum(1 for p in sites if p.failing)
-    lines.append(f"{len(sites)} sites probed, {failing} failing")
+    subjects = sum(1 for p in sites if p.subject)
+    probed = f"{len(sites) - subjects} sites"
+    if subjects:
+        probed += f" and {subjects} other checks"  # services, domains
+    lines.append(f"{probed} probed, {failing} failing")
     return "\n".join(lines) + "\n"
 
 

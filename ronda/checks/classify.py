@@ -17,7 +17,9 @@ Order of the checks (first match wins for the availability finding):
 5. slow (first byte or total above the site's thresholds).
 
 A valid certificate close to expiry is a second, separate finding (ssl_expiring, its own
-ticket family). The /feed/ of a WordPress site fails only as rss_invalid.
+ticket family). The /feed/ of a WordPress site fails as rss_invalid, unless a firewall
+blocks it (its block page, or a reset right after connecting): that is `blocked`, an address
+to unblock, not a broken feed.
 
 Body signatures are matched with care for false positives: on an error status anywhere in
 the body; on 2xx only inside WordPress's `wp_die` page (`<body id="error-page">`) or PHP's
@@ -450,6 +452,9 @@ def _expired(obs: Observation, now: datetime) -> bool:
 
 
 def _feed(obs: Observation) -> list[Finding]:
+    block = _blocked(obs)
+    if block is not None:
+        return [block]
     if obs.error is not None:
         words = _ERROR_WORDS.get(obs.error, obs.error)
         return [Finding(FC.RSS_INVALID, None, f"feed {obs.url}: {words}")]
@@ -462,6 +467,24 @@ def _feed(obs: Observation) -> list[Finding]:
     if finding.failure_class is FC.OK:
         return []
     return [Finding(finding.failure_class, finding.priority, f"{finding.detail}: {obs.url}")]
+
+
+def _blocked(obs: Observation) -> Finding | None:
+    """`blocked` when a firewall stopped this request (its block page or challenge, or a
+    reset right after connecting), else None."""
+    if obs.error == "reset_by_peer":
+        detail = f"{_ERROR_WORDS['reset_by_peer']}: {obs.url}"
+        return Finding(FC.BLOCKED, None, detail)
+    if obs.error is not None:
+        return None
+    firewall = firewall_of(obs.status_code, obs.headers, obs.body)
+    if firewall is None:
+        return None
+    return Finding(
+        FC.BLOCKED,
+        None,
+        f"{firewall} blocks the desk's probes (HTTP {obs.status_code}) on {obs.url}",
+    )
 
 
 def classify(

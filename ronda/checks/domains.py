@@ -24,7 +24,7 @@ import platformdirs
 
 from ronda.checks import subjects
 from ronda.checks.classify import worst
-from ronda.checks.dns_fetch import check_domain_dns, make_resolver
+from ronda.checks.dns_fetch import ResolverLimit, check_domain_dns, make_resolver
 from ronda.checks.dns_judge import Verdict
 from ronda.checks.expiry import Expiry, expiry_finding, lookup_due
 from ronda.checks.expiry_fetch import BootstrapCache, lookup_expiry, make_client
@@ -57,6 +57,7 @@ class DomainState:
 
     def __init__(self) -> None:
         self.resolvers: dict[DnsSettings, dns.asyncresolver.Resolver] = {}
+        self.limits: dict[tuple[tuple[str, ...], int], ResolverLimit] = {}
         self.bootstraps: dict[tuple[Path, str], BootstrapCache] = {}
         self.expiries: dict[str, _Known] = {}
         self.locks: dict[str, asyncio.Lock] = {}
@@ -65,6 +66,14 @@ class DomainState:
         if settings not in self.resolvers:
             self.resolvers[settings] = make_resolver(settings)
         return self.resolvers[settings]
+
+    def limit(self, settings: DnsSettings) -> ResolverLimit:
+        """The bound of these resolvers, shared by every domain that asks them (whatever
+        their other settings)."""
+        key = (settings.resolvers, settings.per_resolver)
+        if key not in self.limits:
+            self.limits[key] = ResolverLimit(settings.per_resolver)
+        return self.limits[key]
 
 
 STATE = DomainState()
@@ -154,7 +163,8 @@ async def check_domain(subject: Site, context: subjects.CheckContext) -> ProbeRe
     clock = time.monotonic()
     store = _store_of(context)
     if settings.checks.enabled():
-        verdict = (await check_domain_dns(settings.checks, STATE.resolver(settings.dns))).verdict
+        resolver, limit = STATE.resolver(settings.dns), STATE.limit(settings.dns)
+        verdict = (await check_domain_dns(settings.checks, resolver, limit)).verdict
     else:
         verdict = Verdict()  # only the registration is watched
     findings = list(verdict.findings)

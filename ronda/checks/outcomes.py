@@ -31,11 +31,36 @@ def failures_of(result: ProbeResult) -> tuple[Failure, ...]:
     return tuple(findings)
 
 
-def home_up(failures: Sequence[Failure]) -> bool:
-    """The home page answered usefully. The prober lists the home page's availability
-    finding first, so only that one can say the site itself is down (a 404 on a check
-    path is a finding, not an outage)."""
-    return not failures or failures[0].failure_class not in BLOCKING
+def _home_class(failures: Sequence[Failure], home: FailureClass | None) -> FailureClass:
+    """What the home page's own answer was: the prober says (`ProbeResult.home_class`);
+    without it (a subject's check, a stand-in) the first failure, which is the home page's
+    availability finding when there is one."""
+    if home is not None:
+        return FailureClass(home)
+    return failures[0].failure_class if failures else FailureClass.OK
+
+
+def home_up(failures: Sequence[Failure], home: FailureClass | None = None) -> bool:
+    """The home page answered usefully (a 404 on a check path, a blocked feed, is a
+    finding, not an outage)."""
+    return _home_class(failures, home) not in BLOCKING
+
+
+def blocked(failures: Sequence[Failure], home: FailureClass | None = None) -> bool:
+    """A firewall or WAF stopped the probe of the home page (`blocked`): the round measured
+    nothing of the site, which may serve every visitor but the desk."""
+    return _home_class(failures, home) == FailureClass.BLOCKED
+
+
+def measured_up(failures: Sequence[Failure], home: FailureClass | None = None) -> bool | None:
+    """What the round says of the site's availability: `home_up`, or None when a firewall
+    blocked the probe (not measured: neither up nor down)."""
+    return None if blocked(failures, home) else home_up(failures, home)
+
+
+def result_up(result: ProbeResult) -> bool | None:
+    """`measured_up` of a result, with the home page's own class when the prober gave it."""
+    return measured_up(failures_of(result), getattr(result, "home_class", None))
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -79,7 +104,7 @@ def outcome_of(result: ProbeResult, reprobe: ProbeResult | None = None) -> Outco
         at=final.started_at,
         url=final.url,
         failures=failures,
-        up=home_up(failures),
+        up=home_up(failures, getattr(final, "home_class", None)),
         evidence=evidence_of(final),
         confirmed_families=confirmed,
         reprobed=reprobe is not None,
@@ -103,9 +128,12 @@ def ticket_view(ticket: Ticket) -> TicketView:
 
 __all__ = [
     "EVIDENCE_BODY_CHARS",
+    "blocked",
     "evidence_of",
     "failures_of",
     "home_up",
+    "measured_up",
     "outcome_of",
+    "result_up",
     "ticket_view",
 ]

@@ -7,15 +7,22 @@ and access services are subjects of the same server and share it. A web site wit
 php-fpm are not probed all at once on a cold round. Addresses come from an `AddressBook`:
 resolved once per host and kept `ttl` seconds, looked up with a bound, lookups of one host
 coalesced, and an IP literal taken as it is.
+
+A check holds its budget's slot through a `Slot` (`hold`), which the code it runs can see
+(`leave_slot`): a request that goes elsewhere than the customer's server (Google's Safe
+Browsing lookup) gives the slot back first, once the site's own requests are done, so the
+server's budget is not spent waiting on Google.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import ipaddress
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from ronda.config import Site
@@ -41,6 +48,49 @@ def budget_key(site: Site, address: str | None) -> str | None:
     if address is not None:
         return f"address:{address}"
     return None
+
+
+class Slot:
+    """One check's hold on its budget's semaphore (None: a check with no budget)."""
+
+    __slots__ = ("held", "semaphore")
+
+    def __init__(self, semaphore: asyncio.Semaphore | None) -> None:
+        self.semaphore = semaphore
+        self.held = False
+
+    def leave(self) -> None:
+        """Give the slot back before the check ends (nothing more goes to its server)."""
+        if self.held and self.semaphore is not None:
+            self.held = False
+            self.semaphore.release()
+
+
+_SLOT: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("ronda_slot", default=None)
+
+
+@contextlib.asynccontextmanager
+async def hold(semaphore: asyncio.Semaphore | None) -> AsyncIterator[Slot]:
+    """Take a slot of `semaphore` for the block (visible to `leave_slot` inside it); give
+    it back at the end unless the block left it already."""
+    slot = Slot(semaphore)
+    if semaphore is not None:
+        await semaphore.acquire()
+        slot.held = True
+    token = _SLOT.set(slot)
+    try:
+        yield slot
+    finally:
+        _SLOT.reset(token)
+        slot.leave()
+
+
+def leave_slot() -> None:
+    """Give back the budget slot the running check holds, if any: what follows goes to
+    another host than the customer's server."""
+    slot = _SLOT.get()
+    if slot is not None:
+        slot.leave()
 
 
 class AddressBook:
@@ -104,4 +154,13 @@ class AddressBook:
         self._known[host.lower()] = (address, self.clock() + self.ttl)
 
 
-__all__ = ["ADDRESS_TTL", "AddressBook", "Resolve", "budget_key", "host_of_url"]
+__all__ = [
+    "ADDRESS_TTL",
+    "AddressBook",
+    "Resolve",
+    "Slot",
+    "budget_key",
+    "hold",
+    "host_of_url",
+    "leave_slot",
+]

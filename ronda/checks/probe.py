@@ -116,6 +116,10 @@ class ProbeResult:
     extra: dict[str, Any] = field(default_factory=dict)
     # Failure families whose checks have not run yet (their tickets get no news this round).
     unchecked: frozenset[str] = frozenset()
+    # The home page's own availability: OK when it answered usefully, else the class that
+    # says it did not (`HOME_DOWN`), so a check path or the feed failing (a 404, a firewall
+    # blocking /feed/) never reads as the site down. None: not a web probe (subjects).
+    home_class: FailureClass | None = None
 
     @property
     def ok(self) -> bool:
@@ -349,7 +353,10 @@ class Prober:
         wordpress = site.wordpress
         if wordpress is None and home.status_code is not None:
             wordpress = looks_like_wordpress(home.body, home.headers)
-        home_down = any(f.failure_class in HOME_DOWN for f in findings)
+        home_class = next(
+            (f.failure_class for f in findings if f.failure_class in HOME_DOWN), FailureClass.OK
+        )
+        home_down = home_class is not FailureClass.OK
         seen: list[Observation] = []  # the feed's observation, for the WordPress checks
         excerpt, redact = body_excerpt(home.body), False
         extra_facts: dict[str, Any] = {}
@@ -369,6 +376,7 @@ class Prober:
                 for extra in await asyncio.gather(*jobs):
                     findings.extend(extra)
             if health is not None:
+                await health.finish_turn(self)  # to Google: outside the server's budget
                 report = await health.report(seen[0] if seen else None, started)
                 findings.extend(_named(site, f) for f in report.findings)
                 extra_facts["wordpress"] = report.facts
@@ -396,6 +404,7 @@ class Prober:
             peer=home.peer,
             extra=extra_facts,
             unchecked=unchecked,
+            home_class=home_class,
         )
 
     async def _check(

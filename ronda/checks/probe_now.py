@@ -1,6 +1,8 @@
-"""Probe now: one site or every site, outside the scheduler's rhythm.
+"""Probe now: one site or check subject, or all of them, outside the scheduler's rhythm.
 
-What `ronda probe` prints and what the TUI's "probe now" shows: each site is probed (and
+What `ronda probe` prints and what the TUI's "probe now" shows: each site and each check
+subject (a server's mail or access service, a customer's domain: `ronda.checks.subjects`),
+by name (`srv-a/smtp:587`, `domain:tienda.co`), is checked (and
 probed again at once when the incident rules ask, as in a round), the round is applied
 through `RoundRunner` unless it is a dry run, and the answer is plain objects, one per site.
 """
@@ -8,16 +10,15 @@ through `RoundRunner` unless it is a dry run, and the answer is plain objects, o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ronda.checks.incidents import Failure
 from ronda.checks.outcomes import failures_of
+from ronda.checks.politeness import hold
 from ronda.checks.probe import Prober, ProbeResult, run
 from ronda.checks.rounds import RoundEvent, RoundItem, RoundRunner
-from ronda.checks.subjects import CheckContext, dispatching
+from ronda.checks.subjects import WEB, CheckContext, dispatching
 from ronda.checks.wordpress.health import WordPressHealth
 from ronda.config import Config, Site
 from ronda.sites import sync_config
@@ -27,12 +28,15 @@ KNOWN_SITES_SHOWN = 10  # names an unknown-site error lists
 
 
 class UnknownSite(LookupError):
-    """A site name the config does not have; the message lists some that it does."""
+    """A name the config has neither as a site nor as a check subject; the message lists
+    some that it has (sites first)."""
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
         self.known = tuple(known)
         listed = ", ".join(self.known[:KNOWN_SITES_SHOWN]) or "none configured"
+        more = len(self.known) - KNOWN_SITES_SHOWN
+        listed += f", and {more} more" if more > 0 else ""
         super().__init__(f"no site named {name!r} (sites: {listed})")
 
     def __str__(self) -> str:  # LookupError would quote the message
@@ -47,10 +51,16 @@ class SiteProbe:
     result: ProbeResult
     failures: tuple[Failure, ...]
     events: tuple[RoundEvent, ...] = ()
+    kind: str = WEB  # a check subject's kind ("service", "domain") for anything not a site
 
     @property
     def site(self) -> str:
         return self.result.site
+
+    @property
+    def subject(self) -> bool:
+        """A check subject rather than a web site."""
+        return self.kind != WEB
 
     @property
     def failing(self) -> bool:
@@ -73,13 +83,13 @@ class ProbeRun:
 
 
 def select_sites(config: Config, name: str | None) -> list[Site]:
-    """The site (or other check subject) named, or every site; `UnknownSite` for a name the
-    config lacks."""
+    """The site or check subject named, or everything the rounds check (the sites, then
+    the subjects); `UnknownSite` for a name the config lacks."""
     if name is None:
-        return list(config.sites)
+        return list(config.checked())
     site = config.site(name)
     if site is None:
-        raise UnknownSite(name, [s.name for s in config.sites])
+        raise UnknownSite(name, [s.name for s in config.checked()])
     return [site]
 
 
@@ -91,7 +101,8 @@ def probe_now(
     dry_run: bool = False,
     prober: Prober | None = None,
 ) -> ProbeRun:
-    """Probe `site` (or every site) now, within the config's concurrency limits.
+    """Probe `site` (a site's or a check subject's name; None: all of them) now, within
+    the config's concurrency limits.
 
     Unless `dry_run`, the config's sites are synced to the store and the round is applied
     as the scheduler would (tickets opened, updated, resolved). `prober` replaces the real
@@ -106,11 +117,13 @@ def probe_now(
         runner = RoundRunner(store, config)
     items = run(_probe_all(config, sites, runner, prober))
     events = tuple(runner.apply(items)) if runner is not None else ()
+    kinds = {s.name: s.kind for s in sites}
     probed = []
     for item in items:
         final = item.reprobe if item.reprobe is not None else item.result
         mine = tuple(e for e in events if e.site == final.site)
-        probed.append(SiteProbe(final, failures_of(final), mine))
+        kind = kinds.get(final.site, WEB)
+        probed.append(SiteProbe(final, failures_of(final), mine, kind))
     return ProbeRun(tuple(probed), events)
 
 
@@ -129,17 +142,21 @@ async def _probe_all(
     per_server: dict[str, asyncio.Semaphore] = {}
 
     async def one(site: Site) -> RoundItem:
-        server: Any = contextlib.nullcontext()
+        server = None
         if site.server:
             server = per_server.setdefault(
                 site.server, asyncio.Semaphore(max(1, config.per_server_concurrency))
             )
-        async with server, limit:
+        reprobe = None
+        async with hold(server) as slot, limit:
             result = await check(site)
-            reprobe = None
-            if runner is not None and runner.needs_reprobe(result):
+            again = runner is not None and runner.needs_reprobe(result)
+            if again and (slot.held or server is None):
                 reprobe = await check(site)  # a new failure: look again at once
-            return RoundItem(result, reprobe)
+        if again and reprobe is None:  # the probe gave its slot back (a lookup elsewhere)
+            async with hold(server), limit:
+                reprobe = await check(site)
+        return RoundItem(result, reprobe)
 
     try:
         return list(await asyncio.gather(*(one(s) for s in sites)))

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ronda.checks.outcomes import failures_of, home_up
+from ronda.checks.outcomes import failures_of, result_up
 from ronda.store.history import HistoryRow
 from ronda.store.probes import ProbeStateRow
 from ronda.uptime import DOWN, MAINTENANCE, UNMEASURED, UP, measured_gap
@@ -23,13 +23,14 @@ def history_row(
     site: Site, result: ProbeResult, maintenance: bool, blind: bool = False
 ) -> HistoryRow:
     """The history's verdict on one (final) probe result: not measured while the desk
-    cannot see, maintenance whatever the site did inside a window, else up or down (with
-    its class) as the home page answered."""
-    if blind:
+    cannot see or a firewall blocks its probes (`blocked`), maintenance whatever the site
+    did inside a window, else up or down (with its class) as the home page answered."""
+    up = result_up(result)
+    if blind or up is None:
         state, cls = UNMEASURED, None
     elif maintenance:
         state, cls = MAINTENANCE, None
-    elif home_up(failures_of(result)):
+    elif up:
         state, cls = UP, None
     else:
         failures = failures_of(result)
@@ -60,7 +61,8 @@ def store_batch(
             ProbeStateRow(
                 site=name,
                 checked_at=checked_at,
-                up=home_up(failures_of(result)),
+                # None for a blocked probe: the store keeps the last measured value.
+                up=result_up(result),
                 failure_class=str(result.failure_class),
                 status_code=result.status_code,
                 elapsed_ms=float(result.elapsed_ms or 0.0),

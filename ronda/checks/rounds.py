@@ -55,7 +55,7 @@ from ronda.checks.incidents import (
     SiteState,
     TicketView,
 )
-from ronda.checks.outcomes import failures_of, home_up, outcome_of, ticket_view
+from ronda.checks.outcomes import failures_of, home_up, outcome_of, result_up, ticket_view
 from ronda.checks.round_events import EventSink, RoundEvent, RoundEventKind, RoundItem
 from ronda.checks.round_groups import correlation_groups, group_of, parse_state
 from ronda.checks.round_store import history_row, store_batch
@@ -173,18 +173,20 @@ class RoundRunner:
         """What to check before this batch is applied (the canaries, a sample of up sites
         on other servers probed at once), or None: nothing new to judge the desk's eyes by."""
         # On the event loop: only failures can be news, so only they are looked at closely.
-        down = [i for i in items if not home_up(failures_of(i.reprobe or i.result))]
+        down = [i for i in items if result_up(i.reprobe or i.result) is False]
         seen = [(name, up) for name, _, up, _, maint in self._sightings(down) if not maint]
         return self.guard.look(seen, frozenset(busy))
 
     def _sightings(self, items: Iterable[RoundItem]) -> list[tuple[str, str, bool, float, bool]]:
         """(site, host, up, at, in maintenance) of each item: up as its last probe says, at
-        its first probe's instant (when a failure confirmed by a re-probe began)."""
+        its first probe's instant (when a failure confirmed by a re-probe began). A probe a
+        firewall blocked is no sighting: it says nothing of the site nor of the desk's eyes."""
         out = []
         for item in items:
             final = item.reprobe if item.reprobe is not None else item.result
-            if (site := self._sites.get(final.site)) is not None:
-                host, up = host_of(site.server, site.name), home_up(failures_of(final))
+            up = result_up(final)
+            if up is not None and (site := self._sites.get(final.site)) is not None:
+                host = host_of(site.server, site.name)
                 maint = self.in_maintenance(site, final.started_at)
                 out.append((site.name, host, up, item.result.started_at.timestamp(), maint))
         return out

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from ronda.checks.blind import CanaryResult
 from ronda.checks.canaries import check_canaries
-from ronda.checks.politeness import Resolve, budget_key, host_of_url
+from ronda.checks.politeness import Resolve, budget_key, hold, host_of_url
 from ronda.checks.rounds import RoundItem, RoundRunner
 from ronda.checks.subjects import WEB, CheckContext, dispatching
 from ronda.config import Config, Site
@@ -234,23 +234,27 @@ class Scheduler:
     async def _probe_one(self, site: Site, due: float) -> None:
         assert self._global is not None
         server_sem = await self._server_limit(site)
-        async with server_sem if server_sem is not None else contextlib.nullcontext():
-            async with self._global:
+        try:
+            reprobe = None
+            async with hold(server_sem) as slot, self._global:
                 self.stats.started += 1
                 assert self.stats.lags is not None
                 self.stats.lags.append(self.clock() - due)
-                try:
-                    result = await self.probe(site)
-                    reprobe = None
-                    if self.runner.needs_reprobe(result):
-                        # A new failure: look again at once, on a fresh connection.
-                        reprobe = await self.probe(site)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    self.stats.probe_errors += 1
-                    log.exception("probe of %s failed", site.name)
-                    return
+                result = await self.probe(site)
+                again = self.runner.needs_reprobe(result)
+                if again and (slot.held or server_sem is None):
+                    # A new failure: look again at once, on a fresh connection.
+                    reprobe = await self.probe(site)
+            if again and reprobe is None:
+                # The probe gave its slot back (a lookup elsewhere): take one again.
+                async with hold(server_sem), self._global:
+                    reprobe = await self.probe(site)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.stats.probe_errors += 1
+            log.exception("probe of %s failed", site.name)
+            return
         self._pending.append(RoundItem(result, reprobe))
         if len(self._pending) >= self.batch_size and self._flush_now is not None:
             self._flush_now.set()
@@ -306,9 +310,8 @@ class Scheduler:
         assert self._global is not None
         try:
             server_sem = await self._server_limit(site)
-            async with server_sem if server_sem is not None else contextlib.nullcontext():
-                async with self._global:
-                    return await self.probe(site)
+            async with hold(server_sem), self._global:
+                return await self.probe(site)
         except asyncio.CancelledError:
             raise
         except Exception:

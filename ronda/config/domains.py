@@ -25,7 +25,7 @@ from ronda.model import Impact
 
 DOMAIN_KIND = "domain"
 SUBJECT_PREFIX = "domain:"
-DNS_KINDS = {"timeout": "seconds", "interval": "seconds"}
+DNS_KINDS = {"timeout": "seconds", "interval": "seconds", "per_resolver": "count"}
 EXPIRY_KINDS = {
     "enabled": "bool",
     "warning_days": "count",
@@ -88,6 +88,9 @@ class DnsSettings:
     resolvers: tuple[str, ...] = ()  # "host:port" or "host" (port 53); () = the system's
     timeout: float = 3.0  # seconds per query, all retries included
     interval: float = 900.0  # seconds between two checks of one domain
+    # Queries in flight at once to the resolvers (each of them gets at most this many): a
+    # shared or public resolver rate-limits a burst of a whole fleet's domains.
+    per_resolver: int = 20
 
 
 def split_resolver(text: str) -> tuple[str, int]:
@@ -182,7 +185,8 @@ def subject_name(domain: str) -> str:
 
 
 def read_dns(r: Reader, raw: object) -> DnsSettings:
-    """[dns]: resolvers as "host:port" (none: the system's), timeout, interval."""
+    """[dns]: resolvers as "host:port" (none: the system's), timeout, interval, and the
+    queries in flight at once to them (`per_resolver`)."""
     table = r.table(raw, ("dns",), ("resolvers", *DNS_KINDS))
     if not table:
         return DnsSettings()

@@ -10,6 +10,7 @@ images_per_round = 3             # images of the home page sampled when their tu
 safe_browsing = "safebrowsing"   # or "webrisk"; needs a key (below), else not looked up
 safe_browsing_key_env = "RONDA_SAFE_BROWSING_KEY"   # or safe_browsing_key_file = "key.txt"
 safe_browsing_every = "24h"
+safe_browsing_concurrency = 4    # lookups in flight at once (they spend no server's budget)
 [wordpress.checks]               # every check is on for WordPress sites; turn one off here
 images = false
 [[sites]]
@@ -47,6 +48,7 @@ _KINDS = {
     "php_warning_days": "count0",
     "images_per_round": "count",
     "safe_browsing_every": "seconds",
+    "safe_browsing_concurrency": "count",
     "deadline": "seconds",
 }
 KEYS = (
@@ -75,6 +77,9 @@ class WordPressSettings:
     safe_browsing_key_env: str | None = None
     safe_browsing_key_file: Path | None = None
     safe_browsing_every: float = 86400.0  # per site: Google's quotas are per day
+    # Lookups in flight at once across the desk: they go to Google, so they spend no
+    # server's budget (`per_server_concurrency`), but are bounded all the same.
+    safe_browsing_concurrency: int = 4
     deadline: float = 10.0  # seconds per request to WordPress.org or Google
     checks: frozenset[str] = field(default_factory=lambda: frozenset(CHECKS))  # on by default
 

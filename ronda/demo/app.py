@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ronda.app.service import Event, Service, ServiceOptions
 from ronda.config import Config
-from ronda.model import Source
+from ronda.model import FailureClass, Source
 from ronda.sites import site_health
 from ronda.store import Store
 from ronda.tickets import Desk
@@ -175,7 +175,7 @@ class DemoDesk:
             self.say(f"rounds stopped with an error: {self.service.error}")
 
     def summary(self) -> str:
-        """Tickets by failure class, priority and SLA state; sites up and down."""
+        """Tickets by failure class, priority and SLA state; sites up, down and blocked."""
         assert self.store is not None
         desk = Desk(self.store)
         tickets = self.store.tickets.by_source(Source.PROBE)
@@ -184,8 +184,10 @@ class DemoDesk:
         by_state = Counter(str(desk.sla_state(t)) for t in tickets)
         by_status = Counter(str(t.status) for t in tickets)
         health = site_health(self.store)
-        up = sum(1 for s in health if s.up)
-        down = sorted(s.name for s in health if s.up is False)
+        # A site a firewall blocks the desk from is not measured: neither up nor down.
+        blocked = sorted(s.name for s in health if s.failure_class == str(FailureClass.BLOCKED))
+        up = sum(1 for s in health if s.up and s.name not in blocked)
+        down = sorted(s.name for s in health if s.up is False and s.name not in blocked)
 
         def line(title: str, counts: Counter) -> str:
             return f"{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -197,6 +199,7 @@ class DemoDesk:
                 line("by priority", by_priority),
                 line("by status", by_status),
                 line("by SLA state", by_state),
-                f"sites: {up} up, {len(down)} down ({', '.join(down)})",
+                f"sites: {up} up, {len(down)} down ({', '.join(down)}), "
+                f"{len(blocked)} blocked ({', '.join(blocked)})",
             ]
         )

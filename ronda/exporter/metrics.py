@@ -213,7 +213,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "server",
         "impact",
     ),
-    _spec("ronda_site_up", "gauge", "1 if the last probe of the site succeeded, else 0.", "site"),
+    _spec(
+        "ronda_site_up",
+        "gauge",
+        "1 if the last measured probe of the site succeeded, else 0. A probe a firewall "
+        "blocked (class blocked, see ronda_site_blocked) measures nothing: the value stays "
+        "the last measured one, and is absent until a probe gets through.",
+        "site",
+    ),
     _spec(
         "ronda_site_http_status_code",
         "gauge",

@@ -22,7 +22,7 @@ class ProbeStateRow:
 
     site: str
     checked_at: float
-    up: bool
+    up: bool | None  # None: not measured (a firewall blocked it); the last measured one stays
     failure_class: str
     status_code: int | None
     elapsed_ms: float
@@ -47,11 +47,11 @@ class ProbeRecords:
         return [(r["site"], r["checked_at"], r["rules"]) for r in rows]
 
     def sights(self) -> list[tuple[str, float, bool, bool]]:
-        """(site, last checked at, up, in maintenance) of every site ever probed: what the
-        blind guard last saw of each."""
+        """(site, last checked at, up, in maintenance) of every site ever measured: what the
+        blind guard last saw of each (a site whose probes were only ever blocked, none)."""
         rows = self.store.query(
             "SELECT site, checked_at, up, in_maintenance FROM probe_state "
-            "WHERE checked_at IS NOT NULL"
+            "WHERE checked_at IS NOT NULL AND up IS NOT NULL"
         )
         return [
             (r["site"], r["checked_at"], bool(r["up"]), bool(r["in_maintenance"])) for r in rows
@@ -85,7 +85,7 @@ class ProbeRecords:
             (
                 s.site,
                 s.checked_at,
-                int(s.up),
+                None if s.up is None else int(s.up),
                 s.failure_class,
                 s.status_code,
                 s.elapsed_ms,
@@ -103,7 +103,7 @@ class ProbeRecords:
                 elapsed_ms, phases, cert_not_after, detail, in_maintenance, rules)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(site) DO UPDATE SET checked_at = excluded.checked_at,
-                up = excluded.up, failure_class = excluded.failure_class,
+                up = COALESCE(excluded.up, probe_state.up), failure_class = excluded.failure_class,
                 status_code = excluded.status_code, elapsed_ms = excluded.elapsed_ms,
                 phases = excluded.phases,
                 cert_not_after = COALESCE(excluded.cert_not_after, probe_state.cert_not_after),

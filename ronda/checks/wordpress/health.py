@@ -6,7 +6,9 @@ The checks that need requests of their own take turns, one per site per round, s
 never fires a burst at a customer's shared server: a sample of the page's own images
 (`images_per_round`, one after the other), the REST root, `/wp-login.php`, and (with an API
 key, at most every `safe_browsing_every`) Google's lookup, which goes to Google, not to the
-site. `WordPressHealth` keeps, between rounds, each site's turn and the last verdict of
+site: it runs after the site's own requests, with the site's per-server slot given back
+(`ronda.checks.politeness.leave_slot`), at most `safe_browsing_concurrency` at once across
+the desk. `WordPressHealth` keeps, between rounds, each site's turn and the last verdict of
 each turn-taking check; every round reports the verdicts it holds, so a broken REST API
 stays one steady finding while the other checks have their turns. A verdict that just
 changed (a new failure, or a recovery) is looked at again on the site's next probe before
@@ -33,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ronda.checks.classify import Finding, Observation
+from ronda.checks.politeness import leave_slot
 from ronda.checks.wordpress import core, debug, page, php, rest, safe_browsing
 from ronda.config import Site
 from ronda.config.wordpress import WordPressSettings, switched
@@ -118,6 +121,9 @@ class WordPressHealth:
         self._releases: core.Releases | None = None
         self._releases_at = float("-inf")
         self._releases_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._lookups: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self.lookups_in_flight = 0  # Google lookups running now (tests read the bound)
+        self.lookups_peak = 0
         self.fetches = 0  # version-check API requests made (tests and the bench read it)
         self._fetch_ok = True  # the last request answered releases
 
@@ -201,6 +207,7 @@ class WordPressHealth:
         """The whole round at once: the turn's request, then the report."""
         this = self.begin(site, home)
         await this.take_turn(prober)
+        await this.finish_turn(prober)
         return await this.report(feed, now)
 
     def _judge(self, this: SiteRound, feed: Observation | None, now: datetime) -> HealthReport:
@@ -262,9 +269,38 @@ class WordPressHealth:
         memory.recheck = None
         if self.every_turn:  # a one-off probe: every check now, one after the other
             for check in due:
-                await self._run(prober, this, memory, check, now, recheck=True)
+                if check == "safe_browsing":
+                    this.lookup = (memory, now, True)
+                else:
+                    await self._run(prober, this, memory, check, now, recheck=True)
+        elif pick == "safe_browsing":
+            this.lookup = (memory, now, recheck)  # after the site's own requests
         elif pick is not None:
             await self._run(prober, this, memory, pick, now, recheck=recheck)
+
+    async def _finish_turn(self, prober: Prober, this: SiteRound) -> None:
+        """Google's lookup, when it is this round's turn: the site's own requests are over,
+        so its per-server slot goes back first; the desk's lookups have their own bound."""
+        if this.lookup is None:
+            return
+        memory, now, recheck = this.lookup
+        this.lookup = None
+        leave_slot()
+        async with self._lookup_limit():
+            self.lookups_in_flight += 1
+            self.lookups_peak = max(self.lookups_peak, self.lookups_in_flight)
+            try:
+                await self._run(prober, this, memory, "safe_browsing", now, recheck=recheck)
+            finally:
+                self.lookups_in_flight -= 1
+
+    def _lookup_limit(self) -> asyncio.Semaphore:
+        """The lookups' semaphore of the running loop (a one-off probe runs its own)."""
+        loop = asyncio.get_running_loop()
+        if self._lookups is None or self._lookups[0] is not loop:
+            limit = max(1, self.settings.safe_browsing_concurrency)
+            self._lookups = (loop, asyncio.Semaphore(limit))
+        return self._lookups[1]
 
     async def _run(
         self,
@@ -439,9 +475,15 @@ class SiteRound:
     facts_page: page.PageFacts | None
     ran: str | None = None
     releases: core.Releases | None = None
+    # Google's lookup when it is due this round: (memory, when, recheck), run by finish_turn.
+    lookup: tuple[_Memory, float, bool] | None = None
 
     async def take_turn(self, prober: Prober) -> None:
         await self.health._take_turn(prober, self)
+
+    async def finish_turn(self, prober: Prober) -> None:
+        """What the turn leaves for after the site's own requests (Google's lookup)."""
+        await self.health._finish_turn(prober, self)
 
     async def report(self, feed: Observation | None, now: datetime) -> HealthReport:
         if "core" in self.on:
