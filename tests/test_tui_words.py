@@ -118,3 +118,70 @@ async def test_at_80_columns_the_class_is_named_without_its_code(store: Store) -
         await open_case(pilot, "R-1001")
         meta = shown(app, "#meta")
         assert "Falla: error HTTP 500" in meta and "(http_500)" not in meta
+
+
+# ---- at 80 columns -------------------------------------------------------------------
+
+
+def footer_text(app) -> str:  # noqa: ANN001
+    from ronda.tui.widgets.footer import FittedFooter
+
+    footer = app.screen.query_one(FittedFooter)
+    return " ".join(str(key.render()) for key in footer.children)
+
+
+def test_the_footer_keeps_the_keys_that_matter_and_help_last() -> None:
+    from ronda.tui.widgets.footer import Key, fit_keys
+
+    keys = [
+        Key("claim", "c", "Claim", "Claim"),
+        Key("reply", "r", "Reply", "Reply"),
+        Key("reopen", "o", "Reopen", "Reopen"),
+        Key("log_time", "t", "Log time", "Time"),
+        Key("help", "?", "Help", "More"),
+    ]
+    full = sum(k.width(False) for k in keys)
+    assert fit_keys("ticket", keys, full + 10, 10).short is False
+    short = sum(k.width(True) for k in keys)
+    fit = fit_keys("ticket", keys, full + 9, 10)  # no room for the palette: short words
+    assert fit.short and fit.palette and len(fit.names) == 5
+    fit = fit_keys("ticket", keys, short + 9, 10)  # then the palette's key goes
+    assert fit.short and not fit.palette and len(fit.names) == 5
+    # Narrower still: the least important first (reopen), then claim; help stays.
+    tight = sum(k.width(True) for k in keys) - 1
+    assert fit_keys("ticket", keys, tight, 10).names == ("claim", "reply", "log_time", "help")
+    assert fit_keys("ticket", keys, 15, 10).names == ("reply", "help")
+
+
+def test_every_short_word_has_its_spanish() -> None:
+    from ronda.tui.widgets.footer import EN_SHORT, ES_SHORT
+
+    assert EN_SHORT.keys() <= ES_SHORT.keys()
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+async def test_at_80_columns_the_ticket_footer_shows_t_b_l_and_the_count_shows(
+    store: Store, lang: str
+) -> None:
+    app = make_app(store, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))
+        await pilot.pause()
+        header = shown(app, "#summary")
+        assert ("6 of 6" if lang == "en" else "6 de 6") in header
+        assert len(header.rstrip()) <= 78
+        await open_case(pilot, "R-1004")
+        await settle(pilot, lambda: " t " in f" {footer_text(app)} ", rounds=200)
+        keys = footer_text(app)
+        for key in ("c", "r", "n", "x", "t", "b", "l", "?"):
+            assert f" {key} " in f" {keys} ", keys
+        assert sum(len(str(k.render())) + 1 for k in app.screen.query("FooterKey")) <= 80
+    app = make_app(store, lang=lang)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_case(pilot, "R-1004")
+        # Wide: every key (in full words where they fit) and the palette's key.
+        await settle(pilot, lambda: "^p" in footer_text(app), rounds=200)
+        keys = footer_text(app)
+        assert ("Link parent" if lang == "en" else "Vincular") in keys
+        assert ("q Quit" if lang == "en" else "q Salir") in keys
+        assert ("? Help" if lang == "en" else "? Ayuda") in keys

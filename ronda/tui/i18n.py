@@ -11,6 +11,7 @@ from ronda.tui.i18n_ticket import EN as _TICKET_EN
 from ronda.tui.i18n_ticket import ES as _TICKET_ES
 from ronda.tui.i18n_words import EN_WORDS, ES_WORDS
 from ronda.tui.probe_words import EN_PHRASES, ES_PHRASES
+from ronda.tui.widgets.footer import EN_SHORT, ES_SHORT
 
 EN: dict[str, str] = {
     # Actions: short labels (footer, palette) ...
@@ -580,8 +581,8 @@ ES: dict[str, str] = {
 # words of probes' subjects (`ronda.tui.words`), kept in their own module.
 EN.update(EN_WORDS)
 ES.update(ES_WORDS)
-EN.update(EN_PHRASES)
-ES.update(ES_PHRASES)
+EN.update(EN_PHRASES | EN_SHORT)
+ES.update(ES_PHRASES | ES_SHORT)
 # The ticket screen's entries live in their own module (history, evidence, the editor).
 EN.update({k: v for k, v in _TICKET_EN.items() if k not in EN})
 ES.update({k: v for k, v in _TICKET_ES.items() if k not in ES})

@@ -8,13 +8,14 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Collapsible, Footer, OptionList, Static
+from textual.widgets import Collapsible, OptionList, Static
 
 from ronda.durations import format_spent
 from ronda.model import Ticket
 from ronda.tui.data import QueueSnapshot, TicketDetail, format_when, load_detail
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.widgets.evidence import evidence_text, summary_text
+from ronda.tui.widgets.footer import FittedFooter
 from ronda.tui.widgets.outgoing import outgoing_text
 from ronda.tui.widgets.queue_table import PRIORITY_STYLES, STATUS_STYLES
 from ronda.tui.widgets.related import related_options, ticket_of
@@ -84,7 +85,7 @@ class TicketScreen(TicketActions):
         with VerticalScroll(id="outgoing-pane", classes="pane -empty") as pane:
             pane.border_title = self.t("ticket.outgoing")
             yield Static("", id="outgoing")
-        yield Footer(compact=True)
+        yield FittedFooter(self.KIND, self.t)
 
     def on_mount(self) -> None:
         if self.detail is not None:
