@@ -339,11 +339,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from ronda.sla import SlaPolicy
             from ronda.tui.app import RondaApp
 
+            mail_reply, mail_off = demo.reply_channel()
             app = RondaApp(
                 demo.store,
                 args.agent or getpass.getuser(),
                 args.lang,
                 probe_now=demo.probe_now,
+                mail_reply=mail_reply,
+                mail_off_reason=mail_off,
                 policy=SlaPolicy.from_config(demo.config),
                 idle_gc=True,
                 agents=demo.config.agents,

@@ -1,0 +1,48 @@
+"""Which config the TUI works with, and what it says about it: the demo's reply editor says
+why a reply is recorded only; `ronda tui` without --config reads the ronda.toml next to its
+database and says which config is in use."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from test_tui import CONFIG, SIZE, build_store, make_app, open_case, settle, utc  # noqa: F401
+
+from ronda.app.service import Service
+from ronda.config import MailSettings
+from ronda.demo.app import reply_channel
+from ronda.store import Store
+from ronda.tui.screens.compose import ComposeScreen
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return build_store(tmp_path / "ronda.db")
+
+
+def test_the_demo_has_a_config_but_no_relay(store: Store) -> None:
+    assert reply_channel(Service(CONFIG, store)) == (None, "why.demo_no_relay")
+    relayed = replace(CONFIG, mail=MailSettings(relay="127.0.0.1:2525"))
+    service = Service(relayed, store)
+    mail_reply, why = reply_channel(service)
+    assert mail_reply == service.mail_reply and why == ""
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "the demo has no mail relay"), ("es", "la demo no tiene relay de correo")],
+)
+async def test_the_demo_reply_editor_says_the_true_reason(
+    store: Store, lang: str, words: str
+) -> None:
+    mail_reply, why = reply_channel(Service(CONFIG, store))
+    app = make_app(store, lang=lang, mail_reply=mail_reply, mail_off_reason=why)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_case(pilot, "R-1002")  # a requester with an e-mail address
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, ComposeScreen))
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert words in text
+        assert "--config" not in text
