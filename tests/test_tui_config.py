@@ -46,3 +46,60 @@ async def test_the_demo_reply_editor_says_the_true_reason(
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert words in text
         assert "--config" not in text
+
+
+# ---- the config next to the database -------------------------------------------------
+
+SAVED = (
+    "[[agents]]\n"
+    'name = "ana"\n'
+    "[[replies.saved]]\n"
+    'name = "Looking into it"\n'
+    'lang = "en"\n'
+    'text = "Hello {customer}: we are on {case}."\n'
+)
+
+
+def test_tui_reads_the_config_next_to_the_database(tmp_path: Path) -> None:
+    import argparse
+
+    from ronda.app.context import config_path, load
+
+    db = tmp_path / "ronda.db"
+    args = argparse.Namespace(db=db, config=None)
+    assert config_path(args) is None  # no file beside: the defaults
+    (tmp_path / "ronda.toml").write_text(SAVED, encoding="utf-8")
+    assert config_path(args) == tmp_path / "ronda.toml"
+    config = load(config_path(args))
+    assert [r.name for r in config.replies] == ["Looking into it"]
+    assert [a.name for a in config.agents] == ["ana"]
+    # --config wins over the file beside.
+    other = tmp_path / "other.toml"
+    other.write_text("", encoding="utf-8")
+    assert config_path(argparse.Namespace(db=db, config=str(other))) == other
+
+
+@pytest.mark.parametrize(
+    ("source", "header", "toast"),
+    [
+        ("/desk/ronda.toml", "config ronda.toml", "Config: /desk/ronda.toml"),
+        (None, "no config", "No config: SLA defaults"),
+    ],
+)
+async def test_the_tui_says_which_config_is_in_use(
+    store: Store, source: str | None, header: str, toast: str
+) -> None:
+    from test_tui import toasts
+
+    app = make_app(store, config_source=source)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))
+        await pilot.pause()
+        assert header in str(app.screen.query_one("#summary").render())
+        assert any(toast in text for text in toasts(app))
+    # At 80 columns the count stays; the config gives way first.
+    app = make_app(store, config_source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))
+        await pilot.pause()
+        assert "6 of 6" in str(app.screen.query_one("#summary").render())

@@ -136,6 +136,7 @@ class RondaApp(TextualWords, App[None]):
         idle_gc: bool = False,
         agents: tuple[Agent, ...] = (),
         saved_replies: tuple[SavedReply, ...] = (),
+        config_source: str | None = "",
     ) -> None:
         super().__init__()
         # Only for a real session (run_tui): tests start many apps in one process.
@@ -158,6 +159,9 @@ class RondaApp(TextualWords, App[None]):
         # The config's [[agents]] (empty: names are free text) and saved replies.
         self.agents = agents
         self._saved_replies = saved_replies
+        # The config file in use (None: the defaults; "": not said), said at start and in
+        # the queue's header.
+        self.config_source = config_source
         # Unsent replies and notes, per (ticket id, "reply" | "note"): read from the store
         # at start, written through on every change (`keep_draft`).
         self.drafts: dict[tuple[int, str], Draft] = {}
@@ -228,6 +232,10 @@ class RondaApp(TextualWords, App[None]):
     def on_mount(self) -> None:
         self.run_io(lambda: self.store.drafts.of_agent(self.agent), self._drafts_loaded)
         self.push_screen(localized(QueueScreen, self.lang)())
+        if self.config_source:
+            self.say(self.t("msg.config_in_use", path=self.config_source))
+        elif self.config_source is None:
+            self.say(self.t("msg.config_none"), "warning")
         self.set_interval(1.0, self._tick)
         self._poll()
 
@@ -655,6 +663,7 @@ def run_tui(
     probe_now: ProbeNow | None = None,
     mail_reply: MailReply | None = None,
     mail_off_reason: str = "why.no_config",
+    config_source: str | None = None,
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
 
@@ -674,6 +683,7 @@ def run_tui(
         idle_gc=True,
         agents=config.agents if config is not None else (),
         saved_replies=config.replies if config is not None else (),
+        config_source=config_source,
     )
     try:
         app.run()

@@ -216,6 +216,13 @@ EN: dict[str, str] = {
     "why.no_relay": "no mail relay is configured: [mail] relay",
     "why.no_config": "the TUI was started without --config, so it knows no relay",
     "why.demo_no_relay": "the demo has no mail relay",
+    "msg.config_in_use": "Config: {path}",
+    "msg.config_none": (
+        "No config: SLA defaults, no saved replies, agents not checked "
+        "(give --config, or put ronda.toml next to the database)."
+    ),
+    "queue.config": "config {name}",
+    "queue.no_config": "no config",
     "why.no_requester": "the case has no requester e-mail address",
     "prompt.note": "Internal note on {case}",
     "prompt.public_update": "Public update on {case}",
@@ -496,6 +503,13 @@ ES: dict[str, str] = {
     "why.no_relay": "no hay relay de correo configurado: [mail] relay",
     "why.no_config": "la TUI se abrió sin --config y no conoce ningún relay",
     "why.demo_no_relay": "la demo no tiene relay de correo",
+    "msg.config_in_use": "Configuración: {path}",
+    "msg.config_none": (
+        "Sin configuración: ANS por defecto, sin respuestas guardadas, agentes sin validar "
+        "(use --config, o ponga ronda.toml junto a la base de datos)."
+    ),
+    "queue.config": "config. {name}",
+    "queue.no_config": "sin config.",
     "why.no_requester": "el caso no tiene correo del solicitante",
     "prompt.note": "Nota interna en {case}",
     "prompt.public_update": "Novedad pública en {case}",

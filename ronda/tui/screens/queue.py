@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
+from ronda.display import visible
 from ronda.model import Status, Ticket
 from ronda.tui.data import QueueSnapshot
 from ronda.tui.screens.base import TicketActions
@@ -40,11 +42,16 @@ class QueueSummary(Static):
 
 
 def summary_text(
-    snapshot: QueueSnapshot, agent: str, t: Callable[..., str], width: int | None = None
+    snapshot: QueueSnapshot,
+    agent: str,
+    t: Callable[..., str],
+    width: int | None = None,
+    config: str | None = "",
 ) -> Text:
     """The header's line. Narrower than its text (`width`, padding left out), it gives way
-    in this order: the name and agent, the states with no tickets, then the view's words
-    are cut; the count of rows shown always stays whole."""
+    in this order: the config in use (`config`: its path, None for the defaults, "" not
+    said), the name and agent, the states with no tickets, then the view's words are cut;
+    the count of rows shown always stays whole."""
     c = snapshot.counts
     states = (
         ("breached", "sla.breached", c.breached if c else None),
@@ -69,6 +76,12 @@ def summary_text(
     tail = Text(" │ ", style="dim")
     total = "…" if snapshot.total is None else snapshot.total
     tail.append(t("queue.shown", shown=len(snapshot.rows), total=total), style="")
+    said = Text()
+    if config != "":
+        said.append(" │ ", style="dim")
+        name = Path(config).name if config else None
+        words = t("queue.config", name=visible(name)) if name else t("queue.no_config")
+        said.append(words, style="dim" if name else "yellow")
 
     def head(brand: bool, zeros: bool) -> Text:
         out = Text()
@@ -84,6 +97,9 @@ def summary_text(
         out.append("│ ", style="dim")
         return out
 
+    start = head(True, True)
+    if width is None or start.cell_len + view.cell_len + tail.cell_len + said.cell_len <= width:
+        return Text.assemble(start, view, tail, said)
     for brand, zeros in ((True, True), (False, True), (False, False)):
         start = head(brand, zeros)
         if width is None or start.cell_len + view.cell_len + tail.cell_len <= width:
@@ -135,7 +151,8 @@ class QueueScreen(TicketActions):
     def _paint_summary(self, snapshot: QueueSnapshot) -> None:
         summary = self.query_one(QueueSummary)
         width = (summary.size.width or self.size.width or 120) - 2  # its padding
-        summary.update(summary_text(snapshot, self.ronda.agent, self.t, width))
+        text = summary_text(snapshot, self.ronda.agent, self.t, width, self.ronda.config_source)
+        summary.update(text)
 
     def on_resize(self) -> None:
         if self.ronda.snapshot is not None and self.is_mounted:
