@@ -103,3 +103,39 @@ async def test_the_tui_says_which_config_is_in_use(
         await settle(pilot, lambda: bool(app.snapshot and app.snapshot.rows))
         await pilot.pause()
         assert "6 of 6" in str(app.screen.query_one("#summary").render())
+
+
+# ---- rows first, counts after --------------------------------------------------------
+
+
+async def test_the_rows_paint_before_the_header_counts_which_follow(store: Store) -> None:
+    from ronda.tui.app import RondaApp
+    from ronda.tui.screens.queue import summary_text
+
+    class Watched(RondaApp):
+        """The app as it is, noting what each snapshot it shows holds."""
+
+        CSS_PATH = Path(__file__).parents[1] / "ronda" / "tui" / "app.tcss"
+
+        def _show_snapshot(self, snapshot) -> None:  # noqa: ANN001
+            self.seen.append((len(snapshot.rows), snapshot.counts))
+            super()._show_snapshot(snapshot)
+
+    from test_tui import NOW
+
+    app = Watched(store, "ana", clock=lambda: NOW, poll_interval=0.05)
+    app.seen = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows, counts = app.seen[0]
+        assert rows == 6 and counts is None  # the rows alone, first
+        assert app.snapshot.counts is not None and app.snapshot.counts.breached == 1
+        assert "breached 1" in str(app.screen.query_one("#summary").render())
+        # A keystroke on the same store reuses the counts: no "…" flicker.
+        await pilot.press("slash", "p")
+        await settle(pilot, lambda: app.queue_filter.search == "p")
+        assert app.seen[-1][1] is not None
+    # While the counts are out, the header says so and still shows the rows' count.
+    waiting = replace(app.snapshot, counts=None)
+    text = str(summary_text(waiting, "ana", lambda key, **kw: key.split(".")[-1], 200))
+    assert "breached …" in text
