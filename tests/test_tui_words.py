@@ -82,7 +82,7 @@ async def test_the_ticket_screen_in_spanish_says_the_class_and_the_probe_in_span
     app = make_app(store, lang="es")
     async with app.run_test(size=SIZE) as pilot:
         await open_case(pilot, "R-1001")
-        assert "sigue fallando: HTTP 500" in shown(app, "#timeline")
+        assert "sonda repetición: sigue fallando: HTTP 500" in shown(app, "#timeline")
         assert "still failing" not in shown(app, "#timeline")
         # The class in words, its code beside it where there is room.
         assert "Falla: error HTTP 500 (http_500)" in shown(app, "#meta")

@@ -105,6 +105,7 @@ def event_words(actor: str, body: str, t: Callable[..., str]) -> str:
 
 
 EN_PHRASES: dict[str, str] = {
+    "actor.probe": "probe",
     "probe.still_for": "still failing (for {since}): {detail}",
     "probe.again_for": "failing again (for {since}): {detail}",
     "probe.still": "still failing: {detail}",
@@ -125,6 +126,7 @@ EN_PHRASES: dict[str, str] = {
 }
 
 ES_PHRASES: dict[str, str] = {
+    "actor.probe": "sonda",
     "probe.still_for": "sigue fallando (desde hace {since}): {detail}",
     "probe.again_for": "vuelve a fallar (desde hace {since}): {detail}",
     "probe.still": "sigue fallando: {detail}",

@@ -121,7 +121,9 @@ def event_line(event: TicketEvent, t: Callable[..., str], ticket: Ticket | None 
     line = Text(no_wrap=False)
     line.append(format_when(event.at), style="dim")
     line.append(" ")
-    line.append(event.actor, style="bold")
+    # The rounds' own name is a word of the UI ("sonda"); an agent's name is theirs.
+    actor = t("actor.probe") if event.actor in PROBE_ACTORS else event.actor
+    line.append(actor, style="bold")
     line.append(" ")
     style = KIND_STYLES.get(event.kind, "")
     words = change_words(event, t)
