@@ -64,7 +64,12 @@ class HeaderCounts:
 
     @work(thread=True, exclusive=True, group="counts", name="header counts")
     def load_counts(self, stamp: ChangeStamp | None, now: datetime) -> None:
-        counts = sla_counts(self.store, now)
+        try:
+            counts = sla_counts(self.store, now)
+        except Exception:  # noqa: BLE001 - the poller says when the store fails, and retries
+            return
+        finally:
+            self.store.close()  # this worker's own connection (a thread of its own)
         self.post_message(CountsLoaded(stamp, counts))  # type: ignore[attr-defined]
 
     def counts_for(self, stamp: ChangeStamp | None) -> SlaCounts | None:
