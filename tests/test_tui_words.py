@@ -185,3 +185,16 @@ async def test_at_80_columns_the_ticket_footer_shows_t_b_l_and_the_count_shows(
         assert ("Link parent" if lang == "en" else "Vincular") in keys
         assert ("q Quit" if lang == "en" else "q Salir") in keys
         assert ("? Help" if lang == "en" else "? Ayuda") in keys
+
+
+async def test_the_sites_footer_shows_enter_though_the_table_shadows_it(store: Store) -> None:
+    from ronda.tui.screens.sites import SitesScreen
+
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, SitesScreen))
+        await settle(pilot, lambda: "Open" in footer_text(app), rounds=200)
+        keys = footer_text(app)
+        assert keys.startswith("⏎ Open") and "p Probe" in keys

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # noqa: PLC2701 - the footer's own key widget
 
@@ -69,15 +70,35 @@ class FittedFooter(Footer):
         self.fit: Fit | None = None
 
     def _keys(self) -> tuple[list[Key], dict]:
-        keys, found = [], {}
-        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
-            if not binding.show or binding.id is None or binding.id in found:
-                continue
-            found[binding.id] = (binding, enabled, tooltip)
-            words = binding.description
-            short = self.t(f"short.{binding.id}", default=words)
-            keys.append(Key(binding.id, self.app.get_key_display(binding), words, short))
+        active = self.screen.active_bindings
+        found: dict[str, tuple] = {}
+        for _node, binding, enabled, tooltip in active.values():
+            if binding.show and binding.id is not None and binding.id not in found:
+                found[binding.id] = (binding, enabled, tooltip)
+        # A screen's key that a focused widget shadows with a hidden binding of its own
+        # (the sites table's `enter`, which selects the row the screen then opens) still
+        # does what the screen says: shown too.
+        own = [b for b in getattr(type(self.screen), "BINDINGS", ()) if isinstance(b, Binding)]
+        for binding in own:
+            shadow = active.get(binding.key)
+            if (
+                binding.show
+                and binding.id is not None
+                and binding.id not in found
+                and shadow is not None
+                and not shadow.binding.show
+            ):
+                found[binding.id] = (binding, shadow.enabled, "")
+        order = {b.id: i for i, b in enumerate(own)}
+        keys = [
+            Key(name, self.app.get_key_display(b), b.description, self._short(name, b))
+            for name, (b, _enabled, _tip) in found.items()
+        ]
+        keys.sort(key=lambda k: order.get(k.name, len(order)))
         return keys, found
+
+    def _short(self, name: str, binding: Binding) -> str:
+        return self.t(f"short.{name}", default=binding.description)
 
     def _palette_width(self) -> int:
         if not self.app.ENABLE_COMMAND_PALETTE:
@@ -97,9 +118,6 @@ class FittedFooter(Footer):
         width = self.size.width or self.app.size.width
         self.fit = fit = fit_keys(self.kind, keys, width, self._palette_width())
         self.show_command_palette = fit.palette
-        if not fit.short:
-            yield from super().compose()
-            return
         by_name = {k.name: k for k in keys}
         dropped = len(fit.names) < len(keys)
         self.styles.grid_size_columns = len(fit.names) + fit.palette
@@ -107,7 +125,7 @@ class FittedFooter(Footer):
             binding, enabled, tooltip = found[name]
             key = by_name[name]
             # `? More` only when keys were left out; with every key there, `? Help`.
-            words = key.words if name == "help" and not dropped else key.short
+            words = key.words if not fit.short or (name == "help" and not dropped) else key.short
             yield FooterKey(
                 binding.key,
                 key.key,
