@@ -23,6 +23,7 @@ from ronda.app.context import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
+    config_path,
     load,
     open_store,
     policy,
@@ -339,15 +340,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from ronda.sla import SlaPolicy
             from ronda.tui.app import RondaApp
 
+            mail_reply, mail_off = demo.reply_channel()
             app = RondaApp(
                 demo.store,
                 args.agent or getpass.getuser(),
                 args.lang,
                 probe_now=demo.probe_now,
+                mail_reply=mail_reply,
+                mail_off_reason=mail_off,
                 policy=SlaPolicy.from_config(demo.config),
                 idle_gc=True,
                 agents=demo.config.agents,
                 saved_replies=demo.config.replies,
+                config_source=str(demo.config_path),
             )
             app.run()
     finally:
@@ -390,12 +395,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from ronda.tui.app import run_tui
 
     require_db(args)
-    if not args.config:
+    path = config_path(args)  # --config, else the ronda.toml next to the database
+    if path is None:
         run_tui(args.db, args.agent, args.lang)
         return EXIT_OK
     from ronda.app.service import Service
 
-    config = load(args.config)
+    config = load(path)
     args.agent = _tui_agent(args.agent, config)
     # The service's own store: "probe now" writes from the TUI's worker threads.
     service = Service(config, open_store(args)).start()  # no part runs: probes on demand only
@@ -408,6 +414,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
             probe_now=service.probe_site,
             mail_reply=service.mail_reply if service.replies_by_mail else None,
             mail_off_reason="why.no_relay",
+            config_source=str(path),
         )
     finally:
         service.stop()
@@ -550,7 +557,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tui", parents=[common, agent], help="the agents' queue")
     p.add_argument("--lang", choices=["en", "es"], help="default: the config's, else English")
-    p.add_argument("--config", help="config file (SLA matrix, language; enables probe now)")
+    p.add_argument(
+        "--config",
+        help="config file (SLA matrix, language, agents, saved replies; enables probe now); "
+        "default: ronda.toml next to the database",
+    )
     p.set_defaults(func=cmd_tui)
 
     return parser

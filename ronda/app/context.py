@@ -62,17 +62,23 @@ def load(path: str | Path | None) -> Config:
     return Config() if path is None else load_config(path)
 
 
+def config_path(args: argparse.Namespace) -> Path | None:
+    """The config file the arguments name: `--config`, else the `ronda.toml` next to the
+    database when there is one, else None (the defaults)."""
+    path = getattr(args, "config", None)
+    if path is not None:
+        return Path(path)
+    beside = db_path(args).parent / CONFIG_NAME
+    return beside if beside.is_file() else None
+
+
 def desk_config(args: argparse.Namespace) -> Config:
     """The desk's config (see the module docstring); its time zone becomes the one times are
     printed in. Read once per command."""
     cached = getattr(args, "_desk_config", None)
     if cached is not None:
         return cached
-    path = getattr(args, "config", None)
-    if path is None:
-        beside = db_path(args).parent / CONFIG_NAME
-        path = beside if beside.is_file() else None
-    config = load(path)
+    config = load(config_path(args))
     use_zone(config.calendar.timezone)
     args._desk_config = config
     return config

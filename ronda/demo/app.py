@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
 
+def reply_channel(service: Service | None) -> tuple[object | None, str]:
+    """The TUI's mail channel for the demo's service (its `mail_reply` when a relay is
+    configured) and, when there is none, the catalogue key that says so: the demo has a
+    config, but no relay (`ronda.tui.app.RondaApp.reply_recipient`)."""
+    if service is not None and service.replies_by_mail:
+        return service.mail_reply, ""
+    return None, "why.demo_no_relay"
+
+
 # Saved replies the demo's reply editor offers (ctrl+t), one per language.
 DEMO_REPLIES = (
     "[[replies.saved]]\n"
@@ -95,6 +104,11 @@ class DemoDesk:
     @property
     def exporter(self) -> ExporterHandle | None:
         return self.service.exporter if self.service is not None else None
+
+    def reply_channel(self) -> tuple[object | None, str]:
+        """(how the TUI mails a reply, or None; the catalogue key of why it does not):
+        the demo's config names no mail relay, so its replies are recorded only."""
+        return reply_channel(self.service)
 
     def say(self, text: str) -> None:
         print(f"ronda demo: {text}", file=self.out, flush=True)

@@ -101,6 +101,41 @@ FOOTER: dict[str, frozenset[str]] = {
 }
 
 
+# The footer's keys by importance, most first: a narrow terminal drops from the end (`?`,
+# which lists every key, always stays; `ronda.tui.widgets.footer`).
+FOOTER_RANK: dict[str, tuple[str, ...]] = {
+    "queue": (
+        "search",
+        "filter",
+        "claim",
+        "jump",
+        "view_breached",
+        "view_mine",
+        "new_ticket",
+        "view_unassigned",
+        "view_open",
+        "sites",
+        "quit",
+    ),
+    "ticket": (
+        "reply",
+        "claim",
+        "note",
+        "resolve",
+        "log_time",
+        "billable",
+        "link_parent",
+        "pending",
+        "back",
+        "reprioritize",
+        "assign",
+        "reopen",
+        "quit",
+    ),
+    "sites": ("open_site", "probe_now", "back", "jump", "new_ticket", "quit"),
+}
+
+
 def bindings(kind: str, t: Callable[..., str]) -> list[Binding]:
     """Bindings of every action a `kind` of screen offers, described in `t`'s language."""
     return [

@@ -46,6 +46,7 @@ from ronda.tickets import (
     utcnow,
 )
 from ronda.tui.commands import RondaCommands
+from ronda.tui.counting import HeaderCounts
 from ronda.tui.data import (
     QUEUE_LIMIT,
     Directory,
@@ -55,11 +56,10 @@ from ronda.tui.data import (
     load_directory,
     load_queue,
     read_stamp,
-    with_total,
 )
 from ronda.tui.i18n import Catalogue
 from ronda.tui.idle_gc import IdleCollector
-from ronda.tui.messages import PollFailed, PollRecovered, TicketsChanged
+from ronda.tui.messages import CountsLoaded, PollFailed, PollRecovered, TicketsChanged
 from ronda.tui.palette import TextualWords
 from ronda.tui.probing import ProbedSite, ProbeNow, probe_summary
 from ronda.tui.screens.base import RondaScreen, localized
@@ -76,8 +76,6 @@ POLL_SECONDS = 1.0
 # Even when nothing changed, reload now and then: SLA states move with time (ok -> warning).
 FULL_REFRESH_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
-# SQLite VM steps between checks that a COUNT is still wanted (about a millisecond).
-COUNT_CHECK_OPS = 20_000
 
 # `:` understands case numbers and these words (English and Spanish).
 JUMP_COMMANDS: dict[str, str] = {
@@ -113,7 +111,7 @@ JUMP_COMMANDS: dict[str, str] = {
 MailReply = Callable[[Desk, Ticket, str, str], Ticket]
 
 
-class RondaApp(TextualWords, App[None]):
+class RondaApp(HeaderCounts, TextualWords, App[None]):
     """The desk for one agent. `clock` and `probe_now` are injected (tests, the CLI)."""
 
     CSS_PATH = "app.tcss"
@@ -136,6 +134,7 @@ class RondaApp(TextualWords, App[None]):
         idle_gc: bool = False,
         agents: tuple[Agent, ...] = (),
         saved_replies: tuple[SavedReply, ...] = (),
+        config_source: str | None = "",
     ) -> None:
         super().__init__()
         # Only for a real session (run_tui): tests start many apps in one process.
@@ -158,6 +157,9 @@ class RondaApp(TextualWords, App[None]):
         # The config's [[agents]] (empty: names are free text) and saved replies.
         self.agents = agents
         self._saved_replies = saved_replies
+        # The config file in use (None: the defaults; "": not said), said at start and in
+        # the queue's header.
+        self.config_source = config_source
         # Unsent replies and notes, per (ticket id, "reply" | "note"): read from the store
         # at start, written through on every change (`keep_draft`).
         self.drafts: dict[tuple[int, str], Draft] = {}
@@ -223,11 +225,16 @@ class RondaApp(TextualWords, App[None]):
             and self.snapshot is not None
             and self.snapshot.generation == self._request[0]
             and self.snapshot.total is not None
+            and self.snapshot.counts is not None
         )
 
     def on_mount(self) -> None:
         self.run_io(lambda: self.store.drafts.of_agent(self.agent), self._drafts_loaded)
         self.push_screen(localized(QueueScreen, self.lang)())
+        if self.config_source:
+            self.say(self.t("msg.config_in_use", path=self.config_source))
+        elif self.config_source is None:
+            self.say(self.t("msg.config_none"), "warning")
         self.set_interval(1.0, self._tick)
         self._poll()
 
@@ -246,7 +253,7 @@ class RondaApp(TextualWords, App[None]):
         """Reload the queue when the store's stamp or the request changed. A failed read
         shows a toast and the next attempt waits twice as long (up to 30 s)."""
         worker = get_current_worker()
-        last_stamp, last_counts, last_generation, last_full = None, None, -1, 0.0
+        last_stamp, last_generation, last_full = None, -1, 0.0
         served_fresh = -1
         wait = self.poll_interval
         failing = False
@@ -269,18 +276,21 @@ class RondaApp(TextualWords, App[None]):
                         self.clock(),
                         stamp=stamp,
                         generation=generation,
-                        counts=last_counts if same_store else None,
+                        counts=self.counts_for(stamp) if same_store else None,
                         count=False,
+                        with_counts=False,  # the rows paint first; the counts follow
                     )
                     self.post_message(TicketsChanged(snapshot))
+                    if not same_store:
+                        self.load_counts(stamp, snapshot.loaded_at)
                     # Rows first, then the total (a COUNT that may scan): unless the
                     # agent already typed on, in which case the next load counts.
                     if snapshot.total is None and self._request[0] == generation:
-                        counted = self._count(snapshot)
+                        counted = self.count_total(snapshot)
                         if counted is not None:
                             snapshot = counted
                             self.post_message(TicketsChanged(snapshot))
-                    last_stamp, last_counts = stamp, snapshot.counts
+                    last_stamp = stamp
                     last_generation = generation
                     if not same_store:
                         last_full = time.monotonic()
@@ -294,27 +304,6 @@ class RondaApp(TextualWords, App[None]):
                 wait = min(max(wait * 2, self.poll_interval * 2), MAX_BACKOFF_SECONDS)
                 self.post_message(PollFailed(str(exc), wait))
             self._sleep(wait, worker)
-
-    def _count(self, snapshot: QueueSnapshot) -> QueueSnapshot | None:
-        """`with_total`, interruptible by a newer filter (None when interrupted)."""
-        conn = self.store.db.conn
-        generation = snapshot.generation
-        with self._count_lock:
-            self._counting = conn
-        # SQLite clears a pending interrupt when a statement starts on an idle connection,
-        # so an `interrupt()` landing before the COUNT's first step is lost and the next
-        # keystroke waits for the whole scan. The progress handler closes that gap.
-        conn.set_progress_handler(lambda: self._request[0] != generation, COUNT_CHECK_OPS)
-        try:
-            return with_total(self.desk, snapshot)
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):
-                raise
-            return None
-        finally:
-            conn.set_progress_handler(None, 0)
-            with self._count_lock:
-                self._counting = None
 
     def _sleep(self, seconds: float, worker: Worker) -> None:
         """Wait for `seconds`, a wake-up (filter changed, action done) or cancellation."""
@@ -333,11 +322,19 @@ class RondaApp(TextualWords, App[None]):
             # After start-up: the app's long-lived objects (widgets, styles, caches) leave
             # the collector's reach, and full collections wait for a pause in typing.
             self.call_after_refresh(self.collector.install)
-        self.snapshot = message.snapshot
+        self._show_snapshot(self.with_counts(message.snapshot))
+
+    def on_counts_loaded(self, message: CountsLoaded) -> None:
+        self.header_counts = (message.stamp, message.counts)
+        if self.snapshot is not None and self.snapshot.stamp == message.stamp:
+            self._show_snapshot(replace(self.snapshot, counts=message.counts))
+
+    def _show_snapshot(self, snapshot: QueueSnapshot) -> None:
+        self.snapshot = snapshot
         for screen in self.screen_stack:
             if isinstance(screen, RondaScreen):
                 try:
-                    screen.data_changed(message.snapshot)
+                    screen.data_changed(snapshot)
                 except NoMatches:
                     pass  # the screen is being taken down (quitting): nothing to repaint
 
@@ -655,6 +652,7 @@ def run_tui(
     probe_now: ProbeNow | None = None,
     mail_reply: MailReply | None = None,
     mail_off_reason: str = "why.no_config",
+    config_source: str | None = None,
 ) -> None:
     """What `ronda tui [--db PATH] [--agent NAME] [--lang es]` runs.
 
@@ -674,6 +672,7 @@ def run_tui(
         idle_gc=True,
         agents=config.agents if config is not None else (),
         saved_replies=config.replies if config is not None else (),
+        config_source=config_source,
     )
     try:
         app.run()

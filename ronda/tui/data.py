@@ -106,7 +106,7 @@ class QueueSnapshot:
     filter: QueueFilter
     rows: tuple[Ticket, ...]
     total: int | None  # None: more than the limit, still being counted
-    counts: SlaCounts
+    counts: SlaCounts | None  # None: still being counted (`ronda.tui.app`'s second worker)
     loaded_at: datetime
     stamp: ChangeStamp | None = None
     generation: int = 0
@@ -121,10 +121,13 @@ def load_queue(
     generation: int = 0,
     counts: SlaCounts | None = None,
     count: bool = True,
+    with_counts: bool = True,
 ) -> QueueSnapshot:
     """The queue for `flt`. Pass the previous `counts` when the store has not changed (a
     keystroke in the search box): the header counts do not depend on the filter. With
-    `count=False` a list cut short by the limit leaves `total` None for `with_total`."""
+    `count=False` a list cut short by the limit leaves `total` None for `with_total`; with
+    `with_counts=False` (and no `counts`) the header counts are left None for `sla_counts`
+    to fill in afterwards, so the rows paint first."""
     rows = tuple(shown_ticket(t) for t in desk.queue(flt))
     # Counting is only needed when the limit cut the list short.
     total: int | None = len(rows)
@@ -134,7 +137,7 @@ def load_queue(
         filter=flt,
         rows=rows,
         total=total,
-        counts=counts if counts is not None else sla_counts(desk.store, now),
+        counts=counts if counts is not None or not with_counts else sla_counts(desk.store, now),
         loaded_at=now,
         stamp=stamp,
         generation=generation,

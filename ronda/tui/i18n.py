@@ -10,6 +10,8 @@ from __future__ import annotations
 from ronda.tui.i18n_ticket import EN as _TICKET_EN
 from ronda.tui.i18n_ticket import ES as _TICKET_ES
 from ronda.tui.i18n_words import EN_WORDS, ES_WORDS
+from ronda.tui.probe_words import EN_PHRASES, ES_PHRASES
+from ronda.tui.widgets.footer import EN_SHORT, ES_SHORT
 
 EN: dict[str, str] = {
     # Actions: short labels (footer, palette) ...
@@ -213,6 +215,14 @@ EN: dict[str, str] = {
     "prompt.reply_recorded_only": "No e-mail is sent: the reply is recorded only ({why}).",
     "why.no_relay": "no mail relay is configured: [mail] relay",
     "why.no_config": "the TUI was started without --config, so it knows no relay",
+    "why.demo_no_relay": "the demo has no mail relay",
+    "msg.config_in_use": "Config: {path}",
+    "msg.config_none": (
+        "No config: SLA defaults, no saved replies, agents not checked "
+        "(give --config, or put ronda.toml next to the database)."
+    ),
+    "queue.config": "config {name}",
+    "queue.no_config": "no config",
     "why.no_requester": "the case has no requester e-mail address",
     "prompt.note": "Internal note on {case}",
     "prompt.public_update": "Public update on {case}",
@@ -492,6 +502,14 @@ ES: dict[str, str] = {
     ),
     "why.no_relay": "no hay relay de correo configurado: [mail] relay",
     "why.no_config": "la TUI se abrió sin --config y no conoce ningún relay",
+    "why.demo_no_relay": "la demo no tiene relay de correo",
+    "msg.config_in_use": "Configuración: {path}",
+    "msg.config_none": (
+        "Sin configuración: ANS por defecto, sin respuestas guardadas, agentes sin validar "
+        "(use --config, o ponga ronda.toml junto a la base de datos)."
+    ),
+    "queue.config": "config. {name}",
+    "queue.no_config": "sin config.",
     "why.no_requester": "el caso no tiene correo del solicitante",
     "prompt.note": "Nota interna en {case}",
     "prompt.public_update": "Novedad pública en {case}",
@@ -579,6 +597,8 @@ ES: dict[str, str] = {
 # words of probes' subjects (`ronda.tui.words`), kept in their own module.
 EN.update(EN_WORDS)
 ES.update(ES_WORDS)
+EN.update(EN_PHRASES | EN_SHORT)
+ES.update(ES_PHRASES | ES_SHORT)
 # The ticket screen's entries live in their own module (history, evidence, the editor).
 EN.update({k: v for k, v in _TICKET_EN.items() if k not in EN})
 ES.update({k: v for k, v in _TICKET_ES.items() if k not in ES})

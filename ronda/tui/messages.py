@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ronda.tui.data import QueueSnapshot
+from ronda.store.queue import ChangeStamp
+from ronda.tui.data import QueueSnapshot, SlaCounts
 
 
 @dataclass
@@ -17,6 +18,14 @@ class TicketsChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, TicketsChanged)
+
+
+@dataclass
+class CountsLoaded(Message):
+    """The header's counts by SLA state for the store as of `stamp`."""
+
+    stamp: ChangeStamp | None
+    counts: SlaCounts
 
 
 @dataclass

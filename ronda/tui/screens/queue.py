@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from ronda.display import visible
 from ronda.model import Status, Ticket
 from ronda.tui.data import QueueSnapshot
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.screens.prompts import FilterPrompt
+from ronda.tui.widgets.footer import FittedFooter
 from ronda.tui.widgets.queue_table import QueueTable
 from ronda.tui.widgets.sla import SLA_STYLES
 
@@ -38,23 +41,28 @@ class QueueSummary(Static):
     """
 
 
-def summary_text(snapshot: QueueSnapshot, agent: str, t: Callable[..., str]) -> Text:
+def summary_text(
+    snapshot: QueueSnapshot,
+    agent: str,
+    t: Callable[..., str],
+    width: int | None = None,
+    config: str | None = "",
+) -> Text:
+    """The header's line. Narrower than its text (`width`, padding left out), it gives way
+    in this order: the config in use (`config`: its path, None for the defaults, "" not
+    said), the name and agent, the states with no tickets, then the view's words are cut;
+    the count of rows shown always stays whole."""
     c = snapshot.counts
-    out = Text()
-    out.append("Ronda ", style="bold")
-    out.append(f"{agent}  ", style="dim")
-    for state, label, count in (
-        ("breached", "sla.breached", c.breached),
-        ("warning", "sla.warning", c.warning),
-        ("ok", "sla.ok", c.ok),
-        ("paused", "sla.paused", c.paused),
-        ("met", "queue.answered", c.answered),
-    ):
-        out.append(f"{t(label)} {count}", style=SLA_STYLES[state] if count else "dim")
-        out.append("  ")
+    states = (
+        ("breached", "sla.breached", c.breached if c else None),
+        ("warning", "sla.warning", c.warning if c else None),
+        ("ok", "sla.ok", c.ok if c else None),
+        ("paused", "sla.paused", c.paused if c else None),
+        ("met", "queue.answered", c.answered if c else None),
+    )
     flt = snapshot.filter
-    out.append("│ ", style="dim")
-    out.append(t(f"view.{flt.view}"), style="bold")
+    view = Text()
+    view.append(t(f"view.{flt.view}"), style="bold")
     for key, value in (
         ("col.priority", flt.priority and t(f"priority.{flt.priority}")),
         ("col.status", flt.status and t(f"status.{flt.status}")),
@@ -63,12 +71,42 @@ def summary_text(snapshot: QueueSnapshot, agent: str, t: Callable[..., str]) -> 
         ("queue.search", flt.search),
     ):
         if value:
-            out.append(f" · {t(key)}: ", style="dim")
-            out.append(str(value))  # literal: a search or a customer name is user text
-    out.append(" │ ", style="dim")
+            view.append(f" · {t(key)}: ", style="dim")
+            view.append(str(value))  # literal: a search or a customer name is user text
+    tail = Text(" │ ", style="dim")
     total = "…" if snapshot.total is None else snapshot.total
-    out.append(t("queue.shown", shown=len(snapshot.rows), total=total))
-    return out
+    tail.append(t("queue.shown", shown=len(snapshot.rows), total=total), style="")
+    said = Text()
+    if config != "":
+        said.append(" │ ", style="dim")
+        name = Path(config).name if config else None
+        words = t("queue.config", name=visible(name)) if name else t("queue.no_config")
+        said.append(words, style="dim" if name else "yellow")
+
+    def head(brand: bool, zeros: bool) -> Text:
+        out = Text()
+        if brand:
+            out.append("Ronda ", style="bold")
+            out.append(f"{agent}  ", style="dim")
+        for state, label, count in states:
+            if count == 0 and not zeros:
+                continue
+            shown = "…" if count is None else count  # counted after the rows (a second load)
+            out.append(f"{t(label)} {shown}", style=SLA_STYLES[state] if count else "dim")
+            out.append("  ")
+        out.append("│ ", style="dim")
+        return out
+
+    start = head(True, True)
+    if width is None or start.cell_len + view.cell_len + tail.cell_len + said.cell_len <= width:
+        return Text.assemble(start, view, tail, said)
+    for brand, zeros in ((True, True), (False, True), (False, False)):
+        start = head(brand, zeros)
+        if width is None or start.cell_len + view.cell_len + tail.cell_len <= width:
+            return Text.assemble(start, view, tail)
+    room = max(1, width - start.cell_len - tail.cell_len)
+    view.truncate(room, overflow="ellipsis")
+    return Text.assemble(start, view, tail)
 
 
 class QueueScreen(TicketActions):
@@ -87,7 +125,7 @@ class QueueScreen(TicketActions):
         yield Input(placeholder=self.t("queue.search_hint"), id="search")
         yield QueueTable(self.t, id="queue")
         yield Static(Text(self.t("queue.loading")), id="empty", classes="visible")
-        yield Footer(compact=True)
+        yield FittedFooter(self.KIND, self.t)
 
     @property
     def table(self) -> QueueTable:
@@ -104,11 +142,21 @@ class QueueScreen(TicketActions):
         if not self.is_mounted:
             return  # on_mount shows the app's latest snapshot
         now = self.ronda.clock()
-        self.query_one(QueueSummary).update(summary_text(snapshot, self.ronda.agent, self.t))
+        self._paint_summary(snapshot)
         self.table.show(snapshot.rows, now)
         empty = self.query_one("#empty", Static)
         empty.update(Text(self.t("queue.empty")))
         empty.set_class(not snapshot.rows, "visible")
+
+    def _paint_summary(self, snapshot: QueueSnapshot) -> None:
+        summary = self.query_one(QueueSummary)
+        width = (summary.size.width or self.size.width or 120) - 2  # its padding
+        text = summary_text(snapshot, self.ronda.agent, self.t, width, self.ronda.config_source)
+        summary.update(text)
+
+    def on_resize(self) -> None:
+        if self.ronda.snapshot is not None and self.is_mounted:
+            self._paint_summary(self.ronda.snapshot)
 
     def tick(self, now: datetime) -> None:
         if self.is_mounted:

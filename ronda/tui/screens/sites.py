@@ -8,11 +8,12 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ronda.sites import SiteHealth
 from ronda.tui.data import QueueSnapshot, format_duration, load_sites
 from ronda.tui.screens.base import RondaScreen
+from ronda.tui.widgets.footer import FittedFooter
 from ronda.tui.words import class_label
 
 SITE_COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -78,7 +79,7 @@ class SitesScreen(RondaScreen):
         yield Static(Text(self.t("sites.title"), style="bold"), id="sites-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="sites")
         yield Static("", id="site-detail")
-        yield Footer(compact=True)
+        yield FittedFooter(self.KIND, self.t)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -8,18 +8,20 @@ from datetime import datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Collapsible, Footer, OptionList, Static
+from textual.widgets import Collapsible, OptionList, Static
 
 from ronda.durations import format_spent
 from ronda.model import Ticket
 from ronda.tui.data import QueueSnapshot, TicketDetail, format_when, load_detail
 from ronda.tui.screens.base import TicketActions
 from ronda.tui.widgets.evidence import evidence_text, summary_text
+from ronda.tui.widgets.footer import FittedFooter
 from ronda.tui.widgets.outgoing import outgoing_text
 from ronda.tui.widgets.queue_table import PRIORITY_STYLES, STATUS_STYLES
 from ronda.tui.widgets.related import related_options, ticket_of
 from ronda.tui.widgets.sla import SlaBadge
 from ronda.tui.widgets.timeline import notes_text, timeline_text
+from ronda.tui.words import class_label, shown_subject
 
 
 class TicketScreen(TicketActions):
@@ -83,7 +85,7 @@ class TicketScreen(TicketActions):
         with VerticalScroll(id="outgoing-pane", classes="pane -empty") as pane:
             pane.border_title = self.t("ticket.outgoing")
             yield Static("", id="outgoing")
-        yield Footer(compact=True)
+        yield FittedFooter(self.KIND, self.t)
 
     def on_mount(self) -> None:
         if self.detail is not None:
@@ -144,7 +146,10 @@ class TicketScreen(TicketActions):
         title = Text()
         title.append(tk.case_number, style="bold reverse")
         title.append("  ")
-        title.append(tk.subject)
+        if tk.failure_class:  # as the queue shows it: the class in words, then the subject
+            title.append(class_label(tk.failure_class, t), style="bold")
+            title.append(" · ")
+        title.append(shown_subject(tk, t))
         self.query_one("#title", Static).update(title)
         self.query_one("#meta", Static).update(self._meta(detail))
         self.query_one(SlaBadge).show(tk, self.ronda.clock())
@@ -159,7 +164,7 @@ class TicketScreen(TicketActions):
         )
         self.query_one("#evidence-raw", Static).update(evidence_text(tk.evidence, t))
         self.query_one("#evidence-more").display = bool(tk.evidence)
-        self.query_one("#timeline", Static).update(timeline_text(detail.events, t))
+        self.query_one("#timeline", Static).update(timeline_text(detail.events, t, tk))
         self.query_one("#notes", Static).update(notes_text(detail.events, t))
         self.query_one("#outgoing", Static).update(outgoing_text(detail.outgoing, t))
         self.query_one("#outgoing-pane").set_class(not detail.outgoing, "-empty")
@@ -232,7 +237,7 @@ class TicketScreen(TicketActions):
                 ("col.customer", tk.customer, ""),
                 ("ticket.site", site, ""),
                 ("ticket.requester", tk.requester, ""),
-                ("ticket.class", str(tk.failure_class) if tk.failure_class else None, ""),
+                ("ticket.class", self._class_words(tk, narrow), ""),
             ],
             [
                 ("ticket.opened", format_when(tk.opened_at), ""),
@@ -251,7 +256,7 @@ class TicketScreen(TicketActions):
         if links:
             groups.append(links)
         if narrow:
-            skip = {"ticket.source", "ticket.class"}
+            skip = {"ticket.source"}
             groups = [[f for f in group if f[0] not in skip] for group in groups]
         out = Text()
         for group in groups:
@@ -272,6 +277,16 @@ class TicketScreen(TicketActions):
             out.append("\n")
         out.rstrip()
         return out
+
+    def _class_words(self, tk: Ticket, narrow: bool) -> str | None:
+        """The failure class in the UI language; its code too where there is room (the CLI,
+        metrics and logs name it by the code)."""
+        if not tk.failure_class:
+            return None
+        label = class_label(tk.failure_class, self.t)
+        if narrow or label == str(tk.failure_class):
+            return label
+        return f"{label} ({tk.failure_class})"
 
     def on_resize(self) -> None:
         if self.detail is not None:

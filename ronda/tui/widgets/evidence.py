@@ -292,6 +292,11 @@ def summary_text(
     return out
 
 
+def key_words(name: str, t: Callable[..., str]) -> str:
+    """A raw fact's name in the UI language (English keeps the stored key)."""
+    return t(f"evidence.key.{name}", default=visible(name))
+
+
 def evidence_text(evidence: Mapping[str, object], t: Callable[..., str]) -> Text:
     """Every raw fact the probe recorded, literal; empty values left out."""
     out = Text()
@@ -300,7 +305,7 @@ def evidence_text(evidence: Mapping[str, object], t: Callable[..., str]) -> Text
         return out
 
     def label(name: str) -> None:
-        out.append(f"{visible(name)}: ", style="bold")
+        out.append(f"{key_words(name, t)}: ", style="bold")
 
     keys = [k for k in KNOWN_KEYS if k in evidence]
     keys += sorted(k for k in evidence if k not in KNOWN_KEYS)
@@ -320,7 +325,9 @@ def evidence_text(evidence: Mapping[str, object], t: Callable[..., str]) -> Text
             out.append("\n")
             for name, v in shown.items():
                 text = _instant(v) if str(name).endswith(("_at", "not_after")) else _scalar(v)
-                out.append(f"  {visible(name)}: {text}\n", style="dim" if key == "headers" else "")
+                # Header names are the site's own words, shown as sent.
+                shown_name = visible(name) if key == "headers" else key_words(str(name), t)
+                out.append(f"  {shown_name}: {text}\n", style="dim" if key == "headers" else "")
         elif key == "body_excerpt":
             label(key)
             out.append("\n")
@@ -336,4 +343,4 @@ def evidence_text(evidence: Mapping[str, object], t: Callable[..., str]) -> Text
     return out
 
 
-__all__ = ["evidence_text", "excerpt_text", "headline", "summary_text"]
+__all__ = ["evidence_text", "excerpt_text", "headline", "key_words", "summary_text"]

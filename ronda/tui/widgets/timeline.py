@@ -10,8 +10,10 @@ from datetime import datetime
 from rich.text import Text
 
 from ronda.durations import format_spent
-from ronda.model import TicketEvent
+from ronda.model import Ticket, TicketEvent
 from ronda.tui.data import format_when
+from ronda.tui.probe_words import PROBE_ACTORS, event_words
+from ronda.tui.words import shown_subject
 
 KIND_STYLES = {
     "opened": "bold",
@@ -102,11 +104,26 @@ def change_words(event: TicketEvent, t: Callable[..., str]) -> str | None:
     )
 
 
-def event_line(event: TicketEvent, t: Callable[..., str]) -> Text:
+def body_words(event: TicketEvent, t: Callable[..., str], ticket: Ticket | None = None) -> str:
+    """The body as stored, but what the probe rounds wrote in the UI language: the opening's
+    subject line as the queue shows it, their fixed phrases (`ronda.tui.probe_words`)."""
+    body = event.body or ""
+    if event.actor not in PROBE_ACTORS:
+        return body
+    if ticket is not None and ticket.subject and body.startswith(ticket.subject):
+        rest = body[len(ticket.subject) :]
+        if not rest or rest.startswith("\n"):
+            return shown_subject(ticket, t) + rest
+    return event_words(event.actor, body, t)
+
+
+def event_line(event: TicketEvent, t: Callable[..., str], ticket: Ticket | None = None) -> Text:
     line = Text(no_wrap=False)
     line.append(format_when(event.at), style="dim")
     line.append(" ")
-    line.append(event.actor, style="bold")
+    # The rounds' own name is a word of the UI ("sonda"); an agent's name is theirs.
+    actor = t("actor.probe") if event.actor in PROBE_ACTORS else event.actor
+    line.append(actor, style="bold")
     line.append(" ")
     style = KIND_STYLES.get(event.kind, "")
     words = change_words(event, t)
@@ -116,12 +133,14 @@ def event_line(event: TicketEvent, t: Callable[..., str]) -> Text:
         line.append(words, style=style)
     if event.body:
         line.append(": ")
-        line.append(event.body)
+        line.append(body_words(event, t, ticket))
     return line
 
 
-def timeline_text(events: Iterable[TicketEvent], t: Callable[..., str]) -> Text:
-    return Text("\n").join(event_line(event, t) for event in events)
+def timeline_text(
+    events: Iterable[TicketEvent], t: Callable[..., str], ticket: Ticket | None = None
+) -> Text:
+    return Text("\n").join(event_line(event, t, ticket) for event in events)
 
 
 def notes_text(events: Iterable[TicketEvent], t: Callable[..., str]) -> Text:
