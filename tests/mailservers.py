@@ -17,7 +17,6 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import trustme
+from polling import wait_until
 
 MAIL_HOST = "mail.example.test"
 
@@ -42,21 +42,24 @@ def free_ports(n: int) -> list[int]:
 
 
 def wait_listening(ports: list[int], proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    """Poll until every port accepts a connection (bounded), or fail with the log."""
-    deadline = time.monotonic() + timeout
+    """Poll until every port accepts a connection (bounded), or fail at once if the server
+    exited."""
     pending = list(ports)
-    while pending:
-        if proc.poll() is not None and proc.returncode != 0:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", pending[0]), 0.2):
-                pending.pop(0)
-                continue
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"ports {pending} not listening after {timeout} s")
-        time.sleep(0.05)
+
+    def listening() -> bool:
+        while pending:
+            try:
+                socket.create_connection(("127.0.0.1", pending[0]), 0.2).close()
+            except OSError:
+                return False
+            pending.pop(0)
+        return True
+
+    def alive() -> str | None:
+        code = proc.poll()
+        return f"server exited with {code}" if code not in (None, 0) else None
+
+    wait_until(listening, f"ports {pending} listening", timeout, alive=alive)
 
 
 @dataclass

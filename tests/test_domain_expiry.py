@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,15 +174,22 @@ def rdap():
 
 @pytest.fixture
 def whois():
+    released = threading.Event()
+
+    def silent(handler) -> str:
+        released.wait(30)  # answers nothing until the test is over
+        return ""
+
     server = WhoisServer(
         {
             "tienda.co": co_whois("tienda.co", "2027-03-04T23:59:59Z"),
             "tienda.com.co": co_whois("tienda.com.co", "2026-12-20T23:59:59Z"),
             "flood.co": b"Registry Expiry Date: 2027-01-01\r\n" + b"x" * (4 * MAX_WHOIS_BYTES),
-            "silent.co": lambda handler: time.sleep(3) or "",
+            "silent.co": silent,
         }
     )
     yield server
+    released.set()
     server.stop()
 
 
