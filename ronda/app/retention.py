@@ -9,12 +9,12 @@ config applies from the next one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ronda.config import RetentionSettings
+from ronda.periodic import PeriodicThread
 from ronda.store import Store
 from ronda.store.retention import BATCH_TICKETS, RetentionRecords
 from ronda.tickets import utcnow
@@ -109,8 +109,10 @@ def apply_retention(
     return RetentionReport(notes, note_cases, bodies, body_cases, rows, finished=not stopped)
 
 
-class RetentionThread:
+class RetentionThread(PeriodicThread):
     """Passes of retention until `stop()`: the first at start, then every `every` seconds."""
+
+    thread_name = "ronda-retention"
 
     def __init__(
         self,
@@ -123,25 +125,16 @@ class RetentionThread:
     ) -> None:
         """`settings` is asked at each pass (the running config's); `on_report` gets one
         line per pass that had something to apply, and whether the pass failed."""
+        super().__init__()
         self.store = store
         self.settings = settings
         self.on_report = on_report
         self.every = every
         self.clock = clock
         self.passes = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> RetentionThread:
-        self._thread = threading.Thread(target=self._run, name="ronda-retention", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            if self._stop.wait(self.every):
-                return
+    def interval(self) -> float:
+        return self.every
 
     def run_once(self) -> RetentionReport | None:
         """One pass now; None when `[retention]` asks for nothing. A failing pass is logged
@@ -165,12 +158,6 @@ class RetentionThread:
         if report.worth_saying(settings):
             self.on_report(report.describe(settings), False)
         return report
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the batch in flight (idempotent)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
 
 __all__ = ["RETENTION_EVERY", "RetentionReport", "RetentionThread", "apply_retention"]

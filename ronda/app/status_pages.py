@@ -9,18 +9,20 @@ the last pages written stay served meanwhile.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from ronda.config import Config
+from ronda.periodic import PeriodicThread
 from ronda.store import Store
 from ronda.tickets import utcnow
 
 
-class StatusPageThread:
+class StatusPageThread(PeriodicThread):
     """Passes until `stop()`: the first at start, then every `[status_page] every`."""
+
+    thread_name = "ronda-status-page"
 
     def __init__(
         self,
@@ -33,6 +35,7 @@ class StatusPageThread:
         """`config` is asked at each pass (the running one); `on_report` gets a line when
         a pass fails (True) and when pages are first written or written again after a
         failure (False)."""
+        super().__init__()
         self.store = store
         self.config = config
         self.on_report = on_report
@@ -40,19 +43,9 @@ class StatusPageThread:
         self.passes = 0
         self.failed = False
         self.last_seconds: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> StatusPageThread:
-        self._thread = threading.Thread(target=self._run, name="ronda-status-page", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            if self._stop.wait(self.config().status_page.every):
-                return
+    def interval(self) -> float:
+        return self.config().status_page.every
 
     def run_once(self) -> int | None:
         """One pass now: how many pages were written; None when off or failed."""
@@ -81,12 +74,6 @@ class StatusPageThread:
             )
         self.failed = False
         return len(built)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop after the pass in flight (idempotent)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
 
 __all__ = ["StatusPageThread"]

@@ -12,7 +12,6 @@ earlier month is made with `ronda report` and sent by hand.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from email.mime.text import MIMEText
 
 from ronda.config import Config, Customer
 from ronda.outbox import compose_mail, excerpt, queue_mail
+from ronda.periodic import PeriodicThread
 from ronda.reports.period import Month
 from ronda.reports.render import Renderer
 from ronda.reports.run import customer_reports, file_stem
@@ -142,8 +142,10 @@ def send_monthly(config: Config, store: Store, now: datetime) -> MonthlyResult:
     return MonthlyResult(month, queued, len(wanted) - len(todo), missing)
 
 
-class MonthlyReportsThread:
+class MonthlyReportsThread(PeriodicThread):
     """Looks at the calendar every `every` seconds and sends what `send_monthly` says."""
+
+    thread_name = "ronda-reports"
 
     def __init__(
         self,
@@ -157,26 +159,17 @@ class MonthlyReportsThread:
     ) -> None:
         """`config` is asked at each look (the running one); `on_report` gets a line when
         something was queued or failed; `queued` wakes the outbox's sender."""
+        super().__init__()
         self.store = store
         self.config = config
         self.on_report = on_report
         self.queued = queued
         self.every = every
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._told: set[Month] = set()  # months whose missing addresses were reported
 
-    def start(self) -> MonthlyReportsThread:
-        self._thread = threading.Thread(target=self._run, name="ronda-reports", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            if self._stop.wait(self.every):
-                return
+    def interval(self) -> float:
+        return self.every
 
     def run_once(self) -> MonthlyResult | None:
         """One look now; a failure is reported and tried again at the next look."""
@@ -194,11 +187,6 @@ class MonthlyReportsThread:
         if result.queued:
             self.queued()
         return result
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
 
 __all__ = [
