@@ -247,10 +247,9 @@ def _tls(r: Reader, raw: object, base_dir: Path) -> TlsConfig:
     if not table or "extra_ca" not in table:
         return TlsConfig()
     path = ("tls", "extra_ca")
-    text = r.string(table["extra_ca"], path)
-    if text is BAD:
+    ca = r.path(table["extra_ca"], path, base_dir)
+    if ca is BAD:
         return TlsConfig()
-    ca = (base_dir / Path(text).expanduser()).resolve()
     if not ca.exists():
         r.add(
             path,

@@ -129,10 +129,9 @@ def _relay_access(r: Reader, table: dict, base_dir: Path, relay: str | None) -> 
 
 
 def _existing_file(r: Reader, value: object, path: KeyPath, base_dir: Path) -> Any:
-    text = r.string(value, path)
-    if text is BAD:
+    found = r.path(value, path, base_dir)
+    if found is BAD:
         return BAD
-    found = (base_dir / Path(text).expanduser()).resolve()
     if not found.is_file():
         r.add(path, f"{found} is not a file (expected a path relative to the config's folder)")
         return BAD

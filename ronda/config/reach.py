@@ -243,18 +243,11 @@ def read_notices(r: Reader, raw: object, base_dir: Path) -> NoticeSettings:
             if seconds is not BAD:
                 values[key] = seconds
     if "templates" in table:
-        path: KeyPath = ("notices", "templates")
-        text = r.string(table["templates"], path)
-        if text is not BAD:
-            folder = (base_dir / Path(text).expanduser()).resolve()
-            if not folder.is_dir():
-                r.add(
-                    path,
-                    f"{folder} is not a folder (expected a folder of templates, "
-                    "relative to the config's folder)",
-                )
-            else:
-                values["templates"] = folder
+        folder = r.folder(
+            table["templates"], ("notices", "templates"), base_dir, "a folder of templates"
+        )
+        if folder is not BAD:
+            values["templates"] = folder
     return NoticeSettings(**values)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ronda.config.errors import KeyPath, describe, format_key_path
@@ -68,6 +69,22 @@ class Reader:
             self.add(path, "must not be empty")
             return BAD
         return value.strip()
+
+    def path(self, value: object, path: KeyPath, base_dir: Path) -> Any:
+        """A path as written (`~` expanded), relative to the config's folder, resolved."""
+        text = self.string(value, path)
+        return BAD if text is BAD else (base_dir / Path(text).expanduser()).resolve()
+
+    def folder(
+        self, value: object, path: KeyPath, base_dir: Path, expected: str | None = None
+    ) -> Any:
+        """`path` that must be an existing folder; `expected` says what it should hold."""
+        folder = self.path(value, path, base_dir)
+        if folder is not BAD and not folder.is_dir():
+            hint = f" (expected {expected}, relative to the config's folder)" if expected else ""
+            self.add(path, f"{folder} is not a folder{hint}")
+            return BAD
+        return folder
 
     def choice(self, value: object, path: KeyPath, options: Sequence[str]) -> Any:
         if not isinstance(value, str) or value.strip().lower() not in options:

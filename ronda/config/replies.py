@@ -46,18 +46,11 @@ def read_replies(r: Reader, raw: object, base_dir: Path) -> tuple[SavedReply, ..
             _add(r, out, names, reply, path + ("name",))
     if "templates" in table:
         path = ("replies", "templates")
-        text = r.string(table["templates"], path)
-        if text is not BAD:
-            folder = (base_dir / Path(text).expanduser()).resolve()
-            if not folder.is_dir():
-                r.add(
-                    path,
-                    f"{folder} is not a folder (expected a folder of NAME.es.txt, NAME.en.txt "
-                    "and NAME.txt files, relative to the config's folder)",
-                )
-            else:
-                for reply in _folder(r, folder, path):
-                    _add(r, out, names, reply, path)
+        expected = "a folder of NAME.es.txt, NAME.en.txt and NAME.txt files"
+        folder = r.folder(table["templates"], path, base_dir, expected)
+        if folder is not BAD:
+            for reply in _folder(r, folder, path):
+                _add(r, out, names, reply, path)
     return tuple(out)
 
 

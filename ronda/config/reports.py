@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ronda.config.errors import KeyPath, describe
+from ronda.config.errors import describe
 from ronda.config.model import ReportSettings
 from ronda.config.reader import BAD, Reader
 
@@ -17,13 +17,6 @@ MAX_LOGO_BYTES = 512 * 1024  # the logo travels inline in every report
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
-def _path(r: Reader, value: object, path: KeyPath, base_dir: Path) -> Path | None:
-    text = r.string(value, path)
-    if text is BAD:
-        return None
-    return (base_dir / Path(text).expanduser()).resolve()
-
-
 def read_reports(r: Reader, raw: object, base_dir: Path) -> ReportSettings:
     """[reports]: a templates folder and a logo relative to the config's folder, a colour."""
     table = r.table(raw, ("reports",), REPORT_KEYS)
@@ -31,18 +24,14 @@ def read_reports(r: Reader, raw: object, base_dir: Path) -> ReportSettings:
         return ReportSettings()
     values: dict[str, Any] = {}
     if "templates" in table:
-        folder = _path(r, table["templates"], ("reports", "templates"), base_dir)
-        if folder is not None and not folder.is_dir():
-            r.add(
-                ("reports", "templates"),
-                f"{folder} is not a folder (expected a folder of report templates, "
-                "relative to the config's folder)",
-            )
-        elif folder is not None:
+        folder = r.folder(
+            table["templates"], ("reports", "templates"), base_dir, "a folder of report templates"
+        )
+        if folder is not BAD:
             values["templates"] = folder
     if "logo" in table:
-        logo = _path(r, table["logo"], ("reports", "logo"), base_dir)
-        if logo is not None:
+        logo = r.path(table["logo"], ("reports", "logo"), base_dir)
+        if logo is not BAD:
             if not logo.is_file():
                 r.add(("reports", "logo"), f"{logo} is not a file (expected an image)")
             elif logo.suffix.lower() not in LOGO_SUFFIXES:

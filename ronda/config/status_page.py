@@ -35,11 +35,12 @@ def read_status_page(
     if not table:
         return StatusPageSettings()
     values: dict = {}
-    for key in ("out", "templates"):
-        if key in table and (text := r.string(table[key], section + (key,))) is not BAD:
-            values[key] = (base_dir / Path(text).expanduser()).resolve()
-    if "templates" in values and not values["templates"].is_dir():
-        r.add(section + ("templates",), f"{values.pop('templates')} is not a folder")
+    if "out" in table and (out := r.path(table["out"], section + ("out",), base_dir)) is not BAD:
+        values["out"] = out
+    if "templates" in table:
+        folder = r.folder(table["templates"], section + ("templates",), base_dir)
+        if folder is not BAD:
+            values["templates"] = folder
     if "every" in table:
         every = r.kind("seconds", table["every"], section + ("every",))
         if every is not BAD and every < MIN_EVERY:

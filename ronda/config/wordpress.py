@@ -116,9 +116,11 @@ def read_wordpress(r: Reader, raw: object, base_dir: Path) -> WordPressSettings:
         if name is not BAD:
             values["safe_browsing_key_env"] = name
     if "safe_browsing_key_file" in table:
-        text = r.string(table["safe_browsing_key_file"], path + ("safe_browsing_key_file",))
-        if text is not BAD:
-            values["safe_browsing_key_file"] = (base_dir / Path(text).expanduser()).resolve()
+        key_file = r.path(
+            table["safe_browsing_key_file"], path + ("safe_browsing_key_file",), base_dir
+        )
+        if key_file is not BAD:
+            values["safe_browsing_key_file"] = key_file
     if values.get("safe_browsing") and not (
         "safe_browsing_key_env" in values or "safe_browsing_key_file" in values
     ):
