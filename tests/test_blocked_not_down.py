@@ -5,34 +5,22 @@ once does not read as the desk going blind. Real SQLite store, the real exporter
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
+from test_blind_rounds import CONFIG, SITES, T0, at  # eight sites on two servers
 
 from ronda.checks.classify import Finding
 from ronda.checks.outcomes import blocked, failures_of, measured_up
 from ronda.checks.probe import ProbeResult
 from ronda.checks.rounds import RoundItem, RoundRunner
-from ronda.config import Config, Site
 from ronda.exporter.collector import RondaCollector
-from ronda.model import PROBER_BLIND_KEY, FailureClass, Impact
+from ronda.model import PROBER_BLIND_KEY, FailureClass
 from ronda.sites import sync_config
 from ronda.store import Store
 
-T0 = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 FC = FailureClass
-# Eight sites on two servers, four each.
-SITES = tuple(
-    Site(f"{server}-{i}", f"https://{server}-{i}.example/", "Ana", f"web-{server}", Impact.HIGH)
-    for server in "ab"
-    for i in range(4)
-)
-CONFIG = Config(sites=SITES)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
 
 
 def result(name: str, when: datetime, cls: FC = FC.OK) -> ProbeResult:
